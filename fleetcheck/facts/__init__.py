@@ -1,0 +1,26 @@
+"""Facts: one module per subsystem, a command plus a pure parser (see base.py)."""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+from fleetcheck.facts.base import Command, FactError, ParseError
+
+# format name -> module path; `python -m fleetcheck parse NAME` and the per-host
+# fact cache both look facts up here.
+REGISTRY = {
+    "vmstat": "fleetcheck.facts.vmstat",
+    "mdstat": "fleetcheck.facts.mdstat",
+}
+
+
+def get(name: str) -> ModuleType:
+    try:
+        return importlib.import_module(REGISTRY[name])
+    except KeyError:
+        known = ", ".join(sorted(REGISTRY))
+        raise KeyError(f"unknown fact format {name!r} (known: {known})") from None
+
+
+__all__ = ["Command", "FactError", "ParseError", "REGISTRY", "get"]
