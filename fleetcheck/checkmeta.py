@@ -1,0 +1,53 @@
+"""The `check` marker: id, severity and title of a check, validated at collection."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pytest
+
+from fleetcheck.report.records import SEVERITIES
+
+CHECK_ID = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
+MARKER_HELP = (
+    "check(check_id, severity='medium', title=''): declare a fleetcheck check; "
+    "check_id is '<area>.<name>', severity one of " + "|".join(SEVERITIES)
+)
+
+
+@dataclass(frozen=True)
+class CheckMeta:
+    check_id: str
+    severity: str
+    title: str
+
+    @property
+    def area(self) -> str:
+        return self.check_id.split(".", 1)[0]
+
+
+def from_node(node) -> CheckMeta | None:
+    """The CheckMeta of a test function or item, or None for a plain test.
+
+    A malformed marker fails collection of that test with one clear line.
+    """
+    marker = node.get_closest_marker("check")
+    if marker is None:
+        return None
+    args = list(marker.args)
+    kwargs = dict(marker.kwargs)
+    check_id = kwargs.pop("check_id", None) or (args.pop(0) if args else None)
+    severity = kwargs.pop("severity", None) or (args.pop(0) if args else "medium")
+    title = kwargs.pop("title", None) or (args.pop(0) if args else "")
+    where = getattr(node, "nodeid", None) or getattr(node, "name", "?")
+    if not isinstance(check_id, str) or not CHECK_ID.match(check_id):
+        pytest.fail(f"{where}: check id {check_id!r} must look like 'area.name'",
+                    pytrace=False)
+    if severity not in SEVERITIES:
+        pytest.fail(f"{where}: severity {severity!r} of {check_id} is not one of "
+                    + ", ".join(SEVERITIES), pytrace=False)
+    if args or kwargs:
+        pytest.fail(f"{where}: unexpected arguments to the check marker: {args or kwargs}",
+                    pytrace=False)
+    return CheckMeta(check_id, severity, title or check_id)

@@ -1,0 +1,56 @@
+"""The fixtures a check uses: `host`, `facts` and `evidence`.
+
+Registered by the plugin at configure time, after every entry-point plugin, so this
+`host` overrides pytest-testinfra's fixture of the same name: a fleetcheck check gets
+a FleetHost (name, vars, facts) from the worker's pool, parametrized by the plugin.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from fleetcheck.hosts import FleetHost
+from fleetcheck.state import STATE_KEY
+
+EVIDENCE_KEY = pytest.StashKey["Evidence"]()
+
+
+class Evidence(dict):
+    """The values a check compared, shown with its record.
+
+    A check may also lower or raise the severity of this one finding (a resync in
+    progress is a warning, a degraded array is critical) and say what to look at.
+    """
+
+    severity: str | None = None
+    advice: str | None = None
+
+    def add(self, **values: Any) -> None:
+        self.update(values)
+
+
+class Fixtures:
+    @pytest.fixture
+    def host(self, request: pytest.FixtureRequest) -> FleetHost:
+        """The inventory host this check runs against (parametrized by fleetcheck)."""
+        name = getattr(request, "param", None)
+        if name is None:
+            pytest.fail("the `host` fixture is for fleetcheck checks: mark the test with "
+                        "@pytest.mark.check(...)", pytrace=False)
+        fleet_host = request.config.stash[STATE_KEY].pool.get(name)
+        fleet_host.connect()  # raises Unreachable: the plugin reports it as such
+        return fleet_host
+
+    @pytest.fixture
+    def facts(self, host: FleetHost):
+        """The host's fact cache: `facts.get("mdstat")` or `facts.mdstat`."""
+        return host.facts
+
+    @pytest.fixture
+    def evidence(self, request: pytest.FixtureRequest) -> Evidence:
+        """Record the values the check compares; they appear in every report."""
+        ev = Evidence()
+        request.node.stash[EVIDENCE_KEY] = ev
+        return ev

@@ -1,0 +1,196 @@
+"""Hosts for one worker: one connection each, reused by every check, and a fact cache.
+
+A host that cannot be reached is found unreachable once; every later check of it
+fails at once with the same reason instead of waiting for its own timeout.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from fleetcheck import facts as fact_registry
+from fleetcheck.connection import (
+    DEFAULT_COMMAND_TIMEOUT,
+    DEFAULT_CONNECT_TIMEOUT,
+    CommandTimeout,
+    Unreachable,
+    classify,
+    open_host,
+)
+from fleetcheck.facts.base import Command, FactError, default_from_result
+
+# Inventory vars that name files; relative paths are taken from the inventory file's
+# directory, as an admin writing `../keys/id_ed25519` next to the inventory expects.
+PATH_VARS = ("fleetcheck_known_hosts", "fleetcheck_ssh_config",
+             "ansible_ssh_private_key_file", "ansible_private_key_file")
+
+
+@dataclass(frozen=True)
+class ConnectOptions:
+    accept_new: bool = False
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+
+
+@dataclass
+class CommandResult:
+    command: str
+    rc: int
+    stdout: str
+    stderr: str
+    duration: float
+
+
+class FleetHost:
+    """One inventory host as the checks see it: name, vars, facts."""
+
+    def __init__(self, entry, options: ConnectOptions):
+        self.entry = entry
+        self.name: str = entry.name
+        self.vars: dict[str, Any] = entry.vars
+        self.options = options
+        self.command_timeout = float(
+            self.vars.get("fleetcheck_command_timeout", DEFAULT_COMMAND_TIMEOUT))
+        self.connect_timeout = float(
+            self.vars.get("fleetcheck_connect_timeout", options.connect_timeout))
+        self.facts = FactCache(self)
+        self._testinfra = None
+        self.unreachable_reason: str | None = None
+        self.commands_run = 0
+
+    def path_var(self, name: str) -> str | None:
+        value = self.vars.get(name)
+        if not value:
+            return None
+        value = os.path.expanduser(str(value))
+        if not os.path.isabs(value) and getattr(self.entry, "source", None):
+            value = os.path.join(os.path.dirname(os.path.abspath(self.entry.source)), value)
+        return value
+
+    def connect(self):
+        """The testinfra Host, connected; raises Unreachable (once found, always)."""
+        if self.unreachable_reason is not None:
+            raise Unreachable(self.unreachable_reason)
+        if self._testinfra is None:
+            host = open_host(
+                self.entry, accept_new=self.options.accept_new,
+                connect_timeout=self.connect_timeout, command_timeout=self.command_timeout,
+                known_hosts=self.path_var("fleetcheck_known_hosts"),
+                ssh_config=self.path_var("fleetcheck_ssh_config"),
+                key_filename=self.path_var("ansible_ssh_private_key_file")
+                or self.path_var("ansible_private_key_file"),
+            )
+            try:
+                result = host.run("true")
+                if result.rc != 0:
+                    raise Unreachable(
+                        f"`true` exited {result.rc}: {result.stderr.strip()[:200]}")
+            except Exception as exc:  # noqa: BLE001 - every failure becomes a reason
+                self.unreachable_reason = classify(exc, self.connect_timeout)
+                _close(host)
+                raise Unreachable(self.unreachable_reason) from None
+            self._testinfra = host
+        return self._testinfra
+
+    @property
+    def testinfra(self):
+        return self.connect()
+
+    def run(self, command: Command, ok: tuple[int, ...] | None = None) -> CommandResult:
+        """Run a Command (quoted in one place) with this host's timeout."""
+        host = self.connect()
+        rendered = command.render()
+        start = time.monotonic()
+        try:
+            res = host.run(rendered)
+        except CommandTimeout as exc:
+            raise FactError(str(exc)) from None
+        except Unreachable as exc:
+            self.unreachable_reason = str(exc)
+            raise
+        self.commands_run += 1
+        result = CommandResult(rendered, res.rc, res.stdout, res.stderr,
+                               time.monotonic() - start)
+        if ok is not None and result.rc not in ok:
+            raise FactError(f"`{rendered}` exited {result.rc}: {result.stderr.strip()[:300]}")
+        return result
+
+    def close(self) -> None:
+        if self._testinfra is not None:
+            _close(self._testinfra)
+            self._testinfra = None
+
+
+def _close(host) -> None:
+    close = getattr(host.backend, "close", None)
+    if close is not None:
+        try:
+            close()
+        except Exception:  # noqa: BLE001 - closing a dead connection may fail
+            pass
+
+
+class FactCache:
+    """Parsed facts of one host, each gathered once per run (per command line)."""
+
+    def __init__(self, host: FleetHost):
+        self.host = host
+        self._values: dict[tuple[str, str], Any] = {}
+        self.raw: dict[str, CommandResult] = {}
+
+    def get(self, name: str):
+        module = fact_registry.get(name)
+        command = module.command(self.host.vars)
+        key = (name, command.render())
+        if key not in self._values:
+            try:
+                result = self.host.run(command)
+                self.raw[name] = result
+                convert = getattr(module, "from_result", None)
+                if convert is not None:
+                    value = convert(result.rc, result.stdout, result.stderr)
+                else:
+                    value = default_from_result(module.parse, command, result.rc,
+                                                result.stdout, result.stderr)
+            except (FactError, fact_registry.ParseError) as exc:
+                value = _Failed(exc)
+            self._values[key] = value
+        value = self._values[key]
+        if isinstance(value, _Failed):
+            raise value.exc
+        return value
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return self.get(name)
+
+    def clear(self) -> None:
+        """Forget everything (after a change on the host, facts are gathered afresh)."""
+        self._values.clear()
+        self.raw.clear()
+
+
+@dataclass
+class _Failed:
+    exc: Exception
+
+
+class HostPool:
+    """The FleetHosts of this worker process, created on first use."""
+
+    def __init__(self, entries: dict[str, Any], options: ConnectOptions):
+        self.entries = entries
+        self.options = options
+        self._hosts: dict[str, FleetHost] = {}
+
+    def get(self, name: str) -> FleetHost:
+        if name not in self._hosts:
+            self._hosts[name] = FleetHost(self.entries[name], self.options)
+        return self._hosts[name]
+
+    def close(self) -> None:
+        for host in self._hosts.values():
+            host.close()

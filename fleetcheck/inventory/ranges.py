@@ -1,0 +1,91 @@
+"""Host name patterns of YAML inventories: ``web[01:20]``, ``web[1:10:2]``, ``db-[a:c]``,
+several ranges in one name, and an optional ``:port`` suffix (``web1:2222``)."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+import string
+
+MAX_HOSTS_PER_PATTERN = 100_000
+_DIGITS = re.compile(r"[0-9]+")
+_PORT_SUFFIX = re.compile(r"(.+):([0-9]+)")
+_BRACKETS = re.compile(r"\[[^\]]*\]")
+
+
+def split_port(key: str) -> tuple[str, str | None]:
+    """``'web[1:3]:2222'`` -> ``('web[1:3]', '2222')``; names without a port (and IPv6
+    addresses, whose colons are not a port separator) come back unchanged."""
+    match = _PORT_SUFFIX.fullmatch(key)
+    if match and ":" not in _BRACKETS.sub("", match.group(1)):
+        return match.group(1), match.group(2)
+    return key, None
+
+
+def expand(pattern: str) -> list[str]:
+    """Every host name ``pattern`` stands for, in order. Raises ValueError saying what
+    is wrong with a malformed range or one that expands to nothing."""
+    if "[" not in pattern and "]" not in pattern:
+        return [pattern]
+    pieces: list[list[str]] = []
+    pos = 0
+    while pos < len(pattern):
+        start = pattern.find("[", pos)
+        stray = pattern.find("]", pos)
+        if stray >= 0 and (start < 0 or stray < start):
+            raise ValueError(f"unmatched ']' in host name {pattern!r}")
+        if start < 0:
+            pieces.append([pattern[pos:]])
+            break
+        end = pattern.find("]", start)
+        if end < 0:
+            raise ValueError(f"unterminated host range in {pattern!r} (missing ']')")
+        inner = pattern[start + 1 : end]
+        if "[" in inner:
+            raise ValueError(f"nested '[' in host range of {pattern!r}")
+        pieces.append([pattern[pos:start]])
+        pieces.append(_expand_range(inner, pattern))
+        pos = end + 1
+    total = math.prod(len(piece) for piece in pieces)
+    if total > MAX_HOSTS_PER_PATTERN:
+        raise ValueError(
+            f"host pattern {pattern!r} expands to {total} hosts (more than {MAX_HOSTS_PER_PATTERN})"
+        )
+    return ["".join(parts) for parts in itertools.product(*pieces)]
+
+
+def _expand_range(inner: str, pattern: str) -> list[str]:
+    where = f"host range '[{inner}]' in {pattern!r}"
+    fields = inner.split(":")
+    if len(fields) not in (2, 3):
+        raise ValueError(f"malformed {where} (expected [start:end] or [start:end:step])")
+    beg, end = fields[0] or "0", fields[1]
+    if not end:
+        raise ValueError(f"malformed {where}: no end value")
+    step_text = fields[2] if len(fields) == 3 else "1"
+    if not _DIGITS.fullmatch(step_text) or int(step_text) == 0:
+        raise ValueError(f"malformed {where}: step must be a positive integer, got {step_text!r}")
+    step = int(step_text)
+
+    if _DIGITS.fullmatch(beg) and _DIGITS.fullmatch(end):
+        width = len(beg) if beg.startswith("0") and len(beg) > 1 else 0
+        if width and len(end) != width:
+            raise ValueError(
+                f"malformed {where}: a zero-padded range needs start and end of the same width"
+            )
+        values = range(int(beg), int(end) + 1, step)
+        if not values:
+            raise ValueError(f"{where} expands to nothing (start {beg} is after end {end})")
+        return [str(value).zfill(width) for value in values]
+
+    letters = string.ascii_letters
+    if len(beg) == 1 and len(end) == 1 and beg in letters and end in letters:
+        first, last = letters.index(beg), letters.index(end)
+        if first > last:
+            raise ValueError(f"{where} expands to nothing (start {beg!r} is after end {end!r})")
+        return list(letters[first : last + 1 : step])
+
+    raise ValueError(
+        f"malformed {where}: start and end must both be numbers (01:20) or both single letters (a:f)"
+    )

@@ -1,0 +1,257 @@
+"""pytest wiring only: options, the check marker, fan-out over hosts, records, reports.
+
+The logic lives in fleetcheck.inventory (which hosts), fleetcheck.hosts (connections
+and facts), fleetcheck.report (records and writers); this module connects them to
+pytest's hooks.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from fleetcheck import checkmeta
+from fleetcheck.connection import DEFAULT_CONNECT_TIMEOUT, Unreachable
+from fleetcheck.fixtures import EVIDENCE_KEY, Fixtures
+from fleetcheck.hosts import ConnectOptions, HostPool
+from fleetcheck.report import results as results_io
+from fleetcheck.facts.base import to_jsonable
+from fleetcheck.report.records import BAD_OUTCOMES, Record, summarize
+from fleetcheck.state import STATE_KEY, FleetRun, new_run_id
+
+META_KEY = pytest.StashKey[checkmeta.CheckMeta]()
+HOST_KEY = pytest.StashKey[str]()
+SETUP_DURATION_KEY = pytest.StashKey[float]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("fleetcheck", "fleetcheck: audit a fleet of Linux servers")
+    group.addoption("--inventory", action="append", dest="fleet_inventory", default=[],
+                    metavar="FILE", help="Ansible-style YAML inventory (repeatable). "
+                    "Default: inventories/local.yml (this machine) unless --hosts is given.")
+    group.addoption("--limit", dest="fleet_limit", metavar="PATTERN",
+                    help="select hosts with Ansible's --limit grammar: names, globs, groups, "
+                    "'a:b' union, 'a:&b' intersection, 'a:!b' exclusion")
+    group.addoption("--ssh-accept-new", action="store_true", dest="fleet_accept_new",
+                    help="trust unknown SSH host keys on first use and record them "
+                    "(default: reject unknown host keys)")
+    group.addoption("--connect-timeout", type=float, dest="fleet_connect_timeout",
+                    default=DEFAULT_CONNECT_TIMEOUT, metavar="SECONDS",
+                    help="SSH connect timeout (default %(default)s; inventory var "
+                    "fleetcheck_connect_timeout overrides per host)")
+    group.addoption("--reports-dir", dest="fleet_reports_dir", default=None, metavar="DIR",
+                    help="where each run writes <run-id>/ (default: <rootdir>/reports)")
+
+
+# pytest-html and junitxml configure themselves from htmlpath/xmlpath in their own
+# pytest_configure: ours runs first so the default report paths are in place.
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", checkmeta.MARKER_HELP)
+    from fleetcheck.selection import select_hosts  # noqa: PLC0415 - keeps import light
+
+    try:
+        hosts, paths = select_hosts(config.option)
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    workerinput = getattr(config, "workerinput", None)
+    run_id = workerinput["fleetcheck_run_id"] if workerinput else new_run_id()
+    options = ConnectOptions(accept_new=config.option.fleet_accept_new,
+                             connect_timeout=config.option.fleet_connect_timeout)
+    state = FleetRun(run_id=run_id, hosts=hosts, inventory_paths=paths,
+                     limit=config.option.fleet_limit, pool=HostPool(hosts, options))
+    config.stash[STATE_KEY] = state
+    config.pluginmanager.register(Fixtures(), "fleetcheck-fixtures")
+    if config.pluginmanager.hasplugin("xdist"):
+        from fleetcheck.scheduling import XdistHooks  # noqa: PLC0415
+
+        config.pluginmanager.register(XdistHooks(state), "fleetcheck-xdist")
+    if workerinput is None and _is_audit(config):
+        _setup_reports(config, state)
+        config.pluginmanager.register(RecordCollector(state), "fleetcheck-records")
+
+
+def _is_audit(config: pytest.Config) -> bool:
+    """An audit run (as opposed to the project's own tests): reports are written."""
+    opt = config.option
+    if opt.fleet_inventory or getattr(opt, "hosts", None):
+        return True
+    if config.args_source == pytest.Config.ArgsSource.TESTPATHS:
+        return True
+    checks = (config.rootpath / "checks").resolve()
+    for arg in config.args:
+        path = Path(arg.split("::", 1)[0]).resolve()
+        if path == checks or checks in path.parents:
+            return True
+    return False
+
+
+def _setup_reports(config: pytest.Config, state: FleetRun) -> None:
+    root = Path(config.option.fleet_reports_dir or config.rootpath / "reports")
+    state.reports_dir = root / state.run_id
+    state.reports_dir.mkdir(parents=True, exist_ok=True)
+    if getattr(config.option, "htmlpath", "unset") is None:
+        config.option.htmlpath = str(state.reports_dir / "report.html")
+        config.option.self_contained_html = True
+    if getattr(config.option, "xmlpath", "unset") is None:
+        config.option.xmlpath = str(state.reports_dir / "junit.xml")
+    if config.pluginmanager.hasplugin("html"):
+        from fleetcheck.report.html import HtmlColumns  # noqa: PLC0415
+
+        config.pluginmanager.register(HtmlColumns(state), "fleetcheck-html")
+    try:
+        from pytest_metadata.plugin import metadata_key  # noqa: PLC0415
+    except ImportError:
+        return
+    if metadata_key in config.stash:
+        config.stash[metadata_key].update(
+            {f"fleetcheck {k}": str(v) for k, v in state.metadata().items()})
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    state = config.stash.get(STATE_KEY, None)
+    if state is not None:
+        state.pool.close()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "host" not in metafunc.fixturenames:
+        return
+    meta = checkmeta.from_node(metafunc.definition)
+    if meta is None:
+        return
+    names = list(metafunc.config.stash[STATE_KEY].hosts)
+    metafunc.parametrize("host", names, ids=names, indirect=True, scope="function")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Name every check item `check_id[host-item]` and remember its host."""
+    for item in items:
+        meta = checkmeta.from_node(item)
+        callspec = getattr(item, "callspec", None)
+        if meta is None or callspec is None or "host" not in callspec.params:
+            continue
+        item.stash[META_KEY] = meta
+        item.stash[HOST_KEY] = callspec.params["host"]
+        new_name = meta.check_id + item.name[len(item.originalname):]
+        item._nodeid = item.nodeid[: len(item.nodeid) - len(item.name)] + new_name
+        item.name = new_name
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    report = yield
+    meta = item.stash.get(META_KEY, None)
+    if meta is None:
+        return report
+    if report.when == "setup" and report.passed:
+        item.stash[SETUP_DURATION_KEY] = report.duration
+        return report
+    if report.when == "teardown" and not report.failed:
+        return report
+    outcome, message = _outcome(report, call)
+    evidence = item.stash.get(EVIDENCE_KEY, {})
+    severity = meta.severity
+    if outcome == "failed" and getattr(evidence, "severity", None):
+        severity = evidence.severity
+    host = item.stash[HOST_KEY]
+    param_id = item.name[len(meta.check_id) + 1: -1]  # "host" or "host-item"
+    record = Record(
+        host=host, check_id=meta.check_id, test_id=item.name, nodeid=item.nodeid,
+        severity=severity, title=meta.title, outcome=outcome, message=message,
+        evidence=_jsonable(dict(evidence)),
+        duration=round(item.stash.get(SETUP_DURATION_KEY, 0.0) + report.duration, 4),
+        item=param_id[len(host) + 1:] if param_id.startswith(host + "-") else None,
+    )
+    if getattr(evidence, "advice", None):
+        record.evidence["advice"] = evidence.advice
+    if outcome == "unreachable":
+        report.longrepr = f"{host}: unreachable: {message}"
+    report.fleetcheck = record.to_json()
+    report.user_properties.extend([
+        ("host", host), ("check_id", meta.check_id), ("severity", severity),
+        ("outcome", outcome),
+    ])
+    return report
+
+
+def _outcome(report: pytest.TestReport, call: pytest.CallInfo) -> tuple[str, str]:
+    if report.skipped:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else ""
+        return "not-applicable", reason.removeprefix("Skipped: ")
+    if report.passed:
+        return "passed", ""
+    excinfo = call.excinfo
+    if excinfo is None:
+        return "error", str(report.longrepr)[:500]
+    first = (str(excinfo.value).strip().splitlines() or [excinfo.typename])[0]
+    if excinfo.errisinstance(Unreachable):
+        return "unreachable", str(excinfo.value)
+    if report.when == "call" and excinfo.errisinstance((AssertionError, pytest.fail.Exception)):
+        return "failed", first
+    return "error", f"{excinfo.typename}: {first}"
+
+
+def _jsonable(value):
+    """Evidence as plain JSON data: dataclasses expanded, anything else as text."""
+    return json.loads(json.dumps(to_jsonable(value), default=str))
+
+
+def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config):
+    data = getattr(report, "fleetcheck", None)
+    if data and data["outcome"] == "unreachable":
+        return "unreachable", "U", ("UNREACHABLE", {"red": True})
+    return None
+
+
+class RecordCollector:
+    """Controller only: gathers the records of every check and writes the run's files."""
+
+    def __init__(self, state: FleetRun):
+        self.state = state
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        data = getattr(report, "fleetcheck", None)
+        if data is not None:
+            self.state.records[report.nodeid] = Record.from_json(data)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        state = self.state
+        results_io.write_results(state.reports_dir / "results.json", state.metadata(),
+                                 list(state.records.values()), time.time() - state.started)
+        results_io.point_latest(state.reports_dir.parent, state.run_id)
+
+    def pytest_terminal_summary(self, terminalreporter, config: pytest.Config) -> None:
+        state = self.state
+        if not state.records:
+            return
+        tr = terminalreporter
+        tr.write_sep("=", "fleetcheck summary")
+        records = list(state.records.values())
+        by_host = summarize(records)
+        width = max(len(h) for h in by_host)
+        for host, counts in by_host.items():
+            bad = [r for r in records if r.host == host and r.outcome in BAD_OUTCOMES]
+            line = f"{host:<{width}}  " + ", ".join(
+                f"{n} {outcome}" for outcome, n in sorted(counts.items()))
+            unreachable = [r for r in bad if r.outcome == "unreachable"]
+            if unreachable:
+                line += f"  (unreachable: {unreachable[0].message})"
+            elif bad:
+                line += "  (" + ", ".join(sorted({f"{r.check_id} [{r.severity}]"
+                                                 for r in bad})) + ")"
+            tr.write_line(line, red=bool(bad), green=not bad)
+        tr.write_line(f"reports: {_shown(state.reports_dir)}/ (report.html, results.json, "
+                      f"junit.xml); latest: {_shown(state.reports_dir.parent / 'latest')}")
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

@@ -1,0 +1,1 @@
+"""Result records and the writers that read them."""

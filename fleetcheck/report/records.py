@@ -1,0 +1,60 @@
+"""Result records: one per host x check, the single source every reporter reads."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+OUTCOMES = ("passed", "failed", "fixed", "would-fix", "waived", "not-applicable",
+            "unreachable", "error")
+SEVERITIES = ("critical", "high", "medium", "low", "info")
+# Outcomes that are findings: the check did not pass on this host.
+BAD_OUTCOMES = frozenset({"failed", "would-fix", "unreachable", "error"})
+
+
+@dataclass
+class Record:
+    host: str
+    check_id: str
+    test_id: str             # check_id[host] or check_id[host-item]
+    nodeid: str
+    severity: str
+    title: str
+    outcome: str
+    message: str = ""
+    evidence: dict[str, Any] = field(default_factory=dict)
+    plan: dict[str, Any] | None = None
+    duration: float = 0.0
+    item: str | None = None  # the part of the test id after the host, if any
+
+    @property
+    def area(self) -> str:
+        return self.check_id.split(".", 1)[0]
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["area"] = self.area
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Record":
+        data = dict(data)
+        data.pop("area", None)
+        return cls(**data)
+
+
+def severity_rank(severity: str) -> int:
+    """0 for critical ... 4 for info; unknown sorts last."""
+    try:
+        return SEVERITIES.index(severity)
+    except ValueError:
+        return len(SEVERITIES)
+
+
+def summarize(records: list[Record]) -> dict[str, dict[str, int]]:
+    """host -> outcome -> count, hosts in first-seen order."""
+    out: dict[str, dict[str, int]] = {}
+    for rec in records:
+        counts = out.setdefault(rec.host, {})
+        counts[rec.outcome] = counts.get(rec.outcome, 0) + 1
+    return out

@@ -1,0 +1,49 @@
+"""results.json and the reports/latest link."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from fleetcheck.report.records import Record
+
+
+def write_json_atomic(path: Path, data) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=2, sort_keys=False)
+            fh.write("\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def write_results(path: Path, metadata: dict, records: list[Record], duration: float) -> None:
+    meta = dict(metadata, duration=round(duration, 3),
+                finished=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    write_json_atomic(path, {"run": meta, "records": [r.to_json() for r in records]})
+
+
+def load_results(path: Path) -> tuple[dict, list[Record]]:
+    with open(path, encoding="utf-8") as fh:
+        data = json.load(fh)
+    return data["run"], [Record.from_json(r) for r in data["records"]]
+
+
+def point_latest(reports_root: Path, run_id: str) -> Path:
+    """reports/latest -> <run_id>, replaced atomically."""
+    link = reports_root / "latest"
+    tmp = reports_root / f".latest-{run_id}"
+    if tmp.is_symlink() or tmp.exists():
+        tmp.unlink()
+    tmp.symlink_to(run_id)
+    os.replace(tmp, link)
+    return link

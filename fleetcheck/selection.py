@@ -1,0 +1,37 @@
+"""Which hosts a run audits: --inventory files, testinfra's --hosts, --limit."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from fleetcheck import inventory
+
+
+def default_inventory() -> str:
+    """The embedded default inventory: this machine over local://."""
+    return str(resources.files("fleetcheck") / "data" / "local.yml")
+
+
+def select_hosts(option) -> tuple[dict, list[str]]:
+    """Selected HostEntry objects by name, and the inventory files read.
+
+    Raises ValueError (an InventoryError) with one line on any bad input; the plugin
+    turns it into a usage error (exit 4) before any host is touched.
+    """
+    paths = list(option.fleet_inventory or [])
+    specs = [s for s in (getattr(option, "hosts", None) or "").split(",") if s.strip()]
+    limit = option.fleet_limit
+    hosts: dict = {}
+    if paths or not specs:
+        files = paths or [default_inventory()]
+        inv = inventory.load(files)
+        hosts.update((h.name, h) for h in inv.select(limit))
+        paths = files
+    if specs:
+        # testinfra's --hosts: these hosts get the `all` vars of the default inventory.
+        base = inventory.load([default_inventory()]).group_vars("all")
+        adhoc = inventory.from_hostspecs(specs, base)
+        # With --inventory too, --limit narrows the inventory; --hosts are explicit.
+        hosts.update((h.name, h) for h in adhoc.select(None if hosts else limit))
+    return hosts, [str(Path(p)) for p in paths]

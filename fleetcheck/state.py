@@ -1,0 +1,52 @@
+"""The state of one fleetcheck run, kept in config.stash (controller and workers)."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import secrets
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fleetcheck.hosts import HostPool
+from fleetcheck.report.records import Record
+
+STATE_KEY = pytest.StashKey["FleetRun"]()
+
+
+def new_run_id() -> str:
+    """Sortable and unique: 20261121T134800Z-1a2b."""
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + secrets.token_hex(2)
+
+
+@dataclass
+class FleetRun:
+    run_id: str
+    hosts: dict[str, Any]            # selected HostEntry objects by name, inventory order
+    inventory_paths: list[str]
+    limit: str | None
+    pool: HostPool
+    reports_dir: Path | None = None  # set on the controller of an audit run
+    started: float = field(default_factory=time.time)
+    records: dict[str, Record] = field(default_factory=dict)
+
+    def metadata(self) -> dict[str, Any]:
+        try:
+            user = getpass.getuser()
+        except Exception:  # noqa: BLE001 - no passwd entry in some containers
+            user = str(os.getuid())
+        from fleetcheck import __version__
+
+        return {
+            "run_id": self.run_id,
+            "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.started)),
+            "user": user,
+            "inventory": self.inventory_paths,
+            "limit": self.limit,
+            "hosts": list(self.hosts),
+            "fleetcheck_version": __version__,
+        }
