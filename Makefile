@@ -1,0 +1,37 @@
+# fleetcheck: the two commands a new user needs are `make audit` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PYTEST := $(VENV)/bin/pytest
+STAMP := $(VENV)/.installed
+
+.PHONY: audit test venv test-deps unit clean-reports
+
+# Create the venv and install fleetcheck (editable) with its dependencies.
+$(STAMP): pyproject.toml
+	@$(PYTHON) -m venv --help >/dev/null 2>&1 || { \
+	  echo "python3 -m venv is missing: apt-get install python3-venv" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q -e .
+	@touch $@
+
+venv: $(STAMP)
+
+# Audit THIS machine over local:// with the embedded default inventory.
+audit: $(STAMP)
+	$(PYTEST) --inventory inventories/local.yml -q $(ARGS)
+
+# Everything the project's own tests need, then the tests (unit, plugin, lab).
+test-deps: $(STAMP) lab-deps
+	@$(VENV)/bin/pip install -q -r tests/requirements.txt
+
+test: test-deps
+	$(PYTEST) tests -q -p no:cacheprovider $(ARGS)
+
+# The fast part only: no lab, no root needed.
+unit: $(STAMP)
+	$(PYTEST) tests -q -m "not integration" $(ARGS)
+
+clean-reports:
+	find reports -mindepth 1 -maxdepth 1 ! -name .gitkeep -exec rm -rf {} +
+
+include lab/lab.mk
