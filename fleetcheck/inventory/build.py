@@ -42,6 +42,8 @@ class InventoryBuilder:
         group = self.groups.get(name)
         if group is None:
             group = self.groups[name] = Group(name, source=file, line=line)
+        elif group.source is None and file is not None:
+            group.source, group.line = file, line
         return group
 
     def add_child(self, parent: str, child: str, file: str | None, line: int | None) -> None:

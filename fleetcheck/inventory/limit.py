@@ -1,0 +1,117 @@
+"""Ansible's host pattern grammar, as used by ``--limit``.
+
+``web1,db*:&prod:!web3`` -- terms separated by ',' or ':' (not inside ``[...]``);
+a term is a host name, a group name (all hosts below it), an fnmatch glob or a
+``~regex`` (both tried against group and host names), optionally prefixed by
+``&`` (intersection) or ``!`` (exclusion); ``all`` and ``*`` select everything;
+``@file`` reads one term per line (Ansible's retry files).
+
+Evaluation follows Ansible: the union of the plain terms (``all`` when there are
+none), then each ``&`` term intersected, then each ``!`` term removed. A term that
+matches nothing is fine; an empty result is an error.
+
+Departures from Ansible: ``web?[12]`` is an fnmatch character class, not Ansible's
+``group[index]`` subscript (subscripts are not supported); an empty limit is an
+error rather than "no limit" (``--limit "$UNSET"`` must not mean the whole fleet);
+hosts come back in inventory order.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from typing import TYPE_CHECKING
+
+from .errors import InventoryError, name_list
+
+if TYPE_CHECKING:
+    from .model import HostEntry, Inventory
+
+_TERM = re.compile(r"(?:[^:\[\]]|\[[^\]]*\])+")
+_GLOB_CHARS = (".", "?", "*", "[")
+
+
+def split_terms(limit: str) -> list[str]:
+    """``'a:b,c[1:2]:!d'`` -> ``['a', 'b', 'c[1:2]', '!d']``; ``@file`` terms are read."""
+    terms: list[str] = []
+    for piece in limit.split(","):
+        for term in _TERM.findall(piece):
+            term = term.strip()
+            if term.startswith("@"):
+                terms.extend(_read_limit_file(limit, term[1:]))
+            elif term:
+                terms.append(term)
+    return terms
+
+
+def _read_limit_file(limit: str, path: str) -> list[str]:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            lines = handle.read().splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or exc
+        raise InventoryError(f"--limit '{limit}': cannot read limit file {path!r}: {reason}") from None
+    return [line.strip() for line in lines if line.strip() and not line.strip().startswith("#")]
+
+
+def select(inventory: Inventory, limit: str | None) -> list[HostEntry]:
+    if limit is None:
+        if not inventory.hosts:
+            raise InventoryError("the inventory has no host")
+        return list(inventory.hosts.values())
+    if not isinstance(limit, str):
+        limit = ",".join(limit)
+    terms = split_terms(limit)
+    if not terms:
+        raise InventoryError(f"--limit '{limit}': empty pattern")
+
+    plain = [t for t in terms if t[0] not in "&!"] or ["all"]
+    selected: set[str] = set()
+    for term in plain:
+        if term in inventory.hosts:  # a host name is that host, even if a group has the name
+            selected.add(term)
+        else:
+            selected |= _matches(inventory, limit, term)
+    for term in terms:
+        if term[0] == "&":
+            selected &= _matches(inventory, limit, _strip_op(limit, term))
+    for term in terms:
+        if term[0] == "!":
+            selected -= _matches(inventory, limit, _strip_op(limit, term))
+
+    hosts = [host for name, host in inventory.hosts.items() if name in selected]
+    if not hosts:
+        raise InventoryError(
+            f"--limit '{limit}' selects no host (inventory has: {name_list(inventory.hosts)})"
+        )
+    return hosts
+
+
+def _strip_op(limit: str, term: str) -> str:
+    rest = term[1:].strip()
+    if not rest or rest[0] in "&!":
+        raise InventoryError(f"--limit '{limit}': {term[0]!r} must be followed by a pattern")
+    return rest
+
+
+def _matches(inventory: Inventory, limit: str, term: str) -> set[str]:
+    """Hosts one term stands for (Ansible's _enumerate_matches): the hosts of every
+    matching group, plus matching host names when no group matched or the term is a
+    glob or a regex."""
+    if term.startswith("~"):
+        try:
+            match = re.compile(term[1:]).match
+        except re.error as exc:
+            raise InventoryError(
+                f"--limit '{limit}': invalid regular expression {term[1:]!r}: {exc}"
+            ) from None
+    else:
+        match = re.compile(fnmatch.translate(term)).match
+
+    hosts: set[str] = set()
+    groups = [name for name in inventory.groups if match(name)]
+    for group in groups:
+        hosts.update(inventory.group_hosts(group))
+    if not groups or term.startswith("~") or any(c in term for c in _GLOB_CHARS):
+        hosts.update(name for name in inventory.hosts if match(name))
+    return hosts
