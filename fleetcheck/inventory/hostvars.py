@@ -31,10 +31,14 @@ ALLOWED_CONNECTIONS = "ssh, paramiko, local, smart"
 _TRUE = {"y", "yes", "on", "1", "true", "t"}
 _FALSE = {"n", "no", "off", "0", "false", "f"}
 
-# Old names Ansible still honours; the first name wins when both are set.
-HOST_VARS = ("ansible_host", "ansible_ssh_host")
-PORT_VARS = ("ansible_port", "ansible_ssh_port")
-USER_VARS = ("ansible_user", "ansible_ssh_user")
+# Old names Ansible still honours. They are copied to the current name where they
+# are written (see with_aliases), so a host's ansible_ssh_user beats its group's
+# ansible_user exactly as a host's ansible_user would.
+ALIASES = {
+    "ansible_ssh_host": "ansible_host",
+    "ansible_ssh_port": "ansible_port",
+    "ansible_ssh_user": "ansible_user",
+}
 
 
 def _kind(value: Any) -> str:
@@ -125,8 +129,7 @@ def check_var(name: str, value: Any) -> str | None:
     return None
 
 
-def first_set(hostvars: dict, names: tuple[str, ...]) -> Any:
-    for name in names:
-        if hostvars.get(name) is not None:
-            return hostvars[name]
-    return None
+def with_aliases(values: dict) -> dict:
+    """``values`` plus the current name of each old name it uses (unless both are set)."""
+    extra = {new: values[old] for old, new in ALIASES.items() if old in values and new not in values}
+    return {**values, **extra} if extra else values

@@ -27,7 +27,6 @@ from .errors import InventoryError, name_list
 if TYPE_CHECKING:
     from .model import HostEntry, Inventory
 
-_TERM = re.compile(r"(?:[^:\[\]]|\[[^\]]*\])+")
 _GLOB_CHARS = (".", "?", "*", "[")
 
 
@@ -35,13 +34,33 @@ def split_terms(limit: str) -> list[str]:
     """``'a:b,c[1:2]:!d'`` -> ``['a', 'b', 'c[1:2]', '!d']``; ``@file`` terms are read."""
     terms: list[str] = []
     for piece in limit.split(","):
-        for term in _TERM.findall(piece):
+        for term in _split_colons(piece):
             term = term.strip()
             if term.startswith("@"):
                 terms.extend(_read_limit_file(limit, term[1:]))
             elif term:
                 terms.append(term)
     return terms
+
+
+def _split_colons(piece: str) -> list[str]:
+    """Split on ':' except inside a closed ``[...]`` (a glob class like ``[1:3]``)."""
+    parts, current, i = [], "", 0
+    while i < len(piece):
+        char = piece[i]
+        close = piece.find("]", i) if char == "[" else -1
+        if close > 0:
+            current += piece[i : close + 1]
+            i = close + 1
+            continue
+        if char == ":":
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+        i += 1
+    parts.append(current)
+    return parts
 
 
 def _read_limit_file(limit: str, path: str) -> list[str]:

@@ -16,7 +16,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from .build import InventoryBuilder
 from .errors import InventoryError
-from .hostvars import check_var
+from .hostvars import check_var, with_aliases
 from .model import Inventory, deep_merge
 from .ranges import expand, split_port
 
@@ -105,7 +105,7 @@ class _FileLoader:
     def load(self) -> None:
         text = _read(self.path)
         root = self._compose(text)
-        if root is None:
+        if root is None or _is_null(root):
             raise self.error("the file is empty (expected a mapping of groups, like 'all:')")
         if not isinstance(root, MappingNode):
             raise self.error(
@@ -130,7 +130,7 @@ class _FileLoader:
             return yaml.compose(text, Loader=yaml.SafeLoader)
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
-            words = " ".join(p for p in (exc.context, exc.problem) if p)
+            words = ": ".join(p for p in (exc.context, exc.problem) if p)
             raise InventoryError(
                 f"YAML syntax error: {words or 'invalid YAML'}" + _ini_hint(text),
                 self.path,
@@ -138,8 +138,9 @@ class _FileLoader:
             ) from None
         except yaml.reader.ReaderError as exc:
             line = text[: exc.position].count("\n") + 1
+            code = exc.character if isinstance(exc.character, int) else ord(exc.character)
             raise InventoryError(
-                f"YAML syntax error: unacceptable character #x{ord(exc.character):04x}",
+                f"YAML syntax error: unacceptable character #x{code:04x}",
                 self.path,
                 line,
             ) from None
@@ -267,4 +268,4 @@ class _FileLoader:
             if reason:
                 raise self.error(f"{owner}: {reason}", var_key)
             result[name] = value
-        return result
+        return with_aliases(result)

@@ -33,16 +33,16 @@ class HostEntry:
 
     @property
     def address(self) -> str:
-        return hv.first_set(self.vars, hv.HOST_VARS) or self.name
+        return self.vars.get("ansible_host") or self.name
 
     @property
     def port(self) -> int:
-        value = hv.first_set(self.vars, hv.PORT_VARS)
+        value = self.vars.get("ansible_port")
         return hv.DEFAULT_PORT if value is None else hv.to_port(value)
 
     @property
     def user(self) -> str | None:
-        return hv.first_set(self.vars, hv.USER_VARS)
+        return self.vars.get("ansible_user")
 
     @property
     def become(self) -> bool:
