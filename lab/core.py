@@ -1,0 +1,728 @@
+"""The lab: namespaced hosts with real daemons, controlled from the root namespace.
+
+Each host is a network namespace (veth to the lab bridge, one address, no route out),
+plus UTS, IPC, mount and PID namespaces whose root is an overlay over the cached
+rootfs (lab/rootfs.py). Layers live on a tmpfs mounted at <state>/layers. Every
+process the lab starts is recorded with its pid and start time in <state>/lab.json
+and is ended by that pid only.
+"""
+
+from __future__ import annotations
+
+import base64
+import grp
+import json
+import os
+import pwd
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from . import render, rootfs
+from .inventory import DEFAULT_INVENTORY, LabHost, LabInventory, load, write_generated
+
+LAB_DIR = Path(__file__).resolve().parent
+DEFAULT_STATE = LAB_DIR / "state"
+BRIDGE = "fclab0"
+NETNS_PREFIX = "fclab-"
+VETH_PREFIX = "fcv"
+HOST_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+class LabError(RuntimeError):
+    pass
+
+
+def require_root():
+    if os.geteuid() != 0:
+        raise LabError("the lab needs root (namespaces, mounts, links): run it as root")
+
+
+def _run(argv, check=True, **kw):
+    kw.setdefault("stdout", subprocess.PIPE)
+    kw.setdefault("stderr", subprocess.PIPE)
+    kw.setdefault("text", True)
+    res = subprocess.run(argv, **kw)
+    if check and res.returncode != 0:
+        raise LabError(f"{' '.join(map(str, argv))}: exit {res.returncode}: {(res.stderr or '').strip()}")
+    return res
+
+
+def _proc_start(pid: int) -> int | None:
+    """Start time (clock ticks since boot) of a pid, None if it does not exist."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            data = f.read()
+    except OSError:
+        return None
+    return int(data.rsplit(")", 1)[1].split()[19])
+
+
+def _proc_state(pid: int) -> str | None:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            data = f.read()
+    except OSError:
+        return None
+    return data.rsplit(")", 1)[1].split()[0]
+
+
+def _alive(pid: int | None, start: int | None) -> bool:
+    if not pid:
+        return False
+    st = _proc_start(pid)
+    return st is not None and st == start and _proc_state(pid) not in ("Z", "X")
+
+
+def _kill_recorded(pid: int | None, start: int | None, sig=signal.SIGKILL) -> bool:
+    """Signal a recorded process only if it still is the one we started."""
+    if not pid or _proc_start(pid) != start:
+        return False
+    try:
+        os.kill(pid, sig)
+        return True
+    except ProcessLookupError:
+        return False
+
+
+def _reap(pid: int):
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+
+
+def _wait_gone(pid: int, start: int | None, timeout: float = 5.0):
+    """Wait until pid is gone or a zombie (its parent may not be us)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        _reap(pid)
+        if _proc_start(pid) != start or _proc_state(pid) in ("Z", "X"):
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def _mountinfo() -> list[str]:
+    with open("/proc/self/mountinfo") as f:
+        return [line.split()[4].replace("\\040", " ") for line in f]
+
+
+def _netns_list() -> list[str]:
+    try:
+        return sorted(n for n in os.listdir("/run/netns") if n.startswith(NETNS_PREFIX))
+    except FileNotFoundError:
+        return []
+
+
+def _links() -> list[str]:
+    res = _run(["ip", "-o", "link", "show"], check=False)
+    names = []
+    for line in res.stdout.splitlines():
+        name = line.split(":", 2)[1].strip().split("@", 1)[0]
+        if name == BRIDGE or name.startswith(VETH_PREFIX):
+            names.append(name)
+    return names
+
+
+def _tcp_open(addr: str, port: int, timeout: float = 0.3) -> bool:
+    try:
+        with socket.create_connection((addr, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+ROLE_PORTS = {"ssh": 22, "named": 53, "smbd": 445, "rpcbind": 111, "nfs-ganesha": 2049}
+
+
+class Lab:
+    """Start, stop, inspect and break the lab fleet. Needs root for everything but
+    reading status and the generated files."""
+
+    def __init__(self, state_dir: str | os.PathLike | None = None,
+                 inventory: str | os.PathLike | None = None):
+        self.state_dir = Path(state_dir) if state_dir else DEFAULT_STATE
+        self.state_dir = self.state_dir.resolve()
+        self.inventory_path = Path(inventory) if inventory else DEFAULT_INVENTORY
+        self.layers = self.state_dir / "layers"
+        self.state_file = self.state_dir / "lab.json"
+        self.ssh_config = self.state_dir / "ssh_config"
+        self.known_hosts = self.state_dir / "known_hosts"
+        self.identity = self.state_dir / "id_ed25519"
+        self.generated_inventory = self.state_dir / "inventory.yml"
+        self._state = self._load_state()
+        self._inv: LabInventory | None = None
+
+    # ------------------------------------------------------------ state
+
+    def _load_state(self) -> dict:
+        try:
+            return json.loads(self.state_file.read_text())
+        except (OSError, ValueError):
+            return {"hosts": {}, "faults": [], "plain": 0, "serial": render.SERIAL_BASE}
+
+    def _save_state(self):
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        tmp = self.state_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self._state, indent=1, sort_keys=True))
+        tmp.replace(self.state_file)
+
+    @property
+    def inv(self) -> LabInventory:
+        if self._inv is None:
+            self._inv = load(self.inventory_path, self._state.get("plain", 0))
+        return self._inv
+
+    @property
+    def hosts(self) -> dict[str, dict]:
+        """name -> {address, groups, services, running, pid}."""
+        out = {}
+        for h in self.inv.hosts:
+            rec = self._state["hosts"].get(h.name) or {}
+            out[h.name] = {
+                "address": h.address,
+                "groups": list(h.groups),
+                "services": h.services,
+                "running": _alive(rec.get("pid1"), rec.get("pid1_start")),
+                "pid": rec.get("pid1"),
+            }
+        return out
+
+    @property
+    def faults(self) -> set[tuple[str, str]]:
+        return {tuple(f) for f in self._state.get("faults", [])}
+
+    @property
+    def tsig_secret(self) -> str:
+        return (self.state_dir / "tsig-secret").read_text().strip()
+
+    @property
+    def tsig_name(self) -> str:
+        return render.TSIG_NAME
+
+    def address(self, host: str) -> str:
+        return self.inv.by_name(host).address
+
+    def _rootfs(self) -> Path:
+        return rootfs.rootfs_path()
+
+    # ------------------------------------------------------------ keys
+
+    def _ensure_keys(self):
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        if not self.identity.exists():
+            _run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "fleetcheck-lab-controller",
+                  "-f", str(self.identity)])
+        sec = self.state_dir / "tsig-secret"
+        if not sec.exists():
+            sec.write_text(base64.b64encode(secrets.token_bytes(32)).decode() + "\n")
+            sec.chmod(0o600)
+        for h in self.inv.hosts:
+            d = self.state_dir / "hostkeys" / h.name
+            if not (d / "ssh_host_ed25519_key").exists():
+                d.mkdir(parents=True, exist_ok=True)
+                _run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"root@{h.name}",
+                      "-f", str(d / "ssh_host_ed25519_key")])
+
+    def _host_pubkey(self, name: str) -> str:
+        return (self.state_dir / "hostkeys" / name / "ssh_host_ed25519_key.pub").read_text().split()[:2]
+
+    def _write_client_files(self):
+        zone = self.inv.dns.get("zone", "lab.test")
+        cfg = ["# generated by the fleetcheck lab (lab/core.py); rewritten at every lab-up\n"]
+        kh = []
+        for h in self.inv.hosts:
+            cfg.append(
+                f"Host {h.name} {h.name}.{zone} {h.address}\n"
+                f"    HostName {h.address}\n    User root\n    Port 22\n"
+                f"    IdentityFile {self.identity}\n    IdentitiesOnly yes\n"
+                f"    StrictHostKeyChecking yes\n    UserKnownHostsFile {self.known_hosts}\n"
+                f"    GlobalKnownHostsFile /dev/null\n    CheckHostIP no\n"
+                f"    ConnectTimeout 10\n    BatchMode yes\n\n")
+            ktype, kdata = self._host_pubkey(h.name)
+            kh.append(f"{h.name},{h.name}.{zone},{h.address} {ktype} {kdata}\n")
+        self.ssh_config.write_text("".join(cfg))
+        self.known_hosts.write_text("".join(kh))
+        write_generated(self.inv, self.generated_inventory, ".")
+
+    # ------------------------------------------------------------ upper dir
+
+    def _lower_ids(self):
+        root = self._rootfs()
+        users, groups = {}, {}
+        for line in (root / "etc/passwd").read_text().splitlines():
+            p = line.split(":")
+            users[p[0]] = int(p[2])
+        for line in (root / "etc/group").read_text().splitlines():
+            p = line.split(":")
+            groups[p[0]] = int(p[2])
+        return users, groups
+
+    def _write_upper(self, h: LabHost, path: str, content: str | bytes, mode=0o644,
+                     owner: str = "root", group: str = "root"):
+        """Write a file into a stopped host's upper dir, creating parents with the
+        lower dir's ownership and mode so the merged view keeps them."""
+        lower = self._rootfs()
+        upper = self.layers / h.name / "upper"
+        rel = Path(path.lstrip("/"))
+        cur_u, cur_l = upper, lower
+        for part in rel.parts[:-1]:
+            cur_u, cur_l = cur_u / part, cur_l / part
+            if not cur_u.exists():
+                cur_u.mkdir()
+                if cur_l.is_dir():
+                    st = cur_l.stat()
+                    os.chown(cur_u, st.st_uid, st.st_gid)
+                    cur_u.chmod(st.st_mode & 0o7777)
+        users, groups = self._ids
+        target = upper / rel
+        if isinstance(content, str):
+            content = content.encode()
+        target.write_bytes(content)
+        os.chown(target, users[owner], groups[group])
+        target.chmod(mode)
+
+    def put_file(self, host: str, path: str, content: str, mode: int = 0o644,
+                 owner: str = "root", group: str = "root"):
+        """Write a file inside a running host (as an admin editing it would)."""
+        script = ('set -e; t="$1.fclab-tmp"; cat > "$t"; chown "$2:$3" "$t"; chmod "$4" "$t"; '
+                  'mv -f "$t" "$1"')
+        res = self.exec(host, ["/bin/sh", "-c", script, "sh", path, owner, group, f"{mode:o}"],
+                        input=content)
+        if res.returncode != 0:
+            raise LabError(f"{host}: writing {path}: {res.stderr.strip()}")
+
+    def read_file(self, host: str, path: str) -> str | None:
+        res = self.exec(host, ["cat", path])
+        return res.stdout if res.returncode == 0 else None
+
+    # ------------------------------------------------------------ files per host
+
+    def _host_files(self, h: LabHost) -> list[tuple[str, str, int, str, str]]:
+        """(path, content, mode, owner, group) of every file the lab writes on h."""
+        inv = self.inv
+        files = [(p, c, 0o644, "root", "root") for p, c in render.hostname_files(h, inv).items()]
+        keydir = self.state_dir / "hostkeys" / h.name
+        files.append(("/etc/ssh/ssh_host_ed25519_key", (keydir / "ssh_host_ed25519_key").read_text(),
+                      0o600, "root", "root"))
+        files.append(("/etc/ssh/ssh_host_ed25519_key.pub",
+                      (keydir / "ssh_host_ed25519_key.pub").read_text(), 0o644, "root", "root"))
+        base = (self._rootfs() / "etc/ssh/sshd_config").read_text()
+        prl = "yes" if (h.name, "permit-root-login") in self.faults else \
+            str((h.vars.get("sshd") or {}).get("PermitRootLogin", "prohibit-password"))
+        files.append(("/etc/ssh/sshd_config", render.sshd_config(base, prl), 0o644, "root", "root"))
+        files.append(("/root/.ssh/authorized_keys", Path(str(self.identity) + ".pub").read_text(),
+                      0o600, "root", "root"))
+        files.append(("/usr/local/sbin/labsvc", render.LABSVC, 0o755, "root", "root"))
+        files.append(("/etc/fleetcheck-lab/init.sh", render.init_script(h), 0o755, "root", "root"))
+        files.append(("/etc/fleetcheck-lab/host", json.dumps(
+            {"name": h.name, "address": h.address, "groups": h.groups, "services": h.services}) + "\n",
+            0o644, "root", "root"))
+        files += self._dns_files(h)
+        if h.has("fileservers"):
+            files.append(("/etc/samba/smb.conf", render.smb_conf(h, self._removed_shares(h)),
+                          0o644, "root", "root"))
+            for p, c in render.nfs_files(h, (h.name, "nfs-insecure-export") in self.faults).items():
+                files.append((p, c, 0o644, "root", "root"))
+            files.append(("/etc/fleetcheck-lab/prepare", render.fileserver_prepare(h), 0o755,
+                          "root", "root"))
+        return files
+
+    def _removed_shares(self, h: LabHost) -> set[str]:
+        if (h.name, "share-removed") not in self.faults:
+            return set()
+        shares = (h.vars.get("samba") or {}).get("shares") or []
+        return {shares[0]["name"]} if shares else set()
+
+    def _dns_files(self, h: LabHost) -> list:
+        dns = self.inv.dns
+        if not dns or not (h.has("dns_master") or h.has("dns_slave")):
+            return []
+        out = []
+        conf = render.named_conf(self.inv, h, self.tsig_secret,
+                                 axfr_open=(h.name, "axfr-open") in self.faults,
+                                 wrong_key=(h.name, "slave-behind") in self.faults)
+        for p, c in conf.items():
+            mode = 0o640 if p.endswith(".key") else 0o644
+            out.append((p, c, mode, "root", "bind"))
+        if h.name == dns.get("master"):
+            for z, c in self._zones().items():
+                out.append((f"/etc/bind/db.{z}", c, 0o644, "root", "bind"))
+        return out
+
+    def _zones(self) -> dict[str, str]:
+        dns_faults = {(h, f) for h, f in self.faults if f in ("missing-ptr", "ptr-mismatch")}
+        zones = render.zone_files(self.inv, dns_faults, self._state.get("serial", render.SERIAL_BASE))
+        if any(f == "slave-behind" for _, f in self.faults):
+            # the master moved on (an ordinary edit) while the slave cannot follow
+            z = self.inv.dns.get("zone")
+            zones[z] += 'lab-change\tIN\tTXT\t"edited on the master after the slave lost its key"\n'
+        return zones
+
+    # ------------------------------------------------------------ up / down
+
+    def up(self, plain_hosts: int | None = None, wait: bool = True, timeout: float = 90.0) -> dict:
+        require_root()
+        t0 = time.monotonic()
+        rootfs.build()
+        if plain_hosts is not None and plain_hosts != self._state.get("plain", 0):
+            self._state["plain"] = int(plain_hosts)
+            self._inv = None
+        inv = self.inv
+        self._ids = self._lower_ids()
+        self._ensure_keys()
+        self._ensure_layers()
+        self._ensure_bridge()
+        wanted = {h.name for h in inv.hosts}
+        for name in list(self._state["hosts"]):
+            if name not in wanted:
+                self._stop_host(name)
+        if not any(_alive(r.get("pid1"), r.get("pid1_start")) for r in self._state["hosts"].values()):
+            # a fresh lab: faults of a previous run are gone with its layers
+            self._state["faults"] = []
+            self._state["serial"] = render.SERIAL_BASE
+        started = []
+        for h in inv.hosts:
+            rec = self._state["hosts"].get(h.name)
+            if rec and _alive(rec.get("pid1"), rec.get("pid1_start")):
+                continue
+            self._start_host(h)
+            started.append(h.name)
+            self._save_state()
+        self._write_client_files()
+        self._save_state()
+        if wait:
+            self.wait_ready(timeout=timeout)
+            master, _ = self._dns_hosts()
+            if master and master.name not in started:
+                self._sync_dns()  # e.g. plain hosts added: their records go in
+            else:
+                self._wait_dns_sync()
+        return {"started": started, "seconds": round(time.monotonic() - t0, 2)}
+
+    def _ensure_layers(self):
+        self.layers.mkdir(parents=True, exist_ok=True)
+        if str(self.layers) not in _mountinfo():
+            _run(["mount", "-t", "tmpfs", "-o", "mode=755,size=8g", "fclab-layers", str(self.layers)])
+
+    def _ensure_bridge(self):
+        if not Path(f"/sys/class/net/{BRIDGE}").exists():
+            _run(["ip", "link", "add", BRIDGE, "type", "bridge"])
+        res = _run(["ip", "-o", "-4", "addr", "show", "dev", BRIDGE])
+        cidr = f"{self.inv.controller_address}/{self.inv.subnet.prefixlen}"
+        if cidr not in res.stdout:
+            _run(["ip", "addr", "add", cidr, "dev", BRIDGE])
+        _run(["ip", "link", "set", BRIDGE, "up"])
+
+    def _veth(self, h: LabHost) -> str:
+        return f"{VETH_PREFIX}{h.address.replace('.', '-').split('-', 2)[-1]}"[:15]
+
+    def _start_host(self, h: LabHost):
+        ns = NETNS_PREFIX + h.name
+        veth = self._veth(h)
+        self._stop_host(h.name)
+        if Path(f"/run/netns/{ns}").exists():
+            _run(["ip", "netns", "del", ns], check=False)
+        if Path(f"/sys/class/net/{veth}").exists():
+            _run(["ip", "link", "del", veth], check=False)
+        _run(["ip", "netns", "add", ns])
+        _run(["ip", "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns])
+        _run(["ip", "link", "set", veth, "master", BRIDGE, "up"])
+        _run(["ip", "-n", ns, "-b", "-"], input=(
+            f"link set lo up\naddr add {h.address}/{self.inv.subnet.prefixlen} dev eth0\n"
+            f"link set eth0 up\n"))
+        hl = self.layers / h.name
+        if hl.exists():
+            shutil.rmtree(hl)
+        for d in ("upper", "work", "merged"):
+            (hl / d).mkdir(parents=True)
+        for path, content, mode, owner, group in self._host_files(h):
+            self._write_upper(h, path, content, mode, owner, group)
+        logdir = self.state_dir / "logs"
+        logdir.mkdir(exist_ok=True)
+        log = open(logdir / f"{h.name}.log", "wb")
+        argv = ["nsenter", f"--net=/run/netns/{ns}", "--",
+                "unshare", "--mount", "--uts", "--ipc", "--pid", "--fork", "--propagation", "private",
+                "--", "/bin/sh", str(LAB_DIR / "launcher.sh"), h.name, str(self._rootfs()),
+                str(hl / "upper"), str(hl / "work"), str(hl / "merged")]
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                             start_new_session=True, env={"PATH": HOST_PATH, "LANG": "C"})
+        log.close()
+        launcher_start = None
+        pid1 = None
+        end = time.monotonic() + 10
+        while time.monotonic() < end:
+            if launcher_start is None:
+                launcher_start = _proc_start(p.pid)
+            try:
+                kids = Path(f"/proc/{p.pid}/task/{p.pid}/children").read_text().split()
+            except OSError:
+                kids = []
+            if kids:
+                pid1 = int(kids[0])
+                break
+            if p.poll() is not None:
+                break
+            time.sleep(0.005)
+        if not pid1:
+            raise LabError(f"{h.name}: launcher failed: {(logdir / f'{h.name}.log').read_text()[-2000:]}")
+        self._state["hosts"][h.name] = {
+            "netns": ns, "veth": veth, "address": h.address,
+            "launcher": p.pid, "launcher_start": launcher_start,
+            "pid1": pid1, "pid1_start": _proc_start(pid1),
+        }
+        self._popen = getattr(self, "_popen", {})
+        self._popen[h.name] = p
+
+    def wait_ready(self, timeout: float = 90.0, hosts: list[str] | None = None):
+        end = time.monotonic() + timeout
+        pending = {h.name: h for h in self.inv.hosts if hosts is None or h.name in hosts}
+        while pending:
+            for name, h in list(pending.items()):
+                rec = self._state["hosts"].get(name) or {}
+                if not _alive(rec.get("pid1"), rec.get("pid1_start")):
+                    log = self.state_dir / "logs" / f"{name}.log"
+                    tail = log.read_text()[-1500:] if log.exists() else ""
+                    raise LabError(f"{name}: host died during start:\n{tail}")
+                if not Path(f"/proc/{rec['pid1']}/root/run/fleetcheck-lab.ready").exists():
+                    continue
+                ports = [ROLE_PORTS[s] for s in h.services if s in ROLE_PORTS]
+                if all(_tcp_open(h.address, port) for port in ports):
+                    del pending[name]
+            if not pending:
+                break
+            if time.monotonic() > end:
+                raise LabError(f"hosts not ready after {timeout:.0f}s: {', '.join(sorted(pending))}")
+            time.sleep(0.05)
+
+    def _stop_host(self, name: str):
+        rec = self._state["hosts"].get(name)
+        if not rec:
+            return
+        _kill_recorded(rec.get("pid1"), rec.get("pid1_start"))
+        _wait_gone(rec.get("pid1") or 0, rec.get("pid1_start"))
+        if _kill_recorded(rec.get("launcher"), rec.get("launcher_start")):
+            _wait_gone(rec["launcher"], rec.get("launcher_start"))
+        p = getattr(self, "_popen", {}).pop(name, None)
+        if p is not None:
+            try:
+                p.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                pass
+        if rec.get("netns") and Path(f"/run/netns/{rec['netns']}").exists():
+            _run(["ip", "netns", "del", rec["netns"]], check=False)
+        if rec.get("veth") and Path(f"/sys/class/net/{rec['veth']}").exists():
+            _run(["ip", "link", "del", rec["veth"]], check=False)
+        hl = self.layers / name
+        if hl.exists():
+            shutil.rmtree(hl, ignore_errors=True)
+        self._state["hosts"].pop(name, None)
+        self._state["faults"] = [f for f in self._state.get("faults", []) if f[0] != name]
+
+    def leftovers(self) -> dict:
+        """Whatever of the lab exists on this machine (empty lists after a clean down)."""
+        ns_inodes = set()
+        for n in _netns_list():
+            try:
+                ns_inodes.add(os.stat(f"/run/netns/{n}").st_ino)
+            except OSError:
+                pass
+        procs = []
+        layers = str(self.layers)
+        for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
+            try:
+                if ns_inodes and os.stat(f"/proc/{d}/ns/net").st_ino in ns_inodes:
+                    procs.append(int(d))
+                    continue
+                root = os.readlink(f"/proc/{d}/root")
+                if root.startswith(layers + "/") or root == layers:
+                    procs.append(int(d))
+            except OSError:
+                continue
+        # processes recorded by this lab and still alive
+        for rec in self._state.get("hosts", {}).values():
+            for k in ("pid1", "launcher"):
+                if _alive(rec.get(k), rec.get(k + "_start")) and rec[k] not in procs:
+                    procs.append(rec[k])
+        mounts = [m for m in _mountinfo()
+                  if m == layers or m.startswith(layers + "/") or m.startswith("/run/netns/" + NETNS_PREFIX)
+                  or m.startswith(str(rootfs.BUILD_TMPFS))]
+        return {"netns": _netns_list(), "links": _links(), "mounts": mounts,
+                "processes": sorted(procs)}
+
+    def down(self) -> dict:
+        require_root()
+        t0 = time.monotonic()
+        for name in list(self._state.get("hosts", {})):
+            self._stop_host(name)
+        # whatever a crash left behind, found by namespace or root, each by its pid
+        left = self.leftovers()
+        for pid in left["processes"]:
+            st = _proc_start(pid)
+            if st is None:
+                continue
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            _wait_gone(pid, st, timeout=2)
+        for ns in left["netns"]:
+            _run(["ip", "netns", "del", ns], check=False)
+        for link in _links():
+            _run(["ip", "link", "del", link], check=False)
+        for m in sorted(self.leftovers()["mounts"], key=len, reverse=True):
+            _run(["umount", "-l", m], check=False)
+        if self.layers.exists() and str(self.layers) not in _mountinfo():
+            shutil.rmtree(self.layers, ignore_errors=True)
+        self._state["hosts"] = {}
+        self._state["faults"] = []
+        self._state["serial"] = render.SERIAL_BASE
+        if self.state_dir.exists():
+            self._save_state()
+        return {"seconds": round(time.monotonic() - t0, 2), "left": self.leftovers()}
+
+    def status(self) -> dict:
+        hosts = self.hosts
+        return {
+            "hosts": hosts,
+            "running": sum(1 for h in hosts.values() if h["running"]),
+            "faults": sorted(self.faults),
+            "bridge": Path(f"/sys/class/net/{BRIDGE}").exists(),
+            "ssh_config": str(self.ssh_config),
+            "inventory": str(self.generated_inventory),
+        }
+
+    # ------------------------------------------------------------ exec
+
+    def _pid1(self, host: str) -> int:
+        rec = self._state["hosts"].get(host)
+        if not rec or not _alive(rec.get("pid1"), rec.get("pid1_start")):
+            raise LabError(f"{host} is not running (make lab-up)")
+        return rec["pid1"]
+
+    def exec(self, host: str, argv: list[str], input: str | None = None, timeout: float = 60,
+             check: bool = False) -> subprocess.CompletedProcess:
+        """Run argv inside the host's namespaces and root (not over ssh)."""
+        pid = self._pid1(host)
+        full = ["nsenter", "-t", str(pid), "-m", "-u", "-i", "-n", "-p", "-r", "-w", "--",
+                "/usr/bin/env", "-i", f"PATH={HOST_PATH}", "HOME=/root", "LANG=C", "LC_ALL=C",
+                "DEBIAN_FRONTEND=noninteractive", *argv]
+        res = subprocess.run(full, input=input, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, timeout=timeout)
+        if check and res.returncode != 0:
+            raise LabError(f"{host}: {' '.join(argv)}: exit {res.returncode}: {res.stderr.strip()}")
+        return res
+
+    def sh(self, host: str, script: str, check: bool = True, timeout: float = 60):
+        return self.exec(host, ["/bin/sh", "-c", script], check=check, timeout=timeout)
+
+    # ------------------------------------------------------------ DNS sync
+
+    def _soa_serial(self, addr: str, zone: str) -> int | None:
+        import dns.message
+        import dns.query
+        import dns.rdatatype
+        try:
+            q = dns.message.make_query(zone, dns.rdatatype.SOA)
+            r = dns.query.udp(q, addr, timeout=1.0)
+            for rrset in r.answer:
+                for rd in rrset:
+                    return int(rd.serial)
+        except Exception:
+            return None
+        return None
+
+    def _dns_hosts(self):
+        dns = self.inv.dns
+        if not dns:
+            return None, []
+        master = self.inv.by_name(dns["master"])
+        slaves = [self.inv.by_name(s) for s in dns.get("slaves") or []]
+        return master, slaves
+
+    def _wait_dns_sync(self, timeout: float = 20.0):
+        """Wait until every slave serves the master's serial (forcing a transfer
+        if the slave has not caught up on its own)."""
+        master, slaves = self._dns_hosts()
+        if not master:
+            return
+        zones = [self.inv.dns["zone"], self.inv.dns["reverse_zone"]]
+        end = time.monotonic() + timeout
+        kicked = time.monotonic()
+        while True:
+            behind = []
+            for z in zones:
+                want = self._soa_serial(master.address, z)
+                for s in slaves:
+                    if (s.name, "slave-behind") in self.faults:
+                        continue
+                    if want is None or self._soa_serial(s.address, z) != want:
+                        behind.append((s, z))
+            if not behind:
+                return
+            if time.monotonic() > end:
+                raise LabError(f"DNS slaves not in sync: {[(s.name, z) for s, z in behind]}")
+            if time.monotonic() - kicked > 1.0:
+                for s, z in behind:
+                    self.exec(s.name, ["rndc", "retransfer", z])
+                kicked = time.monotonic()
+            time.sleep(0.1)
+
+    def _sync_dns(self):
+        """Make the DNS servers' real config and zone files match the lab's fault set,
+        the way an admin does: edit, bump the serial, reload."""
+        master, slaves = self._dns_hosts()
+        if not master:
+            return
+        for s in slaves:
+            changed = self._sync_files(s.name, self._dns_files(s))
+            if changed:
+                self.exec(s.name, ["rndc", "reconfig"], check=True)
+                if (s.name, "slave-behind") not in self.faults:
+                    for z in (self.inv.dns["zone"], self.inv.dns["reverse_zone"]):
+                        self.exec(s.name, ["rndc", "retransfer", z])
+        zone_paths = {f"/etc/bind/db.{z}" for z in self._zones()}
+        cur = {p: self.read_file(master.name, p) for p in zone_paths}
+        new = {f"/etc/bind/db.{z}": c for z, c in self._zones().items()}
+        if any(cur[p] != new[p] for p in zone_paths):
+            self._state["serial"] = self._state.get("serial", render.SERIAL_BASE) + 1
+            self._save_state()
+        files = self._dns_files(master)
+        changed = self._sync_files(master.name, files)
+        if changed:
+            self.exec(master.name, ["rndc", "reload"], check=True)
+        self._wait_dns_sync()
+
+    def _sync_files(self, host: str, files) -> bool:
+        changed = False
+        for path, content, mode, owner, group in files:
+            if self.read_file(host, path) != content:
+                self.put_file(host, path, content, mode, owner, group)
+                changed = True
+        return changed
+
+    # ------------------------------------------------------------ faults
+
+    def fault(self, host: str, name: str):
+        from .faults import apply
+        require_root()
+        self._ids = self._lower_ids()
+        apply(self, host, name, heal=False)
+
+    def heal(self, host: str, name: str):
+        from .faults import apply
+        require_root()
+        self._ids = self._lower_ids()
+        apply(self, host, name, heal=True)
+
+    def heal_all(self):
+        for host, name in sorted(self.faults):
+            self.heal(host, name)

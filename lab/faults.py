@@ -1,0 +1,174 @@
+"""Injectable faults. Each is done the way an admin would break the host: edit the
+real configuration file and reload the real daemon (or stop it, or publish a
+package). `heal` puts the healthy configuration back and reloads again. Both are
+idempotent.
+
+FAULTS maps a name to (where it may be applied, one-line description).
+"""
+
+from __future__ import annotations
+
+import time
+
+from . import render, rootfs
+
+ANY = "any host"
+FAULTS: dict[str, tuple[str, str]] = {
+    "missing-ptr": (ANY, "the host's PTR record is deleted from the reverse zone on the DNS master"),
+    "ptr-mismatch": (ANY, "the host's PTR points at another name (<host>-old.<zone>): forward/reverse mismatch"),
+    "slave-behind": ("dns_slave", "the slave's TSIG secret is wrong, then the master's zone changes: "
+                     "the slave's serial stays behind"),
+    "axfr-open": ("dns_master", "allow-transfer { any; }: AXFR works without the TSIG key"),
+    "share-removed": ("fileservers", "the first declared Samba share is deleted from smb.conf (smbd reloaded)"),
+    "smbd-stopped": ("fileservers", "smbd is stopped"),
+    "nfs-insecure-export": ("fileservers", "the first declared NFS export becomes rw,no_root_squash to * "
+                            "(ganesha reloaded)"),
+    "security-update": (ANY, f"a newer {render.LAB_PKG} is published in the local repo's -security suite "
+                        "and apt's lists updated: a pending security update"),
+    "ip-forward": (ANY, "net.ipv4.ip_forward=1 (runtime and /etc/sysctl.d/90-lab-forward.conf)"),
+    "permit-root-login": (ANY, "PermitRootLogin yes in sshd_config, sshd reloaded"),
+    "service-stopped": (ANY, "a declared service is stopped (cron; ssh on hosts that run only ssh is refused)"),
+}
+
+UPDATE_VERSION = "1.0-1+deb12u1"
+
+
+class FaultError(ValueError):
+    pass
+
+
+def _check(lab, host: str, name: str):
+    if name not in FAULTS:
+        raise FaultError(f"unknown fault {name!r}; known: {', '.join(FAULTS)}")
+    h = lab.inv.by_name(host)
+    where = FAULTS[name][0]
+    if where != ANY and not h.has(where):
+        raise FaultError(f"fault {name} applies to hosts in group {where}; {host} is not")
+    if name == "service-stopped" and "cron" not in h.services:
+        raise FaultError(f"{host} runs no service that service-stopped may stop (it stops cron)")
+    if name in ("missing-ptr", "ptr-mismatch", "slave-behind", "axfr-open") and not lab.inv.dns:
+        raise FaultError("the inventory declares no DNS")
+    return h
+
+
+def apply(lab, host: str, name: str, heal: bool):
+    h = _check(lab, host, name)
+    lab._pid1(host)
+    key = [host, name]
+    faults = lab._state.setdefault("faults", [])
+    if heal:
+        if key in faults:
+            faults.remove(key)
+    elif key not in faults:
+        faults.append(key)
+    lab._save_state()
+    fn = globals()["_" + name.replace("-", "_")]
+    fn(lab, h, heal)
+
+
+# ----------------------------------------------------------------- DNS
+
+
+def _missing_ptr(lab, h, heal):
+    lab._sync_dns()
+
+
+_ptr_mismatch = _missing_ptr
+_slave_behind = _missing_ptr
+_axfr_open = _missing_ptr
+
+# ----------------------------------------------------------------- Samba / NFS
+
+
+def _smb_conf(lab, h, heal):
+    content = render.smb_conf(h, lab._removed_shares(h))
+    if lab.read_file(h.name, "/etc/samba/smb.conf") != content:
+        lab.put_file(h.name, "/etc/samba/smb.conf", content)
+        if lab.exec(h.name, ["labsvc", "status", "smbd"]).returncode == 0:
+            lab.exec(h.name, ["labsvc", "reload", "smbd"], check=True)
+
+
+_share_removed = _smb_conf
+
+
+def _smbd_stopped(lab, h, heal):
+    lab.exec(h.name, ["labsvc", "start" if heal else "stop", "smbd"], check=True)
+    if heal:
+        lab.wait_ready(hosts=[h.name], timeout=30)
+
+
+def _nfs_insecure_export(lab, h, heal):
+    changed = lab._sync_files(h.name, [(p, c, 0o644, "root", "root") for p, c in
+                                       render.nfs_files(h, not heal).items()])
+    if changed:
+        lab.exec(h.name, ["labsvc", "reload", "nfs-ganesha"], check=True)
+        lab.exec(h.name, ["exportfs", "-ra"])
+        time.sleep(0.3)
+
+# ----------------------------------------------------------------- packages, sysctl, sshd
+
+
+PUBLISH = r"""
+set -e
+v="$1"; pkg="$2"
+d=$(mktemp -d)
+mkdir -p "$d/DEBIAN" "$d/usr/share/doc/$pkg"
+echo "$v" > "$d/usr/share/doc/$pkg/VERSION"
+cat > "$d/DEBIAN/control" <<EOF
+Package: $pkg
+Version: $v
+Architecture: all
+Maintainer: fleetcheck lab <lab@lab.test>
+Section: admin
+Priority: optional
+Description: fleetcheck lab package
+ security fix published by the lab
+EOF
+dpkg-deb --root-owner-group -Zgzip -b "$d" "/srv/labrepo/${pkg}_${v}_all.deb" >/dev/null
+rm -rf "$d"
+lab-repo-index
+apt-get -qq update
+"""
+
+WITHDRAW = r"""
+set -e
+v="$1"; pkg="$2"; base="$3"
+rm -f "/srv/labrepo/${pkg}_${v}_all.deb"
+lab-repo-index
+apt-get -qq update
+if [ "$(dpkg-query -W -f '${Version}' "$pkg")" != "$base" ]; then
+  apt-get -qq -y --allow-downgrades install "$pkg=$base" >/dev/null
+fi
+"""
+
+
+def _security_update(lab, h, heal):
+    if heal:
+        lab.exec(h.name, ["/bin/sh", "-c", WITHDRAW, "sh", UPDATE_VERSION, render.LAB_PKG,
+                          rootfs.LAB_PKG_BASE_VERSION], check=True, timeout=120)
+    else:
+        lab.exec(h.name, ["/bin/sh", "-c", PUBLISH, "sh", UPDATE_VERSION, render.LAB_PKG],
+                 check=True, timeout=120)
+
+
+def _ip_forward(lab, h, heal):
+    if heal:
+        lab.sh(h.name, "rm -f /etc/sysctl.d/90-lab-forward.conf; sysctl -q -w net.ipv4.ip_forward=0")
+    else:
+        lab.sh(h.name, "echo 'net.ipv4.ip_forward = 1' > /etc/sysctl.d/90-lab-forward.conf; "
+                       "sysctl -q -p /etc/sysctl.d/90-lab-forward.conf")
+
+
+def _permit_root_login(lab, h, heal):
+    base = (lab._rootfs() / "etc/ssh/sshd_config").read_text()
+    want = "prohibit-password" if heal else "yes"
+    if heal:
+        want = str((h.vars.get("sshd") or {}).get("PermitRootLogin", "prohibit-password"))
+    content = render.sshd_config(base, want)
+    if lab.read_file(h.name, "/etc/ssh/sshd_config") != content:
+        lab.put_file(h.name, "/etc/ssh/sshd_config", content)
+        lab.exec(h.name, ["labsvc", "reload", "ssh"], check=True)
+
+
+def _service_stopped(lab, h, heal):
+    lab.exec(h.name, ["labsvc", "start" if heal else "stop", "cron"], check=True)

@@ -1,0 +1,156 @@
+"""Read the lab's inventory (inventories/lab.yml) into the host list the lab starts,
+and write the generated inventory (lab/state/inventory.yml) that includes extra
+plain hosts for benchmarks.
+
+Only the subset of Ansible's YAML inventory the lab itself needs is read here
+(all/children/hosts/vars, merged all < group < host); the audit has its own loader.
+"""
+
+from __future__ import annotations
+
+import copy
+import ipaddress
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+LAB_DIR = Path(__file__).resolve().parent
+REPO_DIR = LAB_DIR.parent
+DEFAULT_INVENTORY = REPO_DIR / "inventories" / "lab.yml"
+
+# role groups the lab knows how to build
+ROLE_GROUPS = ("dns_master", "dns_slave", "fileservers", "web", "app", "plain")
+
+# first address of the extra plain hosts (plain01 = .101 ...)
+PLAIN_BASE = 101
+MAX_PLAIN = 120
+
+
+@dataclass
+class LabHost:
+    name: str
+    address: str
+    groups: list[str]
+    vars: dict = field(default_factory=dict)
+    index: int = 0  # stable small number, used for link names
+
+    @property
+    def roles(self) -> set[str]:
+        return set(self.groups) & set(ROLE_GROUPS)
+
+    @property
+    def services(self) -> list[str]:
+        return list(self.vars.get("services") or ["ssh"])
+
+    def has(self, role: str) -> bool:
+        return role in self.groups
+
+
+def _merge(a: dict, b: dict) -> dict:
+    """Ansible's default hash_behaviour is replace: a group var replaces, not merges."""
+    out = dict(a)
+    out.update(b or {})
+    return out
+
+
+def _walk(group_name: str, group: dict, parents: list[tuple[str, dict]], out: dict):
+    group = group or {}
+    chain = parents + [(group_name, group.get("vars") or {})]
+    for hname, hvars in (group.get("hosts") or {}).items():
+        entry = out.setdefault(hname, {"chains": [], "hostvars": {}})
+        entry["chains"].append(chain)
+        entry["hostvars"] = _merge(entry["hostvars"], hvars or {})
+    for cname, child in (group.get("children") or {}).items():
+        _walk(cname, child, chain, out)
+
+
+@dataclass
+class LabInventory:
+    path: Path
+    raw: dict
+    hosts: list[LabHost]
+    all_vars: dict
+
+    @property
+    def subnet(self) -> ipaddress.IPv4Network:
+        return ipaddress.ip_network(self.all_vars.get("lab_subnet", "10.213.47.0/24"))
+
+    @property
+    def controller_address(self) -> str:
+        return str(self.all_vars.get("lab_controller_address") or next(self.subnet.hosts()))
+
+    @property
+    def dns(self) -> dict:
+        return self.all_vars.get("dns") or {}
+
+    def by_name(self, name: str) -> LabHost:
+        for h in self.hosts:
+            if h.name == name:
+                return h
+        raise KeyError(f"no lab host {name!r} (hosts: {', '.join(h.name for h in self.hosts)})")
+
+    def with_role(self, role: str) -> list[LabHost]:
+        return [h for h in self.hosts if h.has(role)]
+
+
+def load(path: Path | str = DEFAULT_INVENTORY, plain_hosts: int = 0) -> LabInventory:
+    path = Path(path)
+    raw = yaml.safe_load(path.read_text()) or {}
+    top = raw.get("all") or {}
+    found: dict = {}
+    _walk("all", top, [], found)
+    all_vars = top.get("vars") or {}
+    hosts = []
+    for i, (name, entry) in enumerate(found.items()):
+        merged: dict = {}
+        groups: list[str] = []
+        # groups in order of depth; later (deeper) groups win
+        for chain in sorted(entry["chains"], key=len):
+            for gname, gvars in chain:
+                merged = _merge(merged, gvars)
+                if gname != "all" and gname not in groups:
+                    groups.append(gname)
+        merged = _merge(merged, entry["hostvars"])
+        addr = merged.get("ansible_host")
+        if not addr:
+            raise ValueError(f"{path}: host {name} has no ansible_host")
+        hosts.append(LabHost(name=name, address=str(addr), groups=groups, vars=merged, index=i + 1))
+    inv = LabInventory(path=path, raw=raw, hosts=hosts, all_vars=all_vars)
+    if plain_hosts:
+        if plain_hosts > MAX_PLAIN:
+            raise ValueError(f"at most {MAX_PLAIN} plain hosts")
+        net = inv.subnet
+        used = {h.address for h in hosts}
+        for n in range(1, plain_hosts + 1):
+            addr = str(net.network_address + PLAIN_BASE + n - 1)
+            if addr in used:
+                raise ValueError(f"plain host address {addr} collides with the inventory")
+            v = _merge(all_vars, {"ansible_host": addr, "services": ["ssh"]})
+            hosts.append(LabHost(name=f"plain{n:02d}", address=addr, groups=["plain"], vars=v,
+                                 index=len(hosts) + 1))
+    for h in inv.hosts:
+        if ipaddress.ip_address(h.address) not in inv.subnet:
+            raise ValueError(f"{path}: {h.name} address {h.address} is outside {inv.subnet}")
+    return inv
+
+
+def write_generated(inv: LabInventory, out: Path, state_rel: str):
+    """Write the inventory of every running host (roles hosts + plain hosts).
+
+    `state_rel` is the state dir relative to `out`'s directory (normally ".")."""
+    data = copy.deepcopy(inv.raw)
+    top = data.setdefault("all", {})
+    v = top.setdefault("vars", {})
+    v["ansible_ssh_private_key_file"] = f"{state_rel}/id_ed25519"
+    v["fleetcheck_known_hosts"] = f"{state_rel}/known_hosts"
+    v["fleetcheck_ssh_config"] = f"{state_rel}/ssh_config"
+    plain = [h for h in inv.hosts if h.groups == ["plain"]]
+    if plain:
+        children = top.setdefault("children", {})
+        children["plain"] = {
+            "hosts": {h.name: {"ansible_host": h.address} for h in plain},
+            "vars": {"services": ["ssh"]},
+        }
+    out.write_text("# generated by `python -m lab up`; do not edit (see inventories/lab.yml)\n"
+                   + yaml.safe_dump(data, sort_keys=False, default_flow_style=None))
