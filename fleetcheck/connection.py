@@ -153,6 +153,10 @@ class FleetParamikoBackend(ParamikoBackend):
         finally:
             chan.close()
 
+    def connect(self) -> None:
+        """Connect now, outside testinfra's run(), which retries a failed connect."""
+        self.client  # noqa: B018 - the cached property connects
+
     def close(self) -> None:
         if "client" in self.__dict__:
             self.client.close()
@@ -193,6 +197,8 @@ def classify(exc: BaseException, timeout: float) -> str:
                 "check it and fix the known_hosts entry")
     if isinstance(exc, paramiko.AuthenticationException):
         return f"authentication failed: {exc}"
+    if isinstance(exc, paramiko.SSHException) and "banner" in str(exc):
+        return f"connect timeout after {timeout:g}s: no SSH banner (is an sshd listening?)"
     if isinstance(exc, paramiko.SSHException) and "not found in known_hosts" in str(exc):
         return ("host key unknown: add it to known_hosts (inventory var "
                 "fleetcheck_known_hosts or ~/.ssh/known_hosts) or run with --ssh-accept-new")

@@ -83,6 +83,9 @@ class FleetHost:
                 or self.path_var("ansible_private_key_file"),
             )
             try:
+                connect = getattr(host.backend, "connect", None)
+                if connect is not None:
+                    connect()
                 result = host.run("true")
                 if result.rc != 0:
                     raise Unreachable(

@@ -177,10 +177,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if outcome == "unreachable":
         report.longrepr = f"{host}: unreachable: {message}"
     report.fleetcheck = record.to_json()
-    report.user_properties.extend([
-        ("host", host), ("check_id", meta.check_id), ("severity", severity),
-        ("outcome", outcome),
-    ])
+    # JUnit reads the properties of the teardown report, which copies the item's.
+    props = [("host", host), ("check_id", meta.check_id), ("severity", severity),
+             ("outcome", outcome)]
+    item.user_properties[:] = [p for p in item.user_properties if p[0] not in dict(props)]
+    item.user_properties.extend(props)
+    if report.when == "teardown":
+        report.user_properties = list(item.user_properties)
     return report
 
 

@@ -1,0 +1,268 @@
+"""The plugin, run by pytester on small inventories of local:// hosts.
+
+local:// hosts are real (commands run on this machine); only the SSH paths need the
+lab (tests/integration). A closed loopback port stands for a host that refuses, and a
+loopback listener that never speaks SSH for one that times out.
+"""
+
+import json
+import socket
+import threading
+import time
+
+import pytest
+
+CHECKS = """
+import os
+import pytest
+from fleetcheck.facts.base import Command
+
+@pytest.mark.check("demo.echo", severity="low", title="echo works")
+def test_echo(host, evidence):
+    evidence["pid"] = os.getpid()
+    result = host.run(Command("printf %s", "a b;$(id)"))
+    evidence["out"] = result.stdout
+    assert result.stdout == "a b;$(id)"
+
+@pytest.mark.check("demo.name", severity="high", title="host is not b")
+def test_name(host, evidence):
+    evidence["pid"] = os.getpid()
+    evidence["name"] = host.name
+    assert host.name != "b", "b is bad"
+"""
+
+LOCAL_INV = """
+all:
+  vars:
+    answer: {deep: {x: 1}}
+  hosts:
+    a: {ansible_connection: local}
+    b: {ansible_connection: local}
+"""
+
+
+def results(pytester) -> dict:
+    return json.loads((pytester.path / "reports" / "latest" / "results.json").read_text())
+
+
+@pytest.fixture
+def closed_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return port
+
+
+@pytest.fixture
+def silent_port():
+    """A listener that accepts and never sends an SSH banner: a connect timeout."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(16)
+    conns, stop = [], threading.Event()
+
+    def accept():
+        srv.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conns.append(srv.accept()[0])
+            except OSError:
+                pass
+
+    t = threading.Thread(target=accept, daemon=True)
+    t.start()
+    yield srv.getsockname()[1], conns
+    stop.set()
+    t.join()
+    for c in conns:
+        c.close()
+    srv.close()
+
+
+def test_fanout_ids_records_and_reports(pytester):
+    pytester.makefile(".yml", inv=LOCAL_INV)
+    pytester.makepyfile(test_demo=CHECKS)
+    res = pytester.runpytest("--inventory", "inv.yml")
+    res.assert_outcomes(passed=3, failed=1)
+    res.stdout.fnmatch_lines(["*demo.name?b?*", "*fleetcheck summary*",
+                              "a  2 passed", "b  1 failed, 1 passed  (demo.name [high])",
+                              "reports: reports/*"])
+    data = results(pytester)
+    got = {(r["test_id"], r["outcome"], r["severity"]) for r in data["records"]}
+    assert got == {("demo.echo[a]", "passed", "low"), ("demo.echo[b]", "passed", "low"),
+                   ("demo.name[a]", "passed", "high"), ("demo.name[b]", "failed", "high")}
+    failed = [r for r in data["records"] if r["outcome"] == "failed"][0]
+    assert failed["message"] == "b is bad" and failed["evidence"]["name"] == "b"
+    echo = [r for r in data["records"] if r["test_id"] == "demo.echo[a]"][0]
+    assert echo["evidence"]["out"] == "a b;$(id)"  # quoted: nothing expanded
+    assert data["run"]["hosts"] == ["a", "b"]
+    latest = pytester.path / "reports" / "latest"
+    assert latest.is_symlink()
+    junit = (latest / "junit.xml").read_text()
+    assert 'name="check_id" value="demo.name"' in junit
+    assert 'name="outcome" value="failed"' in junit
+    html = (latest / "report.html").read_text()
+    assert "col-check_id" in html and "demo.name" in html
+
+
+def test_unreachable_found_once_with_reason(pytester, closed_port):
+    pytester.makefile(".yml", inv=LOCAL_INV + f"""
+    dead: {{ansible_host: 127.0.0.1, ansible_port: {closed_port}}}
+""")
+    pytester.makepyfile(test_demo=CHECKS)
+    res = pytester.runpytest("--inventory", "inv.yml")
+    res.assert_outcomes(passed=3, failed=1)
+    assert res.parseoutcomes()["unreachable"] == 2
+    assert res.ret == 1  # an unreachable host fails the run
+    res.stdout.fnmatch_lines(["*dead*2 unreachable*connection refused*"])
+    dead = [r for r in results(pytester)["records"] if r["host"] == "dead"]
+    assert [r["outcome"] for r in dead] == ["unreachable", "unreachable"]
+    assert all(r["message"] == "connection refused" for r in dead)
+
+
+def test_timeout_costs_one_connect_timeout(pytester, silent_port):
+    port, conns = silent_port
+    pytester.makefile(".yml", inv=LOCAL_INV + f"""
+    slow: {{ansible_host: 127.0.0.1, ansible_port: {port}}}
+""")
+    pytester.makepyfile(test_demo=CHECKS)
+    start = time.monotonic()
+    res = pytester.runpytest("--inventory", "inv.yml", "--connect-timeout", "1")
+    elapsed = time.monotonic() - start
+    res.assert_outcomes(passed=3, failed=1)
+    assert res.parseoutcomes()["unreachable"] == 2
+    slow = [r for r in results(pytester)["records"] if r["host"] == "slow"]
+    assert {r["outcome"] for r in slow} == {"unreachable"}
+    assert "timeout" in slow[0]["message"]
+    assert len(conns) == 1, "the host must be tried once, not once per check"
+    assert elapsed < 5, elapsed  # one 1 s timeout (+ overhead), never one per check
+
+
+def test_xdist_keeps_each_host_on_one_worker(pytester):
+    hosts = "\n".join(f"    h{i}: {{ansible_connection: local}}" for i in range(4))
+    pytester.makefile(".yml", inv=f"all:\n  hosts:\n{hosts}\n")
+    pytester.makepyfile(test_demo=CHECKS)
+    res = pytester.runpytest("--inventory", "inv.yml", "-n", "2")
+    res.assert_outcomes(passed=8)
+    records = results(pytester)["records"]
+    assert len(records) == 8
+    pids = {}
+    for r in records:
+        pids.setdefault(r["host"], set()).add(r["evidence"]["pid"])
+    assert all(len(p) == 1 for p in pids.values()), pids
+    assert len(set().union(*pids.values())) == 2  # both workers got hosts
+
+
+def test_facts_cached_per_host(pytester):
+    pytester.makefile(".yml", inv=LOCAL_INV)
+    pytester.makepyfile(test_facts="""
+import pytest
+@pytest.mark.check("demo.first", severity="info")
+def test_first(host, facts, evidence):
+    evidence["cpus"] = facts.nproc.cpus
+    evidence["commands"] = host.commands_run
+@pytest.mark.check("demo.second", severity="info")
+def test_second(host, facts, evidence):
+    evidence["cpus"] = facts.get("nproc").cpus
+    evidence["commands"] = host.commands_run
+""")
+    pytester.runpytest("--inventory", "inv.yml", "--limit", "a").assert_outcomes(passed=2)
+    first, second = results(pytester)["records"]
+    assert first["evidence"]["cpus"] == second["evidence"]["cpus"] >= 1
+    assert first["evidence"]["commands"] == second["evidence"]["commands"] == 1
+
+
+def test_hosts_option_gets_local_all_vars(pytester):
+    pytester.makepyfile(test_vars="""
+import pytest
+@pytest.mark.check("demo.vars", severity="info")
+def test_vars(host, evidence):
+    evidence["host"] = host.name
+    assert host.vars["capacity"]["vmstat"]["samples"] >= 2
+    assert host.vars["ansible_connection"] == "local"
+""")
+    res = pytester.runpytest("--hosts=local://")
+    res.assert_outcomes(passed=1)
+
+
+def test_limit_grammar_applies(pytester):
+    hosts = "\n".join(f"    web{i}: {{ansible_connection: local}}" for i in range(1, 4))
+    pytester.makefile(".yml", inv=f"all:\n  children:\n    web:\n      hosts:\n{hosts.replace('    ', '        ')}\n  hosts:\n    db1: {{ansible_connection: local}}\n")
+    pytester.makepyfile(test_demo=CHECKS)
+    res = pytester.runpytest("--inventory", "inv.yml", "--limit", "web:!web2:db1", "-k", "echo")
+    res.assert_outcomes(passed=3)
+    assert [r["host"] for r in results(pytester)["records"]] == ["web1", "web3", "db1"]
+
+
+@pytest.mark.parametrize("marker, message", [
+    ('"nodot", severity="low"', "must look like 'area.name'"),
+    ('"a.b", severity="urgent"', "is not one of critical"),
+])
+def test_bad_check_marker_is_a_collection_error(pytester, marker, message):
+    pytester.makefile(".yml", inv=LOCAL_INV)
+    pytester.makepyfile(test_bad=f"""
+import pytest
+@pytest.mark.check({marker})
+def test_x(host):
+    pass
+""")
+    res = pytester.runpytest("--inventory", "inv.yml")
+    res.stdout.fnmatch_lines([f"*{message}*"])
+    assert res.ret != 0
+
+
+def test_strict_markers_on(pytester):
+    pytester.makefile(".yml", inv=LOCAL_INV)
+    pytester.makepyfile(test_typo="""
+import pytest
+@pytest.mark.chek("a.b")
+def test_x():
+    pass
+""")
+    res = pytester.runpytest("--inventory", "inv.yml", "--strict-markers")
+    res.stdout.fnmatch_lines(["*'chek' not found in `markers`*"])
+
+
+def test_host_fixture_is_fleetchecks_not_testinfras(pytester):
+    pytester.makefile(".yml", inv=LOCAL_INV)
+    pytester.makepyfile(test_type="""
+import pytest
+from fleetcheck.hosts import FleetHost
+@pytest.mark.check("demo.type", severity="info")
+def test_type(host):
+    assert isinstance(host, FleetHost)
+""")
+    pytester.runpytest("--inventory", "inv.yml").assert_outcomes(passed=2)
+
+
+def test_not_applicable_is_a_skip_with_reason(pytester):
+    pytester.makefile(".yml", inv=LOCAL_INV)
+    pytester.makepyfile(test_na="""
+import pytest
+@pytest.mark.check("demo.na", severity="info")
+def test_na(host):
+    pytest.skip("no md driver")
+""")
+    pytester.runpytest("--inventory", "inv.yml").assert_outcomes(skipped=2)
+    recs = results(pytester)["records"]
+    assert {(r["outcome"], r["message"]) for r in recs} == {("not-applicable", "no md driver")}
+
+
+def test_broken_fact_is_an_error_not_a_crash(pytester):
+    pytester.makefile(".yml", inv="""
+all:
+  vars:
+    raid: {mdstat_path: /etc/hostname}
+  hosts:
+    a: {ansible_connection: local}
+""")
+    pytester.makepyfile(test_md="""
+import pytest
+@pytest.mark.check("demo.md", severity="info")
+def test_md(host, facts):
+    facts.mdstat
+""")
+    res = pytester.runpytest("--inventory", "inv.yml")
+    res.assert_outcomes(failed=1)
+    (rec,) = results(pytester)["records"]
+    assert rec["outcome"] == "error" and "ParseError" in rec["message"]
