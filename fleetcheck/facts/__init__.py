@@ -12,6 +12,7 @@ from fleetcheck.facts.base import Command, FactError, ParseError
 REGISTRY = {
     "vmstat": "fleetcheck.facts.vmstat",
     "mdstat": "fleetcheck.facts.mdstat",
+    "nproc": "fleetcheck.facts.nproc",
 }
 
 
