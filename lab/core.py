@@ -31,7 +31,7 @@ DEFAULT_STATE = LAB_DIR / "state"
 BRIDGE = "fclab0"
 NETNS_PREFIX = "fclab-"
 VETH_PREFIX = "fcv"
-HOST_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
+HOST_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 class LabError(RuntimeError):

@@ -66,7 +66,7 @@ def sshd_config(base: str, permit_root_login: str = "prohibit-password") -> str:
 LABSVC = r"""#!/bin/sh
 # labsvc: start/stop/reload/status of the lab host's daemons (there is no systemd
 # here; daemons are started directly and tracked by their pid files).
-PATH=/usr/sbin:/usr/bin:/sbin:/bin
+PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
 action="$1"; svc="$2"
 case "$svc" in
@@ -104,7 +104,7 @@ def init_script(h: LabHost) -> str:
     svcs = " ".join(s for s in h.services if s in SERVICE_PROCESS)
     return f"""#!/bin/sh
 # PID 1's child on a lab host (tini is PID 1): prepare /run and start the daemons.
-PATH=/usr/sbin:/usr/bin:/sbin:/bin
+PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
 mkdir -p /run/lock /run/sshd /var/log
 chmod 1777 /run/lock

@@ -1,0 +1,44 @@
+# The lab's make targets; included by the root Makefile (`include lab/lab.mk`).
+# Everything here needs root. See lab/README.md.
+VENV ?= .venv
+LAB_PY ?= $(VENV)/bin/python
+N ?=
+
+# Debian packages the lab and its probes need on the controller.
+LAB_DEBS := debootstrap bind9-dnsutils smbclient nfs-common iproute2 util-linux \
+	openssh-client apt-utils dpkg
+
+.PHONY: lab-deps lab-rootfs lab-up lab-down lab-status lab-fault lab-heal lab-faults
+
+lab-deps:
+	@if [ "$$(id -u)" != 0 ]; then echo "lab-deps: needs root (apt-get)" >&2; exit 1; fi
+	@missing=""; for p in $(LAB_DEBS); do \
+		dpkg-query -W -f '$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "lab-deps: installing$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+lab-rootfs: lab-deps
+	$(LAB_PY) -m lab rootfs
+
+lab-up: lab-deps
+	$(LAB_PY) -m lab up $(if $(N),--plain $(N))
+
+lab-down:
+	$(LAB_PY) -m lab down
+
+lab-status:
+	$(LAB_PY) -m lab status
+
+lab-faults:
+	$(LAB_PY) -m lab faults
+
+lab-fault:
+	@test -n "$(HOST)" -a -n "$(FAULT)" || { echo "usage: make lab-fault HOST=web1 FAULT=missing-ptr (make lab-faults lists them)" >&2; exit 2; }
+	$(LAB_PY) -m lab fault $(HOST) $(FAULT)
+
+lab-heal:
+	@test -n "$(HOST)" -a -n "$(FAULT)" || { echo "usage: make lab-heal HOST=web1 FAULT=missing-ptr" >&2; exit 2; }
+	$(LAB_PY) -m lab heal $(HOST) $(FAULT)
