@@ -17,8 +17,10 @@ from fleetcheck import checkmeta
 from fleetcheck.connection import DEFAULT_CONNECT_TIMEOUT, Unreachable
 from fleetcheck.fixtures import EVIDENCE_KEY, Fixtures
 from fleetcheck.hosts import ConnectOptions, HostPool
+from fleetcheck.inventory import InventoryError
 from fleetcheck.report import results as results_io
 from fleetcheck.facts.base import to_jsonable
+from fleetcheck.selection import select_hosts
 from fleetcheck.report.records import BAD_OUTCOMES, Record, summarize
 from fleetcheck.state import STATE_KEY, FleetRun, new_run_id
 
@@ -51,11 +53,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", checkmeta.MARKER_HELP)
-    from fleetcheck.selection import select_hosts  # noqa: PLC0415 - keeps import light
-
+    
     try:
         hosts, paths = select_hosts(config.option)
-    except ValueError as exc:
+    except InventoryError as exc:
         raise pytest.UsageError(str(exc)) from None
     workerinput = getattr(config, "workerinput", None)
     run_id = workerinput["fleetcheck_run_id"] if workerinput else new_run_id()

@@ -16,7 +16,7 @@ def default_inventory() -> str:
 def select_hosts(option) -> tuple[dict, list[str]]:
     """Selected HostEntry objects by name, and the inventory files read.
 
-    Raises ValueError (an InventoryError) with one line on any bad input; the plugin
+    Raises InventoryError with one line on any bad input; the plugin
     turns it into a usage error (exit 4) before any host is touched.
     """
     paths = list(option.fleet_inventory or [])
