@@ -10,13 +10,14 @@
 from .errors import InventoryError
 from .hostspecs import from_hostspecs
 from .loader import load
-from .model import Group, HostEntry, Inventory, deep_merge
+from .model import Group, HostEntry, Inventory, VaultedValue, deep_merge
 
 __all__ = [
     "Group",
     "HostEntry",
     "Inventory",
     "InventoryError",
+    "VaultedValue",
     "deep_merge",
     "from_hostspecs",
     "load",

@@ -44,6 +44,8 @@ ALIASES = {
 def _kind(value: Any) -> str:
     if value is None:
         return "null"
+    if hasattr(type(value), "KIND"):
+        return type(value).KIND
     return {
         bool: "a boolean",
         int: "an integer",
@@ -52,6 +54,11 @@ def _kind(value: Any) -> str:
         list: "a list",
         dict: "a mapping",
     }.get(type(value), type(value).__name__)
+
+
+def _describe(value: Any) -> str:
+    kind = _kind(value)
+    return kind if hasattr(type(value), "KIND") else f"{kind} {value!r}"
 
 
 def to_bool(value: Any) -> bool:
@@ -66,13 +73,13 @@ def to_bool(value: Any) -> bool:
             return True
         if word in _FALSE:
             return False
-    raise ValueError(f"expected a boolean (true/false, yes/no), got {_kind(value)} {value!r}")
+    raise ValueError(f"expected a boolean (true/false, yes/no), got {_describe(value)}")
 
 
 def to_port(value: Any) -> int:
     """An int or a numeric string (Ansible accepts "2222") in 1-65535."""
     if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise ValueError(f"expected a port number 1-65535, got {_kind(value)} {value!r}")
+        raise ValueError(f"expected a port number 1-65535, got {_describe(value)}")
     if isinstance(value, str):
         if not re.fullmatch(r"\s*[0-9]+\s*", value):
             raise ValueError(f"expected a port number 1-65535, got {value!r}")
@@ -90,13 +97,13 @@ def to_connection(value: Any) -> str:
 
 def _to_name(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"expected a non-empty string, got {_kind(value)} {value!r}")
+        raise ValueError(f"expected a non-empty string, got {_describe(value)}")
     return value
 
 
 def to_priority(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise ValueError(f"expected an integer, got {_kind(value)} {value!r}")
+        raise ValueError(f"expected an integer, got {_describe(value)}")
     try:
         return int(value)
     except ValueError:

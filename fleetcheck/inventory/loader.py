@@ -17,7 +17,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from .build import InventoryBuilder
 from .errors import InventoryError
 from .hostvars import check_var, with_aliases
-from .model import Inventory, deep_merge
+from .model import Inventory, VaultedValue, deep_merge
 from .ranges import expand, split_port
 
 _NULL = "tag:yaml.org,2002:null"
@@ -92,11 +92,20 @@ def _ini_hint(text: str) -> str:
     return ""
 
 
+class _Constructor(SafeConstructor):
+    """Safe YAML plus the two tags Ansible inventories use: ``!unsafe`` (a plain
+    string to us: nothing is templated) and ``!vault`` (kept encrypted)."""
+
+
+_Constructor.add_constructor("!unsafe", lambda c, node: c.construct_scalar(node))
+_Constructor.add_constructor("!vault", lambda c, node: VaultedValue(c.construct_scalar(node)))
+
+
 class _FileLoader:
     def __init__(self, path: str, builder: InventoryBuilder):
         self.path = path
         self.builder = builder
-        self.constructor = SafeConstructor()
+        self.constructor = _Constructor()
 
     def error(self, reason: str, node: Node | None = None) -> InventoryError:
         return InventoryError(reason, self.path, _line(node) if node is not None else None)

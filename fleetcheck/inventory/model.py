@@ -22,6 +22,18 @@ def deep_merge(base: dict, override: dict) -> dict:
     return merged
 
 
+@dataclass(frozen=True)
+class VaultedValue:
+    """A ``!vault`` value from an Ansible inventory: kept, never decrypted. A check that
+    needs the secret must get it some other way; a connection var cannot be one."""
+
+    ciphertext: str
+    KIND = "an Ansible vault value (fleetcheck cannot decrypt it)"
+
+    def __repr__(self) -> str:
+        return "VaultedValue(...)"
+
+
 @dataclass
 class HostEntry:
     """One host: its inventory name, its merged vars and where it comes from."""

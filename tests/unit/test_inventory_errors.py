@@ -500,3 +500,37 @@ def test_error_parts_and_pickling(tmp_path):
     assert (error.file, error.line) == (path, 2)
     assert error.reason.startswith("hosts of group 'all' must be a mapping")
     assert str(pickle.loads(pickle.dumps(error))) == str(error)
+
+
+def test_vault_value_as_connection_var(tmp_path):
+    path = write(tmp_path, """
+        all:
+          hosts:
+            h1:
+              ansible_user: !vault |
+                $ANSIBLE_VAULT;1.1;AES256
+                313233
+        """)
+    assert error_of(path) == (
+        f"{path}:4: host 'h1': ansible_user: expected a non-empty string, "
+        "got an Ansible vault value (fleetcheck cannot decrypt it)"
+    )
+
+
+def test_unknown_yaml_tag(tmp_path):
+    path = write(tmp_path, "all:\n  vars:\n    x: !custom 1\n")
+    assert error_of(path) == (
+        f"{path}:3: YAML value error: could not determine a constructor for the tag '!custom'"
+    )
+
+
+@pytest.mark.parametrize("text,line,reason", [
+    ('all:\n  hosts:\n    "":\n', 3, "a host name must not be empty"),
+    ("all:\n  hosts:\n    ~:\n", 3, "a host name must be a string, got null"),
+    ("all:\n  children:\n    ? [a]\n    : {}\n", 3, "a group name must be a string, got a list"),
+    ("all:\n  vars:\n    ? {a: 1}\n    : 1\n", 3, "a variable name must be a string, got a mapping"),
+    ("? [a]\n: {}\n", 1, "a group name must be a string, got a list"),
+])
+def test_bad_names(tmp_path, text, line, reason):
+    path = write(tmp_path, text)
+    assert error_of(path) == f"{path}:{line}: {reason}"

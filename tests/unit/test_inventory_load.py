@@ -292,3 +292,22 @@ def test_fully_qualified_connection_names(tmp_path):
     inventory = load([path])
     assert [h.connection for h in inventory.hosts.values()] == ["ssh", "paramiko", "local",
                                                                 "paramiko"]
+
+
+def test_ansible_vault_and_unsafe_tags(tmp_path):
+    from fleetcheck.inventory import VaultedValue
+
+    path = write(tmp_path, """
+        all:
+          vars:
+            db_password: !vault |
+              $ANSIBLE_VAULT;1.1;AES256
+              6162636465
+            motd: !unsafe "{{ not templated }}"
+          hosts:
+            h1:
+        """)
+    hostvars = load([path]).hosts["h1"].vars
+    assert hostvars["db_password"] == VaultedValue("$ANSIBLE_VAULT;1.1;AES256\n6162636465\n")
+    assert "6162" not in repr(hostvars["db_password"])
+    assert hostvars["motd"] == "{{ not templated }}"
