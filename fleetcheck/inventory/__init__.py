@@ -5,6 +5,23 @@
     inventory = load(["inventories/prod.yml"])      # raises InventoryError: '<file>:<line>: ...'
     for host in inventory.select("web*:!web3"):     # Ansible --limit grammar
         host.address, host.port, host.user, host.connection, host.vars
+
+Modules: loader (YAML -> builder, with lines), build (groups, 'all'/'ungrouped', var
+precedence), ranges (web[01:20]), hostvars (connection vars), limit (--limit),
+hostspecs (testinfra --hosts), model (HostEntry, Group, Inventory).
+
+Where fleetcheck departs from Ansible, on purpose (an audit that remediates should
+stop on a doubtful inventory rather than guess):
+- an unknown key in a group (``host:`` for ``hosts:``), a duplicate key, a range that
+  expands to nothing (``web[05:01]``) or a bracket that is not a range (``web[1]``)
+  is an error; Ansible warns or silently does something else;
+- dict vars are merged deeply at every level (Ansible's default replaces them), as
+  DESIGN.md asks;
+- hosts keep document order (Ansible reads a group's vars, children, then hosts);
+- a null connection var means "unset" (a host can undo its group's ansible_user);
+- not supported: INI inventories, inventory plugins, group_vars/ and host_vars/
+  directories, Jinja templating of vars, decrypting ``!vault`` values (they load as
+  opaque :class:`VaultedValue` objects), ``group[0:2]`` subscripts in --limit.
 """
 
 from .errors import InventoryError
