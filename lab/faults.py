@@ -168,6 +168,9 @@ def _permit_root_login(lab, h, heal):
     if lab.read_file(h.name, "/etc/ssh/sshd_config") != content:
         lab.put_file(h.name, "/etc/ssh/sshd_config", content)
         lab.exec(h.name, ["labsvc", "reload", "ssh"], check=True)
+        # sshd re-executes itself on SIGHUP: its listener is gone for a moment
+        time.sleep(0.3)
+        lab.wait_ready(hosts=[h.name], timeout=30)
 
 
 def _service_stopped(lab, h, heal):
