@@ -197,8 +197,10 @@ def classify(exc: BaseException, timeout: float) -> str:
                 "check it and fix the known_hosts entry")
     if isinstance(exc, paramiko.AuthenticationException):
         return f"authentication failed: {exc}"
-    if isinstance(exc, paramiko.SSHException) and "banner" in str(exc):
-        return f"connect timeout after {timeout:g}s: no SSH banner (is an sshd listening?)"
+    if isinstance(exc, paramiko.SSHException) and (
+            "banner" in str(exc) or "No existing session" in str(exc)):
+        # paramiko says one or the other when the SSH handshake never completes
+        return f"connect timeout after {timeout:g}s: no SSH handshake (is sshd answering?)"
     if isinstance(exc, paramiko.SSHException) and "not found in known_hosts" in str(exc):
         return ("host key unknown: add it to known_hosts (inventory var "
                 "fleetcheck_known_hosts or ~/.ssh/known_hosts) or run with --ssh-accept-new")
