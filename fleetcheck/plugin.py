@@ -173,7 +173,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         duration=round(item.stash.get(SETUP_DURATION_KEY, 0.0) + report.duration, 4),
         item=param_id[len(host) + 1:] if param_id.startswith(host + "-") else None,
     )
-    if getattr(evidence, "advice", None):
+    if outcome == "failed" and getattr(evidence, "advice", None):
         record.evidence["advice"] = evidence.advice
     if outcome == "unreachable":
         report.longrepr = f"{host}: unreachable: {message}"

@@ -1,0 +1,85 @@
+"""The two first checks, end to end on this machine (local://).
+
+raid.md_healthy: this machine has no md driver, so the test places REAL captured
+/proc/mdstat contents (tests/fixtures/facts/mdstat, each with its source) in a file
+and points the check at it with the inventory var raid.mdstat_path, as an admin
+would to ask "what would fleetcheck say about this output".
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+MDSTAT = ROOT / "tests" / "fixtures" / "facts" / "mdstat"
+
+
+def run_check(pytester, check: str, vars_yaml: str):
+    pytester.makefile(".yml", inv=f"""
+all:
+  vars:
+{vars_yaml}
+  hosts:
+    box: {{ansible_connection: local}}
+""")
+    res = pytester.runpytest("--inventory", "inv.yml", "-p", "no:randomly",
+                             str(ROOT / "checks" / check), "--rootdir", str(pytester.path))
+    data = json.loads((pytester.path / "reports" / "latest" / "results.json").read_text())
+    (record,) = data["records"]
+    return res, record
+
+
+@pytest.mark.parametrize("fixture, outcome, severity, words", [
+    ("raid6_bitmap", "passed", "critical", []),
+    ("raid0_raid1_nvme", "passed", "critical", []),
+    ("raid5_failed_disk_centos7", "failed", "critical", ["degraded"]),
+    ("raid1_faulty_six_way", "failed", "critical", ["degraded"]),
+    ("raid5_recovery", "failed", "critical", ["degraded"]),
+    ("raid10_resync_pending_debian12", "failed", "medium", ["resync", "pending"]),
+    ("raid1_check_and_pending", "failed", "medium", ["check", "ETA"]),
+    ("inactive_one_spare", "failed", "critical", ["inactive"]),
+    ("no_arrays_centos7", "not-applicable", "critical", ["no md arrays"]),
+])
+def test_md_healthy_on_real_mdstat(pytester, fixture, outcome, severity, words):
+    path = MDSTAT / f"{fixture}.txt"
+    res, rec = run_check(pytester, "test_raid.py",
+                         f"    raid: {{mdstat_path: '{path}'}}")
+    assert (rec["outcome"], rec["severity"]) == (outcome, severity), rec
+    for word in words:
+        assert word in rec["message"], rec["message"]
+    if outcome == "failed":
+        assert rec["evidence"], "the arrays' state is the evidence"
+
+
+def test_md_healthy_without_md_driver(pytester, tmp_path):
+    res, rec = run_check(pytester, "test_raid.py",
+                         f"    raid: {{mdstat_path: '{tmp_path / 'absent'}'}}")
+    assert rec["outcome"] == "not-applicable"
+    assert "no md driver" in rec["message"]
+
+
+def test_vmstat_passes_with_generous_thresholds(pytester):
+    res, rec = run_check(pytester, "test_capacity.py", """    capacity:
+      vmstat: {samples: 2, interval: 1, percentile: 90,
+               run_queue_per_cpu: {warn: 1000, crit: 2000},
+               free_memory_mb: {warn: 1, crit: 0}}""")
+    assert rec["outcome"] == "passed", rec
+    measured = rec["evidence"]["measured"]
+    assert rec["evidence"]["samples"] == 1  # the since-boot line is not judged
+    assert measured["free_memory_mb"] > 1 and measured["run_queue_per_cpu"] >= 0
+
+
+def test_vmstat_critical_and_warning(pytester):
+    # Lower is worse for free memory: no machine has a petabyte free.
+    res, rec = run_check(pytester, "test_capacity.py", """    capacity:
+      vmstat: {samples: 2, interval: 1,
+               free_memory_mb: {warn: 2000000000, crit: 1000000000}}""")
+    assert (rec["outcome"], rec["severity"]) == ("failed", "high")
+    assert "free_memory_mb" in rec["message"] and "crit" in rec["message"]
+    assert rec["evidence"]["levels"] == {"free_memory_mb": "crit"}
+    res, rec = run_check(pytester, "test_capacity.py", """    capacity:
+      vmstat: {samples: 2, interval: 1,
+               free_memory_mb: {warn: 2000000000, crit: 0}}""")
+    assert (rec["outcome"], rec["severity"]) == ("failed", "medium")
+    assert "warn" in rec["message"]
