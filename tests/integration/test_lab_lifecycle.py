@@ -1,0 +1,85 @@
+"""up is idempotent, down leaves nothing behind (also after a crash), and the API
+starts many plain hosts for benchmarks."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+def _nothing_left(lab):
+    left = lab.leftovers()
+    assert left == {"netns": [], "links": [], "mounts": [], "processes": []}, left
+    with open("/proc/self/mountinfo") as f:
+        mounts = f.read()
+    assert str(lab.layers) not in mounts
+    assert "fclab" not in mounts
+
+
+def _all_pids(lab) -> list[int]:
+    pids = []
+    for rec in lab._state["hosts"].values():
+        pids += [rec["pid1"], rec["launcher"]]
+    return pids
+
+
+def test_up_is_idempotent(lab):
+    lab.up()
+    pids = _all_pids(lab)
+    t0 = time.monotonic()
+    res = lab.up()
+    assert res["started"] == []
+    assert _all_pids(lab) == pids
+    assert time.monotonic() - t0 < 10
+
+
+def test_down_leaves_nothing_behind(lab):
+    lab.up()
+    pids = _all_pids(lab)
+    res = lab.down()
+    _nothing_left(lab)
+    for pid in pids:
+        assert not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split(")")[1].split()[0] == "Z"
+    assert res["seconds"] < 10
+    lab.down()  # twice is fine
+    _nothing_left(lab)
+    lab.up()
+    assert lab.status()["running"] == len(lab.hosts)
+
+
+def test_down_cleans_up_after_a_crash(lab):
+    """The controller lost its state (crash mid-run): down still finds and removes
+    the namespaces, links, mounts and processes the lab made."""
+    lab.up()
+    assert lab.leftovers()["processes"]
+    lab.state_file.write_text(json.dumps({"hosts": {}, "faults": [], "plain": 0}))
+    from lab import Lab
+
+    fresh = Lab(state_dir=lab.state_dir)
+    fresh.down()
+    _nothing_left(fresh)
+    lab._state = lab._load_state()
+    lab.up()
+    assert lab.status()["running"] == len(lab.hosts)
+
+
+def test_fifty_plain_hosts(lab, ssh):
+    t0 = time.monotonic()
+    lab.up(plain_hosts=50)
+    took = time.monotonic() - t0
+    st = lab.status()
+    assert st["running"] == 55, st
+    assert took < 120, took
+    assert ssh.out("plain50", "hostname").strip() == "plain50"
+    assert ssh.out("plain01", "cat /etc/fleetcheck-lab/host")
+    import lab_probes as p
+
+    assert p.ptr(lab.address("ns2"), lab.address("plain37")) == ["plain37.lab.test."]
+    lab.up(plain_hosts=0)
+    assert lab.status()["running"] == 5
+    assert not any(n.startswith("fclab-plain") for n in lab.leftovers()["netns"])
