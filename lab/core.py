@@ -138,6 +138,13 @@ def _tcp_open(addr: str, port: int, timeout: float = 0.3) -> bool:
         return False
 
 
+def _no_ipv6(link: str):
+    try:
+        Path(f"/proc/sys/net/ipv6/conf/{link}/disable_ipv6").write_text("1")
+    except OSError:
+        pass
+
+
 ROLE_PORTS = {"ssh": 22, "named": 53, "smbd": 445, "rpcbind": 111, "nfs-ganesha": 2049}
 
 
@@ -377,6 +384,10 @@ class Lab:
         inv = self.inv
         self._ids = self._lower_ids()
         self._ensure_keys()
+        if not any(_alive(r.get("pid1"), r.get("pid1_start")) for r in self._state["hosts"].values()):
+            # nothing of ours runs: clear what a crash may have left before starting afresh
+            self._state["hosts"] = {}
+            self._sweep()
         self._ensure_layers()
         self._ensure_bridge()
         wanted = {h.name for h in inv.hosts}
@@ -414,6 +425,7 @@ class Lab:
     def _ensure_bridge(self):
         if not Path(f"/sys/class/net/{BRIDGE}").exists():
             _run(["ip", "link", "add", BRIDGE, "type", "bridge"])
+            _no_ipv6(BRIDGE)
         res = _run(["ip", "-o", "-4", "addr", "show", "dev", BRIDGE])
         cidr = f"{self.inv.controller_address}/{self.inv.subnet.prefixlen}"
         if cidr not in res.stdout:
@@ -433,7 +445,11 @@ class Lab:
             _run(["ip", "link", "del", veth], check=False)
         _run(["ip", "netns", "add", ns])
         _run(["ip", "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns])
+        _no_ipv6(veth)
         _run(["ip", "link", "set", veth, "master", BRIDGE, "up"])
+        # no IPv6 on the lab's links: nothing but the lab's IPv4 subnet is ever spoken
+        _run(["nsenter", f"--net=/run/netns/{ns}", "--", "/bin/sh", "-c",
+              "echo 1 > /proc/sys/net/ipv6/conf/eth0/disable_ipv6 || true"], check=False)
         _run(["ip", "-n", ns, "-b", "-"], input=(
             f"link set lo up\naddr add {h.address}/{self.inv.subnet.prefixlen} dev eth0\n"
             f"link set eth0 up\n"))
@@ -563,7 +579,17 @@ class Lab:
         t0 = time.monotonic()
         for name in list(self._state.get("hosts", {})):
             self._stop_host(name)
-        # whatever a crash left behind, found by namespace or root, each by its pid
+        self._sweep()
+        self._state["hosts"] = {}
+        self._state["faults"] = []
+        self._state["serial"] = render.SERIAL_BASE
+        if self.state_dir.exists():
+            self._save_state()
+        return {"seconds": round(time.monotonic() - t0, 2), "left": self.leftovers()}
+
+    def _sweep(self):
+        """Remove whatever a crash left behind, found by namespace or root: each
+        process by its pid, then namespaces, links and mounts."""
         left = self.leftovers()
         for pid in left["processes"]:
             st = _proc_start(pid)
@@ -579,15 +605,11 @@ class Lab:
         for link in _links():
             _run(["ip", "link", "del", link], check=False)
         for m in sorted(self.leftovers()["mounts"], key=len, reverse=True):
+            if m == str(self.layers) and self._state.get("hosts"):
+                continue
             _run(["umount", "-l", m], check=False)
         if self.layers.exists() and str(self.layers) not in _mountinfo():
             shutil.rmtree(self.layers, ignore_errors=True)
-        self._state["hosts"] = {}
-        self._state["faults"] = []
-        self._state["serial"] = render.SERIAL_BASE
-        if self.state_dir.exists():
-            self._save_state()
-        return {"seconds": round(time.monotonic() - t0, 2), "left": self.leftovers()}
 
     def status(self) -> dict:
         hosts = self.hosts

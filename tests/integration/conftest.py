@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+for _p in (str(REPO), str(Path(__file__).resolve().parent)):  # `lab`, `lab_probes`
+    if _p not in sys.path:
+        sys.path.insert(0, _p)
 
 
 @pytest.fixture(scope="session")
