@@ -9,7 +9,9 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
+
+import paramiko
 
 from fleetcheck import facts as fact_registry
 from fleetcheck.connection import (
@@ -110,15 +112,23 @@ class FleetHost:
             res = host.run(rendered)
         except CommandTimeout as exc:
             raise FactError(str(exc)) from None
-        except Unreachable as exc:
-            self.unreachable_reason = str(exc)
-            raise
+        except (Unreachable, paramiko.SSHException, EOFError, OSError) as exc:
+            # The connection broke under a running check: the host is gone for this
+            # run; its remaining checks report unreachable at once.
+            self._lost(classify(exc, self.connect_timeout))
+        if res.rc == -1 and self.entry.connection != "local":
+            self._lost("the channel closed without an exit status")
         self.commands_run += 1
         result = CommandResult(rendered, res.rc, res.stdout, res.stderr,
                                time.monotonic() - start)
         if ok is not None and result.rc not in ok:
             raise FactError(f"`{rendered}` exited {result.rc}: {result.stderr.strip()[:300]}")
         return result
+
+    def _lost(self, why: str) -> NoReturn:
+        self.unreachable_reason = f"connection lost: {why}"
+        self.close()
+        raise Unreachable(self.unreachable_reason)
 
     def close(self) -> None:
         if self._testinfra is not None:
