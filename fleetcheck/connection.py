@@ -17,6 +17,7 @@ import functools
 import os
 import select
 import shlex
+import signal
 import socket
 import subprocess
 import time
@@ -49,16 +50,19 @@ class _TimedLocalRun:
     def run_local(self, command: str, *args: str) -> tbase.CommandResult:
         command = self.quote(command, *args)
         cmd = self.encode(command)
+        # Own process group, so a timeout ends the whole command, not just the shell.
+        proc = subprocess.Popen(cmd, shell=True, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                start_new_session=True)
         try:
-            proc = subprocess.run(
-                cmd, shell=True, stdin=subprocess.DEVNULL, capture_output=True,
-                timeout=self.command_timeout,
-            )
+            stdout, stderr = proc.communicate(timeout=self.command_timeout)
         except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
             raise CommandTimeout(
                 f"command timed out after {self.command_timeout:g}s: {command}"
             ) from None
-        return self.result(proc.returncode, cmd, proc.stdout, proc.stderr)
+        return self.result(proc.returncode, cmd, stdout, stderr)
 
 
 class FleetLocalBackend(_TimedLocalRun, LocalBackend):

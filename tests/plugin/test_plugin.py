@@ -266,3 +266,24 @@ def test_md(host, facts):
     res.assert_outcomes(failed=1)
     (rec,) = results(pytester)["records"]
     assert rec["outcome"] == "error" and "ParseError" in rec["message"]
+
+
+def test_every_command_has_a_timeout(pytester):
+    pytester.makefile(".yml", inv="""
+all:
+  hosts:
+    a: {ansible_connection: local, fleetcheck_command_timeout: 1}
+""")
+    pytester.makepyfile(test_slow="""
+import pytest
+from fleetcheck.facts.base import Command
+@pytest.mark.check("demo.slow", severity="info")
+def test_slow(host):
+    host.run(Command("sleep %s", 30))
+""")
+    start = time.monotonic()
+    res = pytester.runpytest("--inventory", "inv.yml")
+    assert time.monotonic() - start < 10
+    res.assert_outcomes(failed=1)
+    (rec,) = results(pytester)["records"]
+    assert rec["outcome"] == "error" and "timed out after 1s" in rec["message"]
