@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 from importlib import resources
 from pathlib import Path
 
@@ -19,6 +21,7 @@ def select_hosts(option) -> tuple[dict, list[str]]:
     Raises InventoryError with one line on any bad input; the plugin
     turns it into a usage error (exit 4) before any host is touched.
     """
+    defaults = inventory.load([default_inventory()]).group_vars("all")
     paths = list(option.fleet_inventory or [])
     specs = [s for s in (getattr(option, "hosts", None) or "").split(",") if s.strip()]
     limit = option.fleet_limit
@@ -26,12 +29,15 @@ def select_hosts(option) -> tuple[dict, list[str]]:
     if paths or not specs:
         files = paths or [default_inventory()]
         inv = inventory.load(files)
-        hosts.update((h.name, h) for h in inv.select(limit))
+        for entry in inv.select(limit):
+            # The embedded defaults sit under every inventory, as role defaults do in
+            # Ansible: an inventory that sets no thresholds gets the sensible ones.
+            entry.vars = inventory.deep_merge(copy.deepcopy(defaults), entry.vars)
+            hosts[entry.name] = entry
         paths = files
     if specs:
         # testinfra's --hosts: these hosts get the `all` vars of the default inventory.
-        base = inventory.load([default_inventory()]).group_vars("all")
-        adhoc = inventory.from_hostspecs(specs, base)
+        adhoc = inventory.from_hostspecs(specs, defaults)
         # With --inventory too, --limit narrows the inventory; --hosts are explicit.
         hosts.update((h.name, h) for h in adhoc.select(None if hosts else limit))
     return hosts, [str(Path(p)) for p in paths]

@@ -1,0 +1,127 @@
+"""The audit against the lab: real hosts with their own sshd and host keys.
+
+Connections: strict host keys (unknown rejected, --ssh-accept-new records them, a
+changed key refused), authentication failure, the OpenSSH backend, TCP_NODELAY; and
+the whole audit over the fleet under -n 2.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[2]
+LAB_INV = REPO / "inventories" / "lab.yml"
+
+
+def audit(tmp_path: Path, *args: str, inventory: Path = LAB_INV) -> tuple[int, list[dict], str]:
+    reports = tmp_path / "reports"
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "--inventory", str(inventory), "-q",
+         "-p", "no:cacheprovider", "--reports-dir", str(reports), *args],
+        cwd=REPO, capture_output=True, text=True, timeout=600)
+    out = proc.stdout + proc.stderr
+    results = reports / "latest" / "results.json"
+    records = json.loads(results.read_text())["records"] if results.exists() else []
+    return proc.returncode, records, out
+
+
+def variant(tmp_path: Path, lab, **all_vars) -> Path:
+    """lab.yml with absolute lab paths and some `all` vars replaced."""
+    data = yaml.safe_load(LAB_INV.read_text())
+    v = data["all"]["vars"]
+    v["ansible_ssh_private_key_file"] = str(lab.state_dir / "id_ed25519")
+    v["fleetcheck_known_hosts"] = str(lab.state_dir / "known_hosts")
+    v["fleetcheck_ssh_config"] = str(lab.state_dir / "ssh_config")
+    v.update(all_vars)
+    path = tmp_path / "inv.yml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_audit_whole_lab_in_parallel(healthy, tmp_path):
+    rc, records, out = audit(tmp_path, "-n", "2")
+    hosts = set(healthy.hosts)
+    assert {r["host"] for r in records} == hosts, out
+    by_check = {(r["host"], r["check_id"]): r for r in records}
+    for host in hosts:
+        vm = by_check[(host, "capacity.vmstat")]
+        assert vm["outcome"] in ("passed", "failed"), vm  # measured, not an error
+        assert vm["evidence"]["cpus"] >= 1 and vm["evidence"]["thresholds"], vm
+        md = by_check[(host, "raid.md_healthy")]
+        assert (md["outcome"], md["message"]) == ("not-applicable",
+                                                   "no md driver: /proc/mdstat is absent")
+
+
+def test_unknown_host_key_is_rejected(healthy, tmp_path):
+    empty = tmp_path / "known_hosts"
+    empty.write_text("")
+    inv = variant(tmp_path, healthy, fleetcheck_known_hosts=str(empty))
+    rc, records, out = audit(tmp_path, "-k", "raid", "--limit", "web1", inventory=inv)
+    assert rc == 1
+    (rec,) = records
+    assert rec["outcome"] == "unreachable"
+    assert "host key unknown" in rec["message"] and "--ssh-accept-new" in rec["message"]
+    assert empty.read_text() == ""  # nothing trusted behind the user's back
+
+
+def test_accept_new_records_the_key(healthy, tmp_path):
+    known = tmp_path / "known_hosts"
+    known.write_text("")
+    inv = variant(tmp_path, healthy, fleetcheck_known_hosts=str(known))
+    rc, records, out = audit(tmp_path, "-k", "raid", "--limit", "web1:app1",
+                             "--ssh-accept-new", inventory=inv)
+    assert {r["outcome"] for r in records} == {"not-applicable"}, out
+    text = known.read_text()
+    assert healthy.address("web1") in text and healthy.address("app1") in text
+    rc, records, out = audit(tmp_path, "-k", "raid", "--limit", "web1", inventory=inv)
+    assert [r["outcome"] for r in records] == ["not-applicable"], out  # now known
+
+
+def test_changed_host_key_is_refused(healthy, tmp_path):
+    lab_known = (healthy.state_dir / "known_hosts").read_text().splitlines()
+    ns1_key = next(line for line in lab_known if line.startswith("ns1"))
+    forged = tmp_path / "known_hosts"
+    forged.write_text(f"{healthy.address('web1')} {ns1_key.split(' ', 1)[1]}\n")
+    inv = variant(tmp_path, healthy, fleetcheck_known_hosts=str(forged))
+    rc, records, out = audit(tmp_path, "-k", "raid", "--limit", "web1", inventory=inv)
+    (rec,) = records
+    assert rec["outcome"] == "unreachable" and "host key CHANGED" in rec["message"], rec
+
+
+def test_authentication_failure_is_reported(healthy, tmp_path):
+    key = tmp_path / "stranger"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    inv = variant(tmp_path, healthy, ansible_ssh_private_key_file=str(key))
+    rc, records, out = audit(tmp_path, "-k", "raid", "--limit", "web1", inventory=inv)
+    (rec,) = records
+    assert rec["outcome"] == "unreachable" and "authentication failed" in rec["message"], rec
+
+
+def test_openssh_backend(healthy, tmp_path):
+    inv = variant(tmp_path, healthy, ansible_connection="ssh")
+    rc, records, out = audit(tmp_path, "-k", "raid", "--limit", "web1:ns1", inventory=inv)
+    assert [r["outcome"] for r in records] == ["not-applicable"] * 2, out
+
+
+def test_paramiko_socket_has_tcp_nodelay(healthy, tmp_path):
+    from fleetcheck import inventory
+    from fleetcheck.facts.base import Command
+    from fleetcheck.hosts import ConnectOptions, FleetHost
+
+    entry = inventory.load([variant(tmp_path, healthy)]).select("web1")[0]
+    host = FleetHost(entry, ConnectOptions())
+    try:
+        assert host.run(Command("hostname")).stdout.strip() == "web1"
+        sock = host.testinfra.backend.client.get_transport().sock
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+    finally:
+        host.close()
