@@ -11,8 +11,9 @@ from fleetcheck.report.records import SEVERITIES
 
 CHECK_ID = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
 MARKER_HELP = (
-    "check(check_id, severity='medium', title=''): declare a fleetcheck check; "
-    "check_id is '<area>.<name>', severity one of " + "|".join(SEVERITIES)
+    "check(check_id, severity='medium', title='', items=None): declare a fleetcheck "
+    "check; check_id is '<area>.<name>', severity one of " + "|".join(SEVERITIES) +
+    "; items names a host var whose keys (or list entries) each get a test `item`"
 )
 
 
@@ -21,6 +22,7 @@ class CheckMeta:
     check_id: str
     severity: str
     title: str
+    items: str | None = None   # host var whose keys/entries parametrize `item`
 
     @property
     def area(self) -> str:
@@ -40,6 +42,7 @@ def from_node(node) -> CheckMeta | None:
     check_id = kwargs.pop("check_id", None) or (args.pop(0) if args else None)
     severity = kwargs.pop("severity", None) or (args.pop(0) if args else "medium")
     title = kwargs.pop("title", None) or (args.pop(0) if args else "")
+    items = kwargs.pop("items", None)
     where = getattr(node, "nodeid", None) or getattr(node, "name", "?")
     if not isinstance(check_id, str) or not CHECK_ID.match(check_id):
         pytest.fail(f"{where}: check id {check_id!r} must look like 'area.name'",
@@ -50,4 +53,15 @@ def from_node(node) -> CheckMeta | None:
     if args or kwargs:
         pytest.fail(f"{where}: unexpected arguments to the check marker: {args or kwargs}",
                     pytrace=False)
-    return CheckMeta(check_id, severity, title or check_id)
+    return CheckMeta(check_id, severity, title or check_id, items)
+
+
+def host_items(meta: CheckMeta, hostvars: dict) -> list[str]:
+    """The items a check runs over on one host: keys of a mapping var, entries of a
+    list var (a mapping entry by its `name`)."""
+    value = hostvars.get(meta.items) if meta.items else None
+    if isinstance(value, dict):
+        return [str(k) for k in value]
+    if isinstance(value, list):
+        return [str(v.get("name")) if isinstance(v, dict) else str(v) for v in value]
+    return []

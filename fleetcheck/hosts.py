@@ -33,7 +33,7 @@ PATH_VARS = ("fleetcheck_known_hosts", "fleetcheck_ssh_config",
 @dataclass(frozen=True)
 class ConnectOptions:
     accept_new: bool = False
-    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+    connect_timeout: float | None = None   # from the command line: beats inventory vars
 
 
 @dataclass
@@ -56,7 +56,8 @@ class FleetHost:
         self.command_timeout = float(
             self.vars.get("fleetcheck_command_timeout", DEFAULT_COMMAND_TIMEOUT))
         self.connect_timeout = float(
-            self.vars.get("fleetcheck_connect_timeout", options.connect_timeout))
+            options.connect_timeout if options.connect_timeout is not None
+            else self.vars.get("fleetcheck_connect_timeout", DEFAULT_CONNECT_TIMEOUT))
         self.facts = FactCache(self)
         self._testinfra = None
         self.unreachable_reason: str | None = None
@@ -153,9 +154,10 @@ class FactCache:
         self._values: dict[tuple[str, str], Any] = {}
         self.raw: dict[str, CommandResult] = {}
 
-    def get(self, name: str):
+    def get(self, name: str, **params: Any):
+        """The parsed fact; `params` select what to read (a path, sysctl keys, ...)."""
         module = fact_registry.get(name)
-        command = module.command(self.host.vars)
+        command = module.command(self.host.vars, **params)
         key = (name, command.render())
         if key not in self._values:
             try:
@@ -163,7 +165,7 @@ class FactCache:
                 self.raw[name] = result
                 convert = getattr(module, "from_result", None)
                 if convert is not None:
-                    value = convert(result.rc, result.stdout, result.stderr)
+                    value = convert(result.rc, result.stdout, result.stderr, **params)
                 else:
                     value = default_from_result(module.parse, command, result.rc,
                                                 result.stdout, result.stderr)

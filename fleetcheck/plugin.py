@@ -20,6 +20,13 @@ from fleetcheck.hosts import ConnectOptions, HostPool
 from fleetcheck.inventory import InventoryError
 from fleetcheck.report import results as results_io
 from fleetcheck.facts.base import to_jsonable
+from fleetcheck.remediation.hooks import (
+    REMEDIATION_KEY,
+    RemediateOptions,
+    RemediationHooks,
+    parse_selection,
+)
+from fleetcheck.remediation.rolling import RollingLimits
 from fleetcheck.selection import select_hosts
 from fleetcheck.report.records import BAD_OUTCOMES, Record, summarize
 from fleetcheck.state import STATE_KEY, FleetRun, new_run_id
@@ -41,9 +48,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="trust unknown SSH host keys on first use and record them "
                     "(default: reject unknown host keys)")
     group.addoption("--connect-timeout", type=float, dest="fleet_connect_timeout",
-                    default=DEFAULT_CONNECT_TIMEOUT, metavar="SECONDS",
-                    help="SSH connect timeout (default %(default)s; inventory var "
-                    "fleetcheck_connect_timeout overrides per host)")
+                    default=None, metavar="SECONDS",
+                    help="SSH connect timeout; overrides the inventory var "
+                    f"fleetcheck_connect_timeout (default {DEFAULT_CONNECT_TIMEOUT:g})")
+    group.addoption("--remediate", nargs="?", const="all", default=None, dest="fleet_remediate",
+                    metavar="AREAS", help="fix what has a safe fix: every area, or "
+                    "--remediate=AREA,CHECK_ID,... Nothing on a host changes without it.")
+    group.addoption("--dry-run", action="store_true", dest="fleet_dry_run",
+                    help="with --remediate: show the plans and diffs (outcome would-fix), "
+                    "write nothing anywhere")
+    group.addoption("--serial", type=int, default=None, dest="fleet_serial", metavar="N",
+                    help="at most N hosts being changed at once (across -n workers)")
+    group.addoption("--interval", type=float, default=0.0, dest="fleet_interval",
+                    metavar="SECONDS", help="pause between starting changes on hosts")
+    group.addoption("--max-fail", type=int, default=None, dest="fleet_max_fail",
+                    metavar="N", help="stop changing hosts after N failed fixes")
+    group.addoption("--lock-timeout", type=float, default=30.0, dest="fleet_lock_timeout",
+                    metavar="SECONDS", help="wait this long for another run's lock on a "
+                    "host, then refuse (default %(default)s)")
     group.addoption("--reports-dir", dest="fleet_reports_dir", default=None, metavar="DIR",
                     help="where each run writes <run-id>/ (default: <rootdir>/reports)")
 
@@ -66,13 +88,39 @@ def pytest_configure(config: pytest.Config) -> None:
                      limit=config.option.fleet_limit, pool=HostPool(hosts, options))
     config.stash[STATE_KEY] = state
     config.pluginmanager.register(Fixtures(), "fleetcheck-fixtures")
+    if workerinput is None and _is_audit(config):
+        _setup_reports(config, state)
+        config.pluginmanager.register(RecordCollector(state), "fleetcheck-records")
+    elif workerinput and workerinput.get("fleetcheck_reports_dir"):
+        state.reports_dir = Path(workerinput["fleetcheck_reports_dir"])
+    _setup_remediation(config, state)
     if config.pluginmanager.hasplugin("xdist"):
         from fleetcheck.scheduling import XdistHooks  # noqa: PLC0415
 
         config.pluginmanager.register(XdistHooks(state), "fleetcheck-xdist")
-    if workerinput is None and _is_audit(config):
-        _setup_reports(config, state)
-        config.pluginmanager.register(RecordCollector(state), "fleetcheck-records")
+
+
+def _setup_remediation(config: pytest.Config, state: FleetRun) -> None:
+    opt = config.option
+    if opt.fleet_dry_run and opt.fleet_remediate is None:
+        raise pytest.UsageError("--dry-run is a mode of --remediate: add --remediate")
+    try:
+        selection = parse_selection(opt.fleet_remediate)
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    for name in ("fleet_serial", "fleet_max_fail"):
+        value = getattr(opt, name)
+        if value is not None and value < 1:
+            raise pytest.UsageError(f"--{name[6:].replace('_', '-')} must be at least 1")
+    options = RemediateOptions(
+        selection, opt.fleet_dry_run,
+        RollingLimits(opt.fleet_serial, max(0.0, opt.fleet_interval), opt.fleet_max_fail),
+        opt.fleet_lock_timeout)
+    state.remediate_mode = ("off" if selection is None else
+                            ("dry-run " if opt.fleet_dry_run else "") + ",".join(sorted(selection)))
+    config.pluginmanager.register(
+        RemediationHooks(options, state.run_id, state.reports_dir, META_KEY),
+        "fleetcheck-remediation")
 
 
 def _is_audit(config: pytest.Config) -> bool:
@@ -124,8 +172,18 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     meta = checkmeta.from_node(metafunc.definition)
     if meta is None:
         return
-    names = list(metafunc.config.stash[STATE_KEY].hosts)
-    metafunc.parametrize("host", names, ids=names, indirect=True, scope="function")
+    hosts = metafunc.config.stash[STATE_KEY].hosts
+    if meta.items is None:
+        names = list(hosts)
+        metafunc.parametrize("host", names, ids=names, indirect=True, scope="function")
+        return
+    if "item" not in metafunc.fixturenames:
+        pytest.fail(f"{metafunc.definition.nodeid}: a check with items= takes an `item` "
+                    "argument", pytrace=False)
+    pairs = [(name, item) for name, entry in hosts.items()
+             for item in checkmeta.host_items(meta, entry.vars)]
+    metafunc.parametrize(("host", "item"), pairs, ids=[f"{h}-{i}" for h, i in pairs],
+                         indirect=["host"], scope="function")
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -137,15 +195,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     --deselect keep working (a departure from DESIGN.md's "test ids": pytest 9 nodeids
     are structured and rewriting them is not a supported operation).
     """
+    unused = []
     for item in items:
         meta = checkmeta.from_node(item)
         callspec = getattr(item, "callspec", None)
         if meta is None or callspec is None or "host" not in callspec.params:
             continue
+        if not isinstance(callspec.params["host"], str):
+            unused.append(item)  # items= over a var no selected host sets
+            continue
         item.stash[META_KEY] = meta
         item.stash[HOST_KEY] = callspec.params["host"]
         new_name = meta.check_id + item.name[len(item.originalname):]
         item.name = new_name
+    if unused:
+        config.hook.pytest_deselected(items=unused)
+        items[:] = [i for i in items if i not in unused]
 
 
 @pytest.hookimpl(wrapper=True)
@@ -160,6 +225,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if report.when == "teardown" and not report.failed:
         return report
     outcome, message = _outcome(report, call)
+    remediation = item.stash.get(REMEDIATION_KEY, None)
+    if remediation is not None and report.when == "call":
+        status = remediation.get("status")
+        if status in ("would-fix", "fixed"):
+            outcome = status
     evidence = item.stash.get(EVIDENCE_KEY, {})
     severity = meta.severity
     if outcome == "failed" and getattr(evidence, "severity", None):
@@ -173,6 +243,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         duration=round(item.stash.get(SETUP_DURATION_KEY, 0.0) + report.duration, 4),
         item=param_id[len(host) + 1:] if param_id.startswith(host + "-") else None,
     )
+    if remediation is not None and report.when == "call":
+        record.plan = _jsonable(remediation)
     if outcome == "failed" and getattr(evidence, "advice", None):
         record.evidence["advice"] = evidence.advice
     if outcome == "unreachable":

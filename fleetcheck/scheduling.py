@@ -39,6 +39,8 @@ class XdistHooks:
 
     def pytest_configure_node(self, node) -> None:
         node.workerinput["fleetcheck_run_id"] = self.state.run_id
+        if self.state.reports_dir is not None:
+            node.workerinput["fleetcheck_reports_dir"] = str(self.state.reports_dir)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_xdist_make_scheduler(self, config: pytest.Config, log):

@@ -33,6 +33,7 @@ class FleetRun:
     reports_dir: Path | None = None  # set on the controller of an audit run
     started: float = field(default_factory=time.time)
     records: dict[str, Record] = field(default_factory=dict)
+    remediate_mode: str = "off"
 
     def metadata(self) -> dict[str, Any]:
         try:
@@ -47,6 +48,7 @@ class FleetRun:
             "user": user,
             "inventory": self.inventory_paths,
             "limit": self.limit,
+            "remediate": self.remediate_mode,
             "hosts": list(self.hosts),
             "fleetcheck_version": __version__,
         }

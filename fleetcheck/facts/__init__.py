@@ -12,6 +12,11 @@ from fleetcheck.facts.base import Command, FactError, ParseError
 REGISTRY = {
     "vmstat": "fleetcheck.facts.vmstat",
     "mdstat": "fleetcheck.facts.mdstat",
+    "file": "fleetcheck.facts.file",
+    "init": "fleetcheck.facts.init",
+    "sysctl": "fleetcheck.facts.sysctl",
+    "service": "fleetcheck.facts.service",
+    "sshd": "fleetcheck.facts.sshd",
     "nproc": "fleetcheck.facts.nproc",
 }
 

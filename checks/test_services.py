@@ -1,0 +1,12 @@
+"""Services the inventory lists (var `services: [name, ...]`) are running."""
+
+import pytest
+
+
+@pytest.mark.check("service.running", severity="high", items="services",
+                   title="declared service is running")
+def test_service_running(host, facts, item, evidence):
+    state = facts.get("service", name=item)
+    evidence.add(service=item, init=state.init, running=state.running,
+                 enabled=state.enabled)
+    assert state.running, f"{item} is not running"

@@ -1,0 +1,23 @@
+"""sshd's effective configuration (`sshd -T`) has the directives the inventory sets
+(var `sshd: {Directive: value}`)."""
+
+import pytest
+
+# `sshd -T` prints some values under their older names.
+ALIASES = {"prohibit-password": "without-password"}
+
+
+def same(actual: str | None, expected: str) -> bool:
+    if actual is None:
+        return False
+    a, e = actual.lower(), expected.lower()
+    return a == e or ALIASES.get(e) == a or ALIASES.get(a) == e
+
+
+@pytest.mark.check("sshd.config", severity="high", items="sshd",
+                   title="sshd directive has its declared value")
+def test_sshd_config(host, facts, item, evidence):
+    expected = str(host.vars["sshd"][item])
+    actual = facts.sshd.get(item)
+    evidence.add(directive=item, expected=expected, actual=actual)
+    assert same(actual, expected), f"{item} is {actual}, expected {expected}"

@@ -1,0 +1,16 @@
+"""Kernel parameters as the inventory declares them (var `sysctl: {key: value}`)."""
+
+import pytest
+
+from fleetcheck.facts.sysctl import normalize
+
+
+@pytest.mark.check("sysctl.value", severity="medium", items="sysctl",
+                   title="kernel parameter has its declared value")
+def test_sysctl_value(host, facts, item, evidence):
+    expected = normalize(host.vars["sysctl"][item])
+    actual = facts.sysctl.values.get(item)  # every declared key in one command
+    evidence.add(key=item, expected=expected, actual=actual)
+    if actual is None:
+        pytest.fail(f"{item} does not exist on this kernel", pytrace=False)
+    assert normalize(actual) == expected, f"{item} is {actual}, expected {expected}"

@@ -1,0 +1,55 @@
+"""A service's state: running and enabled, through systemd or SysV `service`."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from fleetcheck.facts.base import Command, FactError, ParseError
+
+NAME = "service"
+SERVICE_NAME = re.compile(r"^[A-Za-z0-9@_.:\-]+$")
+
+# One command for both service managers, so the fact is gathered in one round trip.
+SCRIPT = r"""if [ -d /run/systemd/system ]; then
+  echo init=systemd
+  systemctl is-active --quiet -- "$1" && echo running=yes || echo running=no
+  systemctl is-enabled --quiet -- "$1" 2>/dev/null && echo enabled=yes || echo enabled=no
+else
+  echo init=sysv
+  if [ -x "/etc/init.d/$1" ]; then echo known=yes; else echo known=no; fi
+  service "$1" status >/dev/null 2>&1 && echo running=yes || echo running=no
+  set -- /etc/rc[2345].d/S[0-9][0-9]"$1"
+  [ -e "$1" ] && echo enabled=yes || echo enabled=no
+fi
+"""
+
+
+def command(hostvars: Mapping[str, Any], name: str = "") -> Command:
+    if not SERVICE_NAME.match(name):
+        raise FactError(f"not a service name: {name!r}")
+    return Command("sh -c %s fleetcheck %s", SCRIPT, name)
+
+
+@dataclass
+class ServiceState:
+    init: str
+    running: bool
+    enabled: bool
+    known: bool = True
+
+
+def parse(text: str) -> ServiceState:
+    fields = {}
+    for n, line in enumerate(text.splitlines(), start=1):
+        key, sep, value = line.partition("=")
+        if not sep:
+            raise ParseError(f"line {n}: expected key=value, got {line[:60]!r}")
+        fields[key] = value
+    try:
+        return ServiceState(fields["init"], fields["running"] == "yes",
+                            fields["enabled"] == "yes", fields.get("known", "yes") == "yes")
+    except KeyError as exc:
+        raise ParseError(f"missing {exc.args[0]}") from None
