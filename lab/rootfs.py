@@ -148,6 +148,13 @@ def _mounts_under(path: Path) -> list[str]:
     return res
 
 
+def _umount_under(path: Path):
+    """Unmount everything below path (deepest first): never delete through a mount."""
+    for mp in sorted(_mounts_under(path), key=len, reverse=True):
+        if mp != str(path):
+            subprocess.run(["umount", "-l", mp], check=False)
+
+
 def build_lab_deb(workdir: Path, version: str, out_dir: Path) -> Path:
     """Build the tiny package the lab uses to publish real updates."""
     pkgroot = workdir / f"pkg-{version}"
@@ -218,6 +225,7 @@ def build(force: bool = False, log=sys.stderr) -> Path:
         _run(["mount", "-t", "tmpfs", "-o", "size=6g,mode=755", "fleetcheck-lab-build", str(BUILD_TMPFS)])
     work = BUILD_TMPFS / "rootfs"
     try:
+        _umount_under(BUILD_TMPFS)
         if work.exists():
             shutil.rmtree(work)
         mirror = debian_mirror()
@@ -241,8 +249,7 @@ def build(force: bool = False, log=sys.stderr) -> Path:
                 os.kill(pid, 9)
             except ProcessLookupError:
                 pass
-        for mp in reversed(_mounts_under(work)):
-            subprocess.run(["umount", "-l", mp], check=False)
+        _umount_under(work)
         tmp = target.with_name(target.name + ".tmp")
         if tmp.exists():
             shutil.rmtree(tmp)
@@ -253,6 +260,7 @@ def build(force: bool = False, log=sys.stderr) -> Path:
         tmp.rename(target)
         _stamp(target).write_text(cache_key() + "\n")
     finally:
+        _umount_under(BUILD_TMPFS)
         if work.exists():
             shutil.rmtree(work, ignore_errors=True)
         subprocess.run(["umount", str(BUILD_TMPFS)], check=False, stderr=subprocess.DEVNULL)
