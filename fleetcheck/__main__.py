@@ -1,6 +1,7 @@
 """`python -m fleetcheck ...`: the command-line tools around the audit.
 
   parse FORMAT [FILE]   print what fleetcheck makes of a captured output, as JSON
+  rollback RUN_ID       restore every file that run changed, on every host
 """
 
 from __future__ import annotations
@@ -40,6 +41,54 @@ def cmd_parse(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rollback(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from fleetcheck.hosts import ConnectOptions, FleetHost
+    from fleetcheck.inventory import InventoryError
+    from fleetcheck.remediation.rollback import load_manifests, rollback_host
+    from fleetcheck.selection import select_hosts
+
+    run_dir = Path(args.reports_dir) / args.run_id
+    manifests = load_manifests(run_dir) if run_dir.is_dir() else {}
+    if not manifests:
+        print(f"fleetcheck rollback: {run_dir}: no backups of run {args.run_id}",
+              file=sys.stderr)
+        return 2
+    inventories = args.inventory
+    if not inventories:
+        try:
+            run = json.loads((run_dir / "results.json").read_text())["run"]
+            inventories = run["inventory"]
+        except (OSError, KeyError, ValueError):
+            print("fleetcheck rollback: give --inventory (the run's results.json does not "
+                  "name it)", file=sys.stderr)
+            return 2
+    option = argparse.Namespace(fleet_inventory=inventories, hosts=None,
+                                fleet_limit=args.limit)
+    try:
+        entries, _ = select_hosts(option)
+    except InventoryError as exc:
+        print(f"fleetcheck rollback: {exc}", file=sys.stderr)
+        return 4
+    failures = 0
+    for name, files in manifests.items():
+        if name not in entries:
+            if args.limit is None:
+                print(f"{name}: not in the inventory, skipped", file=sys.stderr)
+                failures += 1
+            continue
+        host = FleetHost(entries[name], ConnectOptions(accept_new=False))
+        try:
+            for outcome in rollback_host(host, files, args.run_id, args.force):
+                print(f"{outcome.host} {outcome.path}: {outcome.status}"
+                      + (f": {outcome.detail}" if outcome.detail else ""))
+                failures += not outcome.ok
+        finally:
+            host.close()
+    return 1 if failures else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m fleetcheck",
                                      description="fleetcheck command-line tools")
@@ -48,6 +97,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("format", help="one of: " + ", ".join(sorted(facts.REGISTRY)))
     p.add_argument("file", nargs="?", help="the captured output (default: stdin)")
     p.set_defaults(func=cmd_parse)
+    r = sub.add_parser("rollback", help="restore every file a --remediate run changed")
+    r.add_argument("run_id")
+    r.add_argument("--inventory", action="append", default=[],
+                   help="default: the inventories the run used")
+    r.add_argument("--limit", help="only these hosts (Ansible --limit grammar)")
+    r.add_argument("--force", action="store_true",
+                   help="restore files that changed again since the run")
+    r.add_argument("--reports-dir", default="reports")
+    r.set_defaults(func=cmd_rollback)
     return parser
 
 

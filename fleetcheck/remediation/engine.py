@@ -19,8 +19,13 @@ from fleetcheck.connection import Unreachable
 from fleetcheck.facts.base import Command, FactError
 from fleetcheck.remediation.model import Plan, RunCommand, Service, WriteFile, b64, sha256
 
+# Both can be moved per host with the vars fleetcheck_lock_dir / fleetcheck_backup_dir.
 LOCK_DIR = "/run/fleetcheck.lock"
 HOST_BACKUP_ROOT = "/var/backups/fleetcheck"
+
+
+def lock_dir(host) -> str:
+    return str(host.vars.get("fleetcheck_lock_dir", LOCK_DIR))
 
 # $1 path, $2 base64 content, $3 mode or "", $4 owner[:group] or "", $5 expected sha256
 # of the current file ("absent" for none). Temp file in the same directory, fsync,
@@ -90,22 +95,22 @@ def acquire_lock(host, ctx: ApplyContext) -> None:
     owner = f"run {ctx.run_id} pid {os.getpid()} since {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}"
     deadline = time.monotonic() + ctx.lock_timeout
     while True:
-        res = host.run(sh(LOCK_SCRIPT, LOCK_DIR, owner))
+        res = host.run(sh(LOCK_SCRIPT, lock_dir(host), owner))
         if res.rc == 0:
             return
         if res.rc != 75:
-            raise ApplyFailed(f"cannot take the lock {LOCK_DIR}: {res.stderr.strip()}")
+            raise ApplyFailed(f"cannot take the lock {lock_dir(host)}: {res.stderr.strip()}")
         if time.monotonic() >= deadline:
             held = res.stdout.strip() or "an unknown run"
             raise ApplyFailed(
                 f"host is locked by another fleetcheck run ({held}); waited "
-                f"{ctx.lock_timeout:g}s. If no run is active, remove {LOCK_DIR} on the host.")
+                f"{ctx.lock_timeout:g}s. If no run is active, remove {lock_dir(host)} on the host.")
         time.sleep(1.0)
 
 
 def release_lock(host) -> None:
     try:
-        host.run(Command("rm -rf -- %s", LOCK_DIR))
+        host.run(Command("rm -rf -- %s", lock_dir(host)))
     except Exception:  # noqa: BLE001 - a lost connection must not hide the real error
         pass
 
@@ -142,7 +147,8 @@ def apply(plan: Plan, host, ctx: ApplyContext) -> ApplyResult:
 def _backup(plan: Plan, host, ctx: ApplyContext, result: ApplyResult) -> list[dict]:
     entries = []
     for path in plan.files():
-        backup = posixpath.join(HOST_BACKUP_ROOT, ctx.run_id, path.lstrip("/"))
+        root = str(host.vars.get("fleetcheck_backup_dir", HOST_BACKUP_ROOT))
+        backup = posixpath.join(root, ctx.run_id, path.lstrip("/"))
         script = ('set -eu; mkdir -p -- "$(dirname -- "$2")"; '
                   'if [ -e "$1" ]; then cp -a -- "$1" "$2"; base64 -w0 -- "$1"; fi')
         res = host.run(sh(script, path, backup))
