@@ -27,7 +27,8 @@ FAULTS: dict[str, tuple[str, str]] = {
                         "and apt's lists updated: a pending security update"),
     "ip-forward": (ANY, "net.ipv4.ip_forward=1 (runtime and /etc/sysctl.d/90-lab-forward.conf)"),
     "permit-root-login": (ANY, "PermitRootLogin yes in sshd_config, sshd reloaded"),
-    "service-stopped": (ANY, "a declared service is stopped (cron; ssh on hosts that run only ssh is refused)"),
+    "service-stopped": (ANY, "a declared service is stopped: cron by default, or the one named as "
+                        "service-stopped:SERVICE (e.g. service-stopped:named)"),
 }
 
 UPDATE_VERSION = "1.0-1+deb12u1"
@@ -37,15 +38,21 @@ class FaultError(ValueError):
     pass
 
 
+def _split(name: str) -> tuple[str, str | None]:
+    base, _, arg = name.partition(":")
+    return base, (arg or None)
+
+
 def _check(lab, host: str, name: str):
-    if name not in FAULTS:
+    name, arg = _split(name)
+    if name not in FAULTS or (arg and name != "service-stopped"):
         raise FaultError(f"unknown fault {name!r}; known: {', '.join(FAULTS)}")
     h = lab.inv.by_name(host)
     where = FAULTS[name][0]
     if where != ANY and not h.has(where):
         raise FaultError(f"fault {name} applies to hosts in group {where}; {host} is not")
-    if name == "service-stopped" and "cron" not in h.services:
-        raise FaultError(f"{host} runs no service that service-stopped may stop (it stops cron)")
+    if name == "service-stopped" and (arg or "cron") not in h.services:
+        raise FaultError(f"{host} does not run {arg or 'cron'} (its services: {', '.join(h.services)})")
     if name in ("missing-ptr", "ptr-mismatch", "slave-behind", "axfr-open") and not lab.inv.dns:
         raise FaultError("the inventory declares no DNS")
     return h
@@ -62,8 +69,12 @@ def apply(lab, host: str, name: str, heal: bool):
     elif key not in faults:
         faults.append(key)
     lab._save_state()
-    fn = globals()["_" + name.replace("-", "_")]
-    fn(lab, h, heal)
+    base, arg = _split(name)
+    fn = globals()["_" + base.replace("-", "_")]
+    if arg:
+        fn(lab, h, heal, arg)
+    else:
+        fn(lab, h, heal)
 
 
 # ----------------------------------------------------------------- DNS
@@ -173,5 +184,7 @@ def _permit_root_login(lab, h, heal):
         lab.wait_ready(hosts=[h.name], timeout=30)
 
 
-def _service_stopped(lab, h, heal):
-    lab.exec(h.name, ["labsvc", "start" if heal else "stop", "cron"], check=True)
+def _service_stopped(lab, h, heal, svc="cron"):
+    lab.exec(h.name, ["labsvc", "start" if heal else "stop", svc], check=True)
+    if heal:
+        lab.wait_ready(hosts=[h.name], timeout=30)

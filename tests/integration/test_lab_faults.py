@@ -194,6 +194,18 @@ def test_service_stopped(healthy, ssh):
     assert ssh.run("app1", "service cron status").returncode == 0
 
 
+def test_service_stopped_named_service(healthy, ssh):
+    lab = healthy
+    ns2 = lab.address("ns2")
+    assert p.serial(ns2, "lab.test")
+    lab.fault("ns2", "service-stopped:named")
+    assert ssh.run("ns2", "service named status").returncode != 0
+    assert not p.tcp_open(ns2, 53)
+    lab.heal("ns2", "service-stopped:named")
+    assert ssh.run("ns2", "service named status").returncode == 0
+    assert p.serial(ns2, "lab.test") == p.serial(lab.address("ns1"), "lab.test")
+
+
 def test_unknown_fault_and_wrong_role_are_refused(healthy):
     from lab.faults import FaultError
 
@@ -201,4 +213,6 @@ def test_unknown_fault_and_wrong_role_are_refused(healthy):
         healthy.fault("web1", "no-such-fault")
     with pytest.raises(FaultError):
         healthy.fault("web1", "smbd-stopped")  # web1 is no fileserver
+    with pytest.raises(FaultError):
+        healthy.fault("web1", "service-stopped:named")  # web1 runs no named
     assert healthy.faults == set()
