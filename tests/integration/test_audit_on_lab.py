@@ -7,44 +7,13 @@ the whole audit over the fleet under -n 2.
 
 from __future__ import annotations
 
-import json
 import socket
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
-import yaml
+from fleet import audit, variant
 
 pytestmark = pytest.mark.integration
-
-REPO = Path(__file__).resolve().parents[2]
-LAB_INV = REPO / "inventories" / "lab.yml"
-
-
-def audit(tmp_path: Path, *args: str, inventory: Path = LAB_INV) -> tuple[int, list[dict], str]:
-    reports = tmp_path / "reports"
-    proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "--inventory", str(inventory), "-q",
-         "-p", "no:cacheprovider", "--reports-dir", str(reports), *args],
-        cwd=REPO, capture_output=True, text=True, timeout=600)
-    out = proc.stdout + proc.stderr
-    results = reports / "latest" / "results.json"
-    records = json.loads(results.read_text())["records"] if results.exists() else []
-    return proc.returncode, records, out
-
-
-def variant(tmp_path: Path, lab, **all_vars) -> Path:
-    """lab.yml with absolute lab paths and some `all` vars replaced."""
-    data = yaml.safe_load(LAB_INV.read_text())
-    v = data["all"]["vars"]
-    v["ansible_ssh_private_key_file"] = str(lab.state_dir / "id_ed25519")
-    v["fleetcheck_known_hosts"] = str(lab.state_dir / "known_hosts")
-    v["fleetcheck_ssh_config"] = str(lab.state_dir / "ssh_config")
-    v.update(all_vars)
-    path = tmp_path / "inv.yml"
-    path.write_text(yaml.safe_dump(data))
-    return path
 
 
 def test_audit_whole_lab_in_parallel(healthy, tmp_path):

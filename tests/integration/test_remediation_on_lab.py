@@ -1,0 +1,160 @@
+"""--remediate on real lab hosts: each registered fix against its injected fault,
+dry-run proven to write nothing, re-check, second run clean, rollback, and the faults
+the engine must survive (invalid config, hostile values, a cut connection)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+from fleet import REPO, audit, run_id, variant
+
+from fleetcheck.remediation import load_all
+
+pytestmark = pytest.mark.integration
+
+HOST = "web1"
+FAULTS = ["ip-forward", "permit-root-login", "service-stopped"]
+# Every regular file under /etc, /var and /srv with its checksum.
+CHECKSUMS = ("find /etc /var /srv -xdev -type f -print0 2>/dev/null | sort -z "
+             "| xargs -0 sha256sum")
+
+
+def checksums(lab) -> str:
+    return lab.sh(HOST, CHECKSUMS).stdout
+
+
+def by_check(records):
+    return {r["check_id"]: r for r in records if r["outcome"] != "passed"}
+
+
+@pytest.fixture
+def broken(healthy):
+    for fault in FAULTS:
+        healthy.fault(HOST, fault)
+    return healthy
+
+
+def test_dry_run_of_every_fix_writes_nothing(broken, tmp_path):
+    before = checksums(broken)
+    rc, records, out = audit(tmp_path, "--limit", HOST, "--remediate", "--dry-run",
+                             "-k", "not vmstat")
+    would = {r["check_id"]: r for r in records if r["outcome"] == "would-fix"}
+    assert set(would) == set(load_all()), out  # every registered remediation ran
+    assert "-PermitRootLogin yes" in "".join(would["sshd.config"]["plan"]["diffs"].values())
+    assert checksums(broken) == before
+    assert broken.sh(HOST, "ls /run/fleetcheck.lock /var/backups/fleetcheck 2>&1 || true"
+                     ).stdout.count("No such file") == 2
+    assert rc == 1
+
+
+def test_fix_recheck_second_run_clean_and_rollback(broken, tmp_path):
+    sshd_before = broken.read_file(HOST, "/etc/ssh/sshd_config")
+    rc, records, out = audit(tmp_path / "1", "--limit", HOST, "--remediate", "-k", "not vmstat")
+    fixed = {r["check_id"] for r in records if r["outcome"] == "fixed"}
+    assert fixed == {"sysctl.value", "sshd.config", "service.running"}, out
+    assert rc == 0, out
+    assert broken.sh(HOST, "sysctl -n net.ipv4.ip_forward").stdout.strip() == "0"
+    assert "PermitRootLogin prohibit-password" in broken.read_file(HOST, "/etc/ssh/sshd_config")
+    sshd_record = next(r for r in records if r["check_id"] == "sshd.config")
+    backups = sshd_record["plan"]["backups"]
+    assert backups[0]["host_backup"].startswith("/var/backups/fleetcheck/")
+    # A second run plans nothing and changes nothing.
+    rc, records, out = audit(tmp_path / "2", "--limit", HOST, "--remediate", "-k", "not vmstat")
+    assert rc == 0 and {r["outcome"] for r in records} == {"passed"}, out
+    # Rollback puts every changed file back (the running state stays as fixed).
+    proc = subprocess.run([sys.executable, "-m", "fleetcheck", "rollback",
+                           run_id(tmp_path / "1"), "--reports-dir",
+                           str(tmp_path / "1" / "reports")],
+                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert broken.read_file(HOST, "/etc/ssh/sshd_config") == sshd_before
+    assert broken.read_file(HOST, "/etc/sysctl.d/99-fleetcheck.conf") is None
+
+
+def test_invalid_sshd_value_is_validated_and_restored(healthy, tmp_path):
+    sshd_before = healthy.read_file(HOST, "/etc/ssh/sshd_config")
+    inv = variant(tmp_path, healthy, sshd={"PermitRootLogin": "$(touch /tmp/pwned)"})
+    rc, records, out = audit(tmp_path, "--limit", HOST, "--remediate", "-k", "sshd",
+                             inventory=inv)
+    (rec,) = records
+    assert rec["outcome"] == "failed" and rec["plan"]["status"] == "failed", rec
+    assert "sshd -t" in rec["plan"]["summary"] and rec["plan"]["restored"]
+    assert healthy.read_file(HOST, "/etc/ssh/sshd_config") == sshd_before
+    assert healthy.sh(HOST, "test -e /tmp/pwned", check=False).returncode != 0
+    # sshd still answers: the broken config never reached a reload.
+    rc, records, out = audit(tmp_path / "again", "--limit", HOST, "-k", "raid")
+    assert records[0]["outcome"] == "not-applicable", out
+
+
+def test_newline_in_a_value_is_refused(healthy, tmp_path):
+    inv = variant(tmp_path, healthy, sshd={"PermitRootLogin": "no\nPermitEmptyPasswords yes"})
+    rc, records, out = audit(tmp_path, "--limit", HOST, "--remediate", "-k", "sshd",
+                             inventory=inv)
+    (rec,) = records
+    assert rec["plan"]["status"] == "refused" and "line break" in rec["plan"]["summary"]
+
+
+def test_hostile_sysctl_value_is_data(healthy, tmp_path):
+    inv = variant(tmp_path, healthy,
+                  sysctl={"net.ipv4.ip_forward": "1; touch /tmp/pwned2 $(touch /tmp/pwned3)"})
+    rc, records, out = audit(tmp_path, "--limit", HOST, "--remediate", "-k", "sysctl",
+                             inventory=inv)
+    (rec,) = records
+    assert rec["outcome"] == "failed" and rec["plan"]["status"] == "failed", rec
+    assert healthy.sh(HOST, "ls /tmp/pwned2 /tmp/pwned3 2>&1 || true").stdout.count(
+        "No such file") == 2
+    assert healthy.read_file(HOST, "/etc/sysctl.d/99-fleetcheck.conf") is None  # restored
+
+
+def test_key_the_host_cannot_change_is_reported(healthy, tmp_path):
+    # kernel.* is machine-wide; lab hosts have /proc/sys read-only outside net.*.
+    inv = variant(tmp_path, healthy, sysctl={"kernel.domainname": "fleet.example"})
+    rc, records, out = audit(tmp_path, "--limit", HOST, "--remediate", "-k", "sysctl",
+                             inventory=inv)
+    (rec,) = records
+    assert rec["outcome"] == "failed" and rec["plan"]["status"] == "failed", rec
+    assert "sysctl -w kernel.domainname" in rec["plan"]["summary"]
+    assert rec["plan"]["stderr"].strip(), "the host's own error is shown"
+
+
+def test_connection_cut_during_apply(healthy, tmp_path):
+    """sshd is killed while a fix runs: each file is as before or as planned, the
+    record says what happened, and rollback restores."""
+    healthy.fault(HOST, "ip-forward")
+    # A slow `sysctl -w` gives a window between the file write and the next action.
+    healthy.put_file(HOST, "/usr/local/sbin/sysctl",
+                     '#!/bin/sh\ncase "$*" in *-w*) sleep 8;; esac\nexec /sbin/sysctl "$@"\n',
+                     mode=0o755)
+    try:
+        reports = tmp_path / "reports"
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "pytest", "--inventory", "inventories/lab.yml", "-q",
+             "-p", "no:cacheprovider", "--reports-dir", str(reports), "--limit", HOST,
+             "--remediate", "-k", "sysctl"], cwd=REPO, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True)
+        deadline = time.monotonic() + 60
+        while healthy.read_file(HOST, "/etc/sysctl.d/99-fleetcheck.conf") is None:
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.1)
+        pids = healthy.sh(HOST, "pidof sshd").stdout.split()
+        healthy.exec(HOST, ["kill", "-9", *pids])
+        out, _ = proc.communicate(timeout=120)
+        import json
+
+        records = json.loads((reports / "latest" / "results.json").read_text())["records"]
+        (rec,) = records
+        assert rec["outcome"] in ("failed", "unreachable"), out
+        assert "connection lost" in (rec["plan"] or {}).get("error", rec["message"]), rec
+        persisted = healthy.read_file(HOST, "/etc/sysctl.d/99-fleetcheck.conf")
+        assert persisted.endswith("net.ipv4.ip_forward = 0\n")  # complete, not half-written
+    finally:
+        healthy.exec(HOST, ["rm", "-f", "/usr/local/sbin/sysctl"])
+        healthy.exec(HOST, ["labsvc", "start", "ssh"])
+    proc = subprocess.run([sys.executable, "-m", "fleetcheck", "rollback",
+                           (reports / "latest").resolve().name, "--reports-dir", str(reports)],
+                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert healthy.read_file(HOST, "/etc/sysctl.d/99-fleetcheck.conf") is None
