@@ -20,6 +20,9 @@ for _p in (str(REPO), str(Path(__file__).resolve().parent)):  # `lab`, `lab_prob
 def lab():
     if os.geteuid() != 0:
         pytest.skip("the lab needs root (namespaces, mounts, links)")
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        pytest.fail("the lab is one fleet per machine: run tests/integration without -n "
+                    "(pytest-xdist workers would each start and stop it)", pytrace=False)
     from lab import Lab
 
     lab = Lab()
