@@ -31,6 +31,7 @@ DEFAULT_STATE = LAB_DIR / "state"
 BRIDGE = "fclab0"
 NETNS_PREFIX = "fclab-"
 VETH_PREFIX = "fcv"
+INIT_SCRIPT = "/etc/fleetcheck-lab/init.sh"
 HOST_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
@@ -551,6 +552,8 @@ class Lab:
                 pass
         procs = []
         layers = str(self.layers)
+        own_pidns = os.stat("/proc/self/ns/pid").st_ino
+        launcher = str(LAB_DIR / "launcher.sh").encode()
         for d in os.listdir("/proc"):
             if not d.isdigit():
                 continue
@@ -560,6 +563,15 @@ class Lab:
                     continue
                 root = os.readlink(f"/proc/{d}/root")
                 if root.startswith(layers + "/") or root == layers:
+                    procs.append(int(d))
+                    continue
+                # a lab host's PID 1 or launcher whose namespace name is already gone
+                with open(f"/proc/{d}/cmdline", "rb") as f:
+                    argv = f.read().split(b"\0")
+                if (argv[:2] == [b"/usr/bin/tini", b"-s"] and INIT_SCRIPT.encode() in argv
+                        and os.stat(f"/proc/{d}/ns/pid").st_ino != own_pidns):
+                    procs.append(int(d))
+                elif argv[:1] == [b"unshare"] and launcher in argv:
                     procs.append(int(d))
             except OSError:
                 continue

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import time
 
 import pytest
@@ -57,12 +58,17 @@ def test_down_cleans_up_after_a_crash(lab):
     the namespaces, links, mounts and processes the lab made."""
     lab.up()
     assert lab.leftovers()["processes"]
+    pids = _all_pids(lab)
+    # the worst case: state lost, and one host's namespace name already removed
+    subprocess.run(["ip", "netns", "del", "fclab-web1"], check=True)
     lab.state_file.write_text(json.dumps({"hosts": {}, "faults": [], "plain": 0}))
     from lab import Lab
 
     fresh = Lab(state_dir=lab.state_dir)
     fresh.down()
     _nothing_left(fresh)
+    for pid in pids:
+        assert not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split(")")[1].split()[0] == "Z"
     lab._state = lab._load_state()
     lab.up()
     assert lab.status()["running"] == len(lab.hosts)
