@@ -100,6 +100,11 @@ def acquire_lock(host, ctx: ApplyContext) -> None:
             return
         if res.rc != 75:
             raise ApplyFailed(f"cannot take the lock {lock_dir(host)}: {res.stderr.strip()}")
+        if res.stdout.startswith(f"run {ctx.run_id} "):
+            # Left by this same run when its connection was cut (a rollback of that
+            # run, or its retry): take it over.
+            host.run(sh('printf "%s\n" "$2" > "$1/owner"', lock_dir(host), owner))
+            return
         if time.monotonic() >= deadline:
             held = res.stdout.strip() or "an unknown run"
             raise ApplyFailed(
@@ -145,6 +150,9 @@ def apply(plan: Plan, host, ctx: ApplyContext) -> ApplyResult:
 
 
 def _backup(plan: Plan, host, ctx: ApplyContext, result: ApplyResult) -> list[dict]:
+    # What each file will hold once the plan is through: a rollback after a cut
+    # connection accepts it as "what the run wrote".
+    planned = {a.path: a.after_sha256 for a in plan.actions if isinstance(a, WriteFile)}
     entries = []
     for path in plan.files():
         root = str(host.vars.get("fleetcheck_backup_dir", HOST_BACKUP_ROOT))
@@ -159,7 +167,7 @@ def _backup(plan: Plan, host, ctx: ApplyContext, result: ApplyResult) -> list[di
         content = base64.b64decode(res.stdout.strip()) if existed else None
         entry = {"path": path, "existed": existed, "host_backup": backup if existed else None,
                  "sha256_before": sha256(content) if existed else "absent",
-                 "check_id": plan.check_id}
+                 "sha256_after": planned.get(path), "check_id": plan.check_id}
         if ctx.backups_dir is not None and existed:
             local = ctx.backups_dir / "files" / path.lstrip("/")
             local.parent.mkdir(parents=True, exist_ok=True)
