@@ -154,15 +154,15 @@ class FactCache:
         self._values: dict[tuple[str, str], Any] = {}
         self.raw: dict[str, CommandResult] = {}
 
-    def get(self, name: str, **params: Any):
-        """The parsed fact; `params` select what to read (a path, sysctl keys, ...)."""
-        module = fact_registry.get(name)
+    def get(self, fact: str, /, **params: Any):
+        """The parsed fact; `params` select what to read (a path, a service name, ...)."""
+        module = fact_registry.get(fact)
         command = module.command(self.host.vars, **params)
-        key = (name, command.render())
+        key = (fact, command.render())
         if key not in self._values:
             try:
                 result = self.host.run(command)
-                self.raw[name] = result
+                self.raw[fact] = result
                 convert = getattr(module, "from_result", None)
                 if convert is not None:
                     value = convert(result.rc, result.stdout, result.stderr, **params)
