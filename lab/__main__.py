@@ -27,6 +27,8 @@ def main(argv=None) -> int:
         p = sub.add_parser(name)
         p.add_argument("host")
         p.add_argument("fault")
+    p = sub.add_parser("reset", help="restart hosts from a pristine filesystem")
+    p.add_argument("hosts", nargs="+")
     p = sub.add_parser("exec", help="run a command inside a host (not over ssh)")
     p.add_argument("host")
     p.add_argument("argv", nargs=argparse.REMAINDER)
@@ -66,6 +68,9 @@ def main(argv=None) -> int:
         elif args.cmd in ("fault", "heal"):
             getattr(lab, args.cmd)(args.host, args.fault)
             print(f"lab: {args.cmd} {args.fault} on {args.host}: done")
+        elif args.cmd == "reset":
+            lab.reset(*args.hosts)
+            print(f"lab: reset {' '.join(args.hosts)}")
         elif args.cmd == "exec":
             res = lab.exec(args.host, args.argv)
             sys.stdout.write(res.stdout)

@@ -445,7 +445,10 @@ class Lab:
         if Path(f"/sys/class/net/{veth}").exists():
             _run(["ip", "link", "del", veth], check=False)
         _run(["ip", "netns", "add", ns])
-        _run(["ip", "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns])
+        # a fixed MAC per address: neighbours' ARP caches stay right across restarts
+        mac = "02:fc:" + ":".join(f"{int(o):02x}" for o in h.address.split("."))
+        _run(["ip", "link", "add", veth, "type", "veth", "peer", "name", "eth0", "address", mac,
+              "netns", ns])
         _no_ipv6(veth)
         _run(["ip", "link", "set", veth, "master", BRIDGE, "up"])
         # no IPv6 on the lab's links: nothing but the lab's IPv4 subnet is ever spoken
@@ -496,6 +499,19 @@ class Lab:
         }
         self._popen = getattr(self, "_popen", {})
         self._popen[h.name] = p
+
+    def reset(self, *names: str):
+        """Restart hosts from a pristine upper dir (every change made on them is gone,
+        their faults healed); the DNS master's zones follow the lab's fault set."""
+        require_root()
+        self._ids = self._lower_ids()
+        for name in names:
+            self._pid1(name)
+            self._stop_host(name)
+            self._start_host(self.inv.by_name(name))
+        self._save_state()
+        self.wait_ready(hosts=list(names))
+        self._sync_dns()
 
     def wait_ready(self, timeout: float = 90.0, hosts: list[str] | None = None):
         end = time.monotonic() + timeout

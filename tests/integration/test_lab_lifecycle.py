@@ -89,3 +89,17 @@ def test_fifty_plain_hosts(lab, ssh):
     lab.up(plain_hosts=0)
     assert lab.status()["running"] == 5
     assert not any(n.startswith("fclab-plain") for n in lab.leftovers()["netns"])
+
+
+def test_reset_gives_a_pristine_host(lab, ssh):
+    import lab_probes as p
+
+    lab.up()
+    ssh.out("web1", "echo changed > /etc/motd-lab-test")
+    lab.fault("web1", "missing-ptr")
+    lab.fault("app1", "ip-forward")
+    lab.reset("web1")
+    assert ssh.run("web1", "test -e /etc/motd-lab-test").returncode != 0
+    assert p.ptr(lab.address("ns2"), lab.address("web1")) == ["web1.lab.test."]
+    assert lab.faults == {("app1", "ip-forward")}
+    lab.heal("app1", "ip-forward")
