@@ -19,6 +19,8 @@ from fleetcheck.fixtures import EVIDENCE_KEY, Fixtures
 from fleetcheck.hosts import ConnectOptions, HostPool
 from fleetcheck.inventory import InventoryError
 from fleetcheck.report import results as results_io
+from fleetcheck.report import waivers
+from fleetcheck.report.wiring import RunReports, WaiverHooks
 from fleetcheck.facts.base import to_jsonable
 from fleetcheck.remediation.hooks import (
     REMEDIATION_KEY,
@@ -28,7 +30,7 @@ from fleetcheck.remediation.hooks import (
 )
 from fleetcheck.remediation.rolling import RollingLimits
 from fleetcheck.selection import select_hosts
-from fleetcheck.report.records import BAD_OUTCOMES, Record, summarize
+from fleetcheck.report.records import BAD_OUTCOMES, SEVERITIES, Record, summarize
 from fleetcheck.state import STATE_KEY, FleetRun, new_run_id
 
 META_KEY = pytest.StashKey[checkmeta.CheckMeta]()
@@ -68,6 +70,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     "host, then refuse (default %(default)s)")
     group.addoption("--reports-dir", dest="fleet_reports_dir", default=None, metavar="DIR",
                     help="where each run writes <run-id>/ (default: <rootdir>/reports)")
+    # Reports and CI gating (fleetcheck.report.wiring). --nagios is pytest-testinfra's
+    # own option (adding it again is an argparse conflict); RunReports takes it over.
+    group.addoption("--fail-on", dest="fleet_fail_on", choices=SEVERITIES, default=None,
+                    metavar="SEVERITY", help="fail the run only for findings of this "
+                    "severity or worse (" + "|".join(SEVERITIES) + "; default: any finding)")
+    group.addoption("--allow-unreachable", action="store_true",
+                    dest="fleet_allow_unreachable",
+                    help="unreachable hosts are reported but do not fail the run")
+    group.addoption("--prometheus", dest="fleet_prometheus", metavar="FILE",
+                    help="write the records for node_exporter's textfile collector")
+    group.addoption("--sarif", dest="fleet_sarif", metavar="FILE",
+                    help="write the failing records as SARIF 2.1.0")
 
 
 # pytest-html and junitxml configure themselves from htmlpath/xmlpath in their own
@@ -78,6 +92,7 @@ def pytest_configure(config: pytest.Config) -> None:
     
     try:
         hosts, paths = select_hosts(config.option)
+        waiver_book = waivers.load(hosts)
     except InventoryError as exc:
         raise pytest.UsageError(str(exc)) from None
     workerinput = getattr(config, "workerinput", None)
@@ -88,9 +103,12 @@ def pytest_configure(config: pytest.Config) -> None:
                      limit=config.option.fleet_limit, pool=HostPool(hosts, options))
     config.stash[STATE_KEY] = state
     config.pluginmanager.register(Fixtures(), "fleetcheck-fixtures")
+    config.pluginmanager.register(WaiverHooks(waiver_book), "fleetcheck-waivers")
     if workerinput is None and _is_audit(config):
         _setup_reports(config, state)
         config.pluginmanager.register(RecordCollector(state), "fleetcheck-records")
+        config.pluginmanager.register(RunReports(config, state, waiver_book),
+                                      "fleetcheck-reports")
     elif workerinput and workerinput.get("fleetcheck_reports_dir"):
         state.reports_dir = Path(workerinput["fleetcheck_reports_dir"])
     _setup_remediation(config, state)

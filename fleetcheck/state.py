@@ -34,6 +34,9 @@ class FleetRun:
     started: float = field(default_factory=time.time)
     records: dict[str, Record] = field(default_factory=dict)
     remediate_mode: str = "off"
+    # Filled at the end of the run (gate, waivers, history: fleetcheck.report.wiring)
+    # and written with the metadata into results.json.
+    summary: dict[str, Any] = field(default_factory=dict)
 
     def metadata(self) -> dict[str, Any]:
         try:
@@ -51,4 +54,5 @@ class FleetRun:
             "remediate": self.remediate_mode,
             "hosts": list(self.hosts),
             "fleetcheck_version": __version__,
+            **self.summary,
         }

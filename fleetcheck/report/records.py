@@ -26,6 +26,9 @@ class Record:
     plan: dict[str, Any] | None = None
     duration: float = 0.0
     item: str | None = None  # the part of the test id after the host, if any
+    # The waiver that matched this record (report.waivers.Waiver.to_json()), with
+    # "expired": true when it matched but no longer applies; None when none matched.
+    waiver: dict[str, Any] | None = None
 
     @property
     def area(self) -> str:
@@ -40,7 +43,8 @@ class Record:
     def from_json(cls, data: dict[str, Any]) -> "Record":
         data = dict(data)
         data.pop("area", None)
-        return cls(**data)
+        known = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in data.items() if k in known})
 
 
 def severity_rank(severity: str) -> int:

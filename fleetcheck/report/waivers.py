@@ -1,0 +1,195 @@
+"""Waivers: accepted findings, declared in the inventory var ``fleetcheck_waivers``.
+
+    all:
+      vars:
+        fleetcheck_waivers:
+          - check: "sshd.*"            # fnmatch over check ids
+            hosts: "web*:!web3"        # --limit grammar: names, globs, groups, ~regex, :&!
+            reason: "legacy app needs password login until Q3"
+            owner: "ops@example.com"
+            expires: 2026-12-31        # last day the waiver applies
+
+A waiver is a var like any other: a host is covered by the waivers in its own merged
+vars (so a group can carry its own list), and only when the host also matches the
+waiver's ``hosts`` pattern (default ``all``). It turns a *failed* or *would-fix* record
+into *waived*; an *error* or *unreachable* is never waived (those are not findings
+someone accepted, they are checks that did not run). A waiver past its ``expires``
+date no longer applies and the record says so; one that matches no host x check of
+the run is *stale*.
+
+A bad waiver is an InventoryError (one line, exit 4 through the plugin), raised before
+any host is touched.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import re
+from dataclasses import dataclass
+
+from fleetcheck.inventory import Group, Inventory, InventoryError
+from fleetcheck.inventory import limit as limit_grammar
+
+VAR = "fleetcheck_waivers"
+WAIVABLE = frozenset({"failed", "would-fix"})
+_KEYS = {"check", "hosts", "reason", "owner", "expires"}
+_REQUIRED = ("check", "reason", "expires")
+# Check id patterns: the characters of an id ('area.name') plus fnmatch's * ? [ ] !.
+_CHECK_PATTERN = re.compile(r"^[a-z0-9_.*?\[\]!-]+$")
+
+
+@dataclass(frozen=True)
+class Waiver:
+    check: str
+    hosts: str
+    reason: str
+    owner: str
+    expires: dt.date
+
+    def covers_check(self, check_id: str) -> bool:
+        return fnmatch.fnmatchcase(check_id, self.check)
+
+    def expired(self, today: dt.date) -> bool:
+        return today > self.expires
+
+    def to_json(self) -> dict:
+        return {"check": self.check, "hosts": self.hosts, "reason": self.reason,
+                "owner": self.owner, "expires": self.expires.isoformat()}
+
+
+class WaiverBook:
+    """The run's waivers, which hosts each covers, and the lookup per record."""
+
+    def __init__(self, waivers: list[Waiver], covered: dict[Waiver, frozenset[str]],
+                 today: dt.date):
+        self.waivers = waivers
+        self.covered = covered      # waiver -> host names it applies to
+        self.today = today
+
+    def find(self, host: str, check_id: str) -> Waiver | None:
+        """The waiver for this host x check: the first one still valid, else the first
+        expired one (so the report can say it expired), else None."""
+        matching = [w for w in self.waivers
+                    if host in self.covered[w] and w.covers_check(check_id)]
+        valid = [w for w in matching if not w.expired(self.today)]
+        return (valid or matching or [None])[0]
+
+    def apply(self, record: dict) -> dict:
+        """Mark one record (Record.to_json() form) in place: waived, or expired waiver."""
+        if record["outcome"] not in WAIVABLE:
+            return record
+        waiver = self.find(record["host"], record["check_id"])
+        if waiver is None:
+            return record
+        info = waiver.to_json()
+        if waiver.expired(self.today):
+            info["expired"] = True
+        else:
+            record["outcome"] = "waived"
+        record["waiver"] = info
+        return record
+
+    def stale(self, records) -> list[Waiver]:
+        """Waivers that match no host x check of this run (whatever its outcome)."""
+        pairs = {(r.host, r.check_id) for r in records}
+        return [w for w in self.waivers
+                if not any(h in self.covered[w] and w.covers_check(c) for h, c in pairs)]
+
+    def expired_waivers(self) -> list[Waiver]:
+        return [w for w in self.waivers if w.expired(self.today)]
+
+
+def today_utc() -> dt.date:
+    return dt.datetime.now(dt.timezone.utc).date()
+
+
+def load(hosts: dict, today: dt.date | None = None) -> WaiverBook:
+    """The waivers in the vars of the selected hosts (HostEntry by name).
+
+    Raises InventoryError (one line) for a malformed waiver or host pattern.
+    """
+    today = today or today_utc()
+    inventory = _matching_inventory(hosts)
+    waivers: list[Waiver] = []
+    holders: dict[Waiver, set[str]] = {}
+    for name, entry in hosts.items():
+        raw = entry.vars.get(VAR)
+        if raw is None:
+            continue
+        where = f"{VAR} of host {name!r}"
+        if not isinstance(raw, list):
+            raise InventoryError(f"{where} must be a list of waivers, "
+                                 f"got {type(raw).__name__}", file=entry.source)
+        for index, item in enumerate(raw):
+            waiver = _parse(item, f"{VAR}[{index}] of host {name!r}", entry.source)
+            if waiver not in holders:
+                waivers.append(waiver)
+                holders[waiver] = set()
+            holders[waiver].add(name)
+    covered = {}
+    for waiver in waivers:
+        pattern_hosts = _hosts_matching(inventory, waiver.hosts)
+        covered[waiver] = frozenset(holders[waiver] & pattern_hosts)
+    return WaiverBook(waivers, covered, today)
+
+
+def _parse(item, where: str, source: str | None) -> Waiver:
+    def bad(reason: str) -> InventoryError:
+        return InventoryError(f"{where}: {reason}", file=source)
+
+    if not isinstance(item, dict):
+        raise bad(f"a waiver is a mapping with {', '.join(sorted(_KEYS))}")
+    unknown = sorted(set(map(str, item)) - _KEYS)
+    if unknown:
+        raise bad(f"unknown key {unknown[0]!r} (a waiver has: {', '.join(sorted(_KEYS))})")
+    for key in _REQUIRED:
+        value = item.get(key)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            raise bad(f"{key!r} is required")
+    check = item["check"]
+    if not isinstance(check, str) or not _CHECK_PATTERN.match(check) or "." not in check \
+            and "*" not in check:
+        raise bad(f"check pattern {check!r} must match check ids like 'sshd.*' "
+                  "or 'raid.md_healthy' (fnmatch: * ? [...])")
+    hosts = item.get("hosts", "all")
+    if not isinstance(hosts, str) or not hosts.strip():
+        raise bad(f"hosts pattern {hosts!r} must be a --limit style pattern string")
+    for key in ("reason", "owner"):
+        if item.get(key) is not None and not isinstance(item[key], str):
+            raise bad(f"{key!r} must be text")
+    return Waiver(check=check, hosts=hosts.strip(), reason=item["reason"].strip(),
+                  owner=(item.get("owner") or "").strip(),
+                  expires=_date(item["expires"], bad))
+
+
+def _date(value, bad) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise bad(f"expires {value!r} is not a date (YYYY-MM-DD)")
+
+
+def _matching_inventory(hosts: dict) -> Inventory:
+    """An Inventory of the run's hosts and their groups, for the --limit matcher."""
+    groups: dict[str, Group] = {}
+    for entry in hosts.values():
+        for group in entry.groups:
+            groups.setdefault(group, Group(group))
+    return Inventory(hosts=dict(hosts), groups=groups)
+
+
+def _hosts_matching(inventory: Inventory, pattern: str) -> set[str]:
+    try:
+        return {h.name for h in limit_grammar.select(inventory, pattern)}
+    except InventoryError as exc:
+        if "selects no host" in exc.reason:
+            return set()
+        reason = exc.reason.replace(f"--limit '{pattern}': ", "")
+        raise InventoryError(f"{VAR}: hosts pattern {pattern!r}: {reason}") from None
