@@ -1,13 +1,38 @@
-"""pytest-html: host, check id, severity and outcome columns, read from the records."""
+"""pytest-html: the fleet section of report.html, and safe columns in its own table.
+
+pytest-html 4 stays the base (one self-contained file, its table of every test with
+logs). This module adds, through pytest-html's hooks:
+
+- host, check id, severity and outcome columns in pytest-html's table, and the test id
+  cell escaped (pytest-html puts the nodeid in that cell as HTML);
+- at the top (pytest_html_results_summary "prefix"): the fleet section, i.e. the run's
+  metadata, totals by outcome and severity, the gate, waivers, the change since the
+  previous run, a host x area grid and a filterable, paged table of every record with
+  its evidence, plan/diff and waiver. Its data is one JSON document in a
+  `<script type="application/json">` element (every '<', '>' and '&' written as a
+  \\u escape, so no host value can close the element) and the page builds the DOM with
+  textContent only: a value from a host is never parsed as HTML.
+
+The table shows PAGE rows at a time, so 10,000 records cost one JSON.parse and a
+filter is one pass over an array.
+"""
 
 from __future__ import annotations
 
+import json
+import time
 from html import escape
+from importlib import resources
 
+from fleetcheck.report.records import OUTCOMES, SEVERITIES
 from fleetcheck.state import FleetRun
 
 COLUMNS = ("host", "check_id", "severity", "outcome")
 HEADERS = {"host": "Host", "check_id": "Check", "severity": "Severity", "outcome": "Outcome"}
+# Worst first: the grid colours a cell by the worst outcome among its records.
+WORST_FIRST = ("unreachable", "error", "failed", "would-fix", "waived", "fixed",
+               "not-applicable", "passed")
+TEST_ID_CELL = '<td class="col-testId">'
 
 
 class HtmlColumns:
@@ -20,8 +45,75 @@ class HtmlColumns:
                             f"{HEADERS[col]}</th>")
 
     def pytest_html_results_table_row(self, report, cells: list[str]) -> None:
+        for i, cell in enumerate(cells):
+            if cell.startswith(TEST_ID_CELL) and cell.endswith("</td>"):
+                inner = cell[len(TEST_ID_CELL):-len("</td>")]
+                cells[i] = TEST_ID_CELL + escape(inner, quote=True) + "</td>"
         record = self.state.records.get(report.nodeid)
         values = record.to_json() if record is not None else {}
         for i, col in enumerate(COLUMNS, start=1):
             text = escape(str(values.get(col, "")), quote=True)
             cells.insert(i, f'<td class="col-{col}">{text}</td>')
+
+    def pytest_html_report_title(self, report) -> None:
+        report.title = "fleetcheck compliance report"
+
+    def pytest_html_results_summary(self, prefix: list[str], summary, postfix,
+                                    session) -> None:
+        prefix.append(render_section(self.state))
+
+
+def section_data(state: FleetRun) -> dict:
+    records = sorted(state.records.values(), key=lambda r: (r.host, r.check_id, r.item or ""))
+    order = {name: i for i, name in enumerate(state.hosts)}
+    hosts = sorted({r.host for r in records}, key=lambda h: (order.get(h, len(order)), h))
+    meta = state.metadata()
+    return {
+        "outcomes": list(OUTCOMES),
+        "worst_first": list(WORST_FIRST),
+        "severities": list(SEVERITIES),
+        "hosts": hosts,
+        "areas": sorted({r.area for r in records}),
+        "meta": {
+            "run": meta.get("run_id"),
+            "started": meta.get("started"),
+            "user": meta.get("user"),
+            "inventory": ", ".join(meta.get("inventory") or []) or "(--hosts)",
+            "limit": meta.get("limit") or "",
+            "remediate": meta.get("remediate") or "off",
+            "fail_on": (meta.get("gate") or {}).get("fail_on", "any"),
+            "duration": round(time.time() - state.started, 1),
+            "version": meta.get("fleetcheck_version"),
+            "hosts": len(state.hosts),
+            "records": len(records),
+        },
+        "gate": meta.get("gate"),
+        "waivers": meta.get("waivers"),
+        "history": meta.get("history"),
+        "records": [{
+            "h": r.host, "c": r.check_id, "a": r.area, "i": r.item or "", "t": r.title,
+            "s": r.severity, "o": r.outcome, "m": r.message, "d": r.duration,
+            "e": r.evidence or None, "p": r.plan, "w": r.waiver,
+        } for r in records],
+    }
+
+
+def script_json(data) -> str:
+    """JSON that is inert inside <script>: no '<', '>' or '&' characters at all."""
+    text = json.dumps(data, separators=(",", ":"), default=str)
+    return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+
+
+def asset(name: str) -> str:
+    return (resources.files("fleetcheck") / "data" / name).read_text(encoding="utf-8")
+
+
+def render_section(state: FleetRun) -> str:
+    return (
+        f"<style>{asset('fleet.css')}</style>"
+        '<section id="fleetcheck" class="fleetcheck"><noscript>The fleet section needs '
+        "JavaScript; results.json has the same records.</noscript></section>"
+        f'<script type="application/json" id="fleetcheck-data">{script_json(section_data(state))}</script>'
+        f"<script>{asset('fleet.js')}</script>"
+    )

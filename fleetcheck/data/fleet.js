@@ -1,0 +1,271 @@
+/* fleetcheck: the fleet section of report.html (fleetcheck/report/html.py).
+ * Every value comes from the JSON in #fleetcheck-data and reaches the page through
+ * textContent or an attribute set with setAttribute: never innerHTML. */
+(function () {
+  "use strict";
+  var PAGE = 100;
+  var data = JSON.parse(document.getElementById("fleetcheck-data").textContent);
+  var root = document.getElementById("fleetcheck");
+  var records = data.records;
+  var rank = {};
+  data.worst_first.forEach(function (o, i) { rank[o] = i; });
+  var filter = {host: "", area: "", outcome: "", severity: "", text: ""};
+  var shown = PAGE;
+  var matched = records;
+
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    if (attrs) {
+      Object.keys(attrs).forEach(function (k) { node.setAttribute(k, attrs[k]); });
+    }
+    if (text !== undefined && text !== null) { node.textContent = String(text); }
+    return node;
+  }
+  function add(parent, child) { parent.appendChild(child); return child; }
+  function cls(outcome) { return "fc-" + outcome; }
+
+  /* --- metadata, totals, gate, waivers, history --------------------------------- */
+  function renderHead() {
+    var meta = add(root, el("table", {"class": "fc-meta", id: "fc-meta"}));
+    [["run", "run"], ["started", "when"], ["user", "who"], ["inventory", "inventory"],
+     ["limit", "--limit"], ["remediate", "remediate"], ["fail_on", "--fail-on"],
+     ["duration", "duration (s)"], ["hosts", "hosts"], ["records", "records"],
+     ["version", "fleetcheck"]].forEach(function (kv) {
+      var tr = add(meta, el("tr"));
+      add(tr, el("th", null, kv[1]));
+      add(tr, el("td", {"data-meta": kv[0]}, data.meta[kv[0]]));
+    });
+
+    var totals = add(root, el("table", {"class": "fc-totals", id: "fc-totals"}));
+    var head = add(totals, el("tr"));
+    add(head, el("th", null, "severity"));
+    data.outcomes.forEach(function (o) { add(head, el("th", {"class": cls(o)}, o)); });
+    add(head, el("th", null, "all"));
+    var bySev = {}, total = {};
+    records.forEach(function (r) {
+      bySev[r.s] = bySev[r.s] || {};
+      bySev[r.s][r.o] = (bySev[r.s][r.o] || 0) + 1;
+      total[r.o] = (total[r.o] || 0) + 1;
+    });
+    data.severities.concat(["all"]).forEach(function (sev) {
+      var counts = sev === "all" ? total : (bySev[sev] || {});
+      var tr = add(totals, el("tr", {"data-severity": sev}));
+      add(tr, el("th", null, sev));
+      var sum = 0;
+      data.outcomes.forEach(function (o) {
+        sum += counts[o] || 0;
+        var td = add(tr, el("td", {"data-outcome": o}, counts[o] || 0));
+        if (counts[o]) {
+          td.className = "fc-click";
+          td.addEventListener("click", function () {
+            setFilter({outcome: o, severity: sev === "all" ? "" : sev, host: "", area: ""});
+          });
+        }
+      });
+      add(tr, el("td", {"data-outcome": "all"}, sum));
+    });
+
+    if (data.gate) {
+      var g = data.gate;
+      var text = "Gate (--fail-on " + g.fail_on + (g.allow_unreachable ? ", --allow-unreachable" : "") +
+        "): " + g.failing + " failing, " + g.tolerated + " tolerated -> " +
+        (g.exit_code ? "FAIL (exit 1)" : "pass (exit 0)");
+      add(root, el("p", {id: "fc-gate", "class": g.exit_code ? "fc-failed" : "fc-passed"}, text));
+    }
+    renderHistory();
+    renderWaivers();
+  }
+
+  function renderList(parent, title, items, fmt) {
+    if (!items || !items.length) { return; }
+    var details = add(parent, el("details", {open: ""}));
+    add(details, el("summary", null, title + " (" + items.length + ")"));
+    var ul = add(details, el("ul"));
+    items.slice(0, 500).forEach(function (it) { add(ul, el("li", null, fmt(it))); });
+    if (items.length > 500) { add(ul, el("li", null, "... " + (items.length - 500) + " more")); }
+  }
+
+  function renderHistory() {
+    var h = data.history;
+    var box = add(root, el("div", {id: "fc-history"}));
+    if (!h || !h.previous_run) {
+      add(box, el("p", null, "Change since the previous run: no previous run of this inventory."));
+      return;
+    }
+    add(box, el("p", null, "Change since the previous run " + h.previous_run + ": " +
+      h.new_failures.length + " new failures, " + h.resolved.length + " resolved, " +
+      h.still_failing.length + " still failing."));
+    function f(r) { return r.host + "  " + r.check_id + (r.item ? "[" + r.item + "]" : "") + "  " + r.outcome; }
+    renderList(box, "New failures", h.new_failures, f);
+    renderList(box, "Resolved", h.resolved, f);
+    renderList(box, "Still failing", h.still_failing, f);
+  }
+
+  function renderWaivers() {
+    var w = data.waivers;
+    if (!w || !w.declared.length) { return; }
+    var box = add(root, el("div", {id: "fc-waivers"}));
+    function f(x) {
+      return x.check + " on " + x.hosts + " until " + x.expires + " (" + (x.owner || "no owner") + "): " + x.reason;
+    }
+    renderList(box, "Waivers", w.declared, f);
+    renderList(box, "Stale waivers (match nothing in this run)", w.stale, f);
+    renderList(box, "Expired waivers that matched a finding (no longer applied)", w.expired_matching, f);
+  }
+
+  /* --- host x area grid ----------------------------------------------------------- */
+  function renderGrid() {
+    add(root, el("h3", null, "Hosts x areas (click a cell to filter)"));
+    var cells = {};
+    records.forEach(function (r) {
+      var key = r.h + "\u0000" + r.a;
+      var c = cells[key] || (cells[key] = {worst: r.o, counts: {}});
+      c.counts[r.o] = (c.counts[r.o] || 0) + 1;
+      if (rank[r.o] < rank[c.worst]) { c.worst = r.o; }
+    });
+    var wrap = add(root, el("div", {"class": "fc-gridwrap"}));
+    var table = add(wrap, el("table", {"class": "fc-grid", id: "fc-grid"}));
+    var head = add(table, el("tr"));
+    add(head, el("th", null, "host"));
+    data.areas.forEach(function (a) { add(head, el("th", null, a)); });
+    data.hosts.forEach(function (h) {
+      var tr = add(table, el("tr"));
+      var th = add(tr, el("th", {"class": "fc-click"}, h));
+      th.addEventListener("click", function () { setFilter({host: h, area: ""}); });
+      data.areas.forEach(function (a) {
+        var c = cells[h + "\u0000" + a];
+        if (!c) { add(tr, el("td", {"class": "fc-none"}, "")); return; }
+        var label = data.worst_first.filter(function (o) { return c.counts[o]; })
+          .map(function (o) { return c.counts[o] + " " + o; }).join(", ");
+        var td = add(tr, el("td", {"class": "fc-cell fc-click " + cls(c.worst),
+          "data-host": h, "data-area": a, "data-worst": c.worst, title: label}, label));
+        td.addEventListener("click", function () { setFilter({host: h, area: a, outcome: "", severity: ""}); });
+      });
+    });
+  }
+
+  /* --- filters and the records table --------------------------------------------- */
+  var controls = {}, tbody, status, more;
+
+  function select(name, values, label) {
+    var s = el("select", {id: "fc-filter-" + name, "aria-label": label});
+    add(s, el("option", {value: ""}, "all " + label));
+    values.forEach(function (v) { add(s, el("option", {value: v}, v)); });
+    s.addEventListener("change", function () { filter[name] = s.value; apply(); });
+    controls[name] = s;
+    return s;
+  }
+
+  function renderTable() {
+    add(root, el("h3", null, "Records"));
+    var bar = add(root, el("div", {"class": "fc-filters"}));
+    add(bar, select("host", data.hosts, "hosts"));
+    add(bar, select("area", data.areas, "areas"));
+    add(bar, select("outcome", data.outcomes, "outcomes"));
+    add(bar, select("severity", data.severities, "severities"));
+    var search = add(bar, el("input", {id: "fc-filter-text", type: "search", placeholder: "search check, message"}));
+    search.addEventListener("input", function () { filter.text = search.value.toLowerCase(); apply(); });
+    controls.text = search;
+    var reset = add(bar, el("button", {id: "fc-reset", type: "button"}, "reset"));
+    reset.addEventListener("click", function () { setFilter({host: "", area: "", outcome: "", severity: "", text: ""}); });
+    status = add(root, el("p", {id: "fc-status"}));
+    var table = add(root, el("table", {"class": "fc-records", id: "fc-records"}));
+    var head = add(table, el("thead"));
+    var tr = add(head, el("tr"));
+    ["host", "check", "severity", "title", "outcome", "message", "duration"].forEach(function (h) {
+      add(tr, el("th", null, h));
+    });
+    tbody = add(table, el("tbody"));
+    more = add(root, el("button", {id: "fc-more", type: "button"}, "show more"));
+    more.addEventListener("click", function () { shown += PAGE * 5; draw(); });
+  }
+
+  function setFilter(values) {
+    Object.keys(values).forEach(function (k) {
+      filter[k] = values[k];
+      if (controls[k]) { controls[k].value = values[k]; }
+    });
+    apply();
+    var target = document.getElementById("fc-records");
+    if (target && target.scrollIntoView) { target.scrollIntoView(); }
+  }
+
+  function apply() {
+    var f = filter;
+    matched = records.filter(function (r) {
+      return (!f.host || r.h === f.host) && (!f.area || r.a === f.area) &&
+        (!f.outcome || r.o === f.outcome) && (!f.severity || r.s === f.severity) &&
+        (!f.text || (r.c + " " + r.t + " " + r.m + " " + r.i).toLowerCase().indexOf(f.text) >= 0);
+    });
+    shown = PAGE;
+    draw();
+  }
+
+  function detail(r) {
+    var td = el("td", {colspan: "7", "class": "fc-detail"});
+    if (r.w) {
+      add(td, el("p", {"class": "fc-waiver"}, (r.w.expired ? "Expired waiver (no longer applies): " : "Waived: ") +
+        r.w.reason + " - owner " + (r.w.owner || "none") + ", expires " + r.w.expires +
+        " (check " + r.w.check + ", hosts " + r.w.hosts + ")"));
+    }
+    if (r.m) { add(td, el("pre", {"class": "fc-message"}, r.m)); }
+    if (r.e) {
+      add(td, el("h4", null, "Evidence"));
+      add(td, el("pre", {"class": "fc-evidence"}, JSON.stringify(r.e, null, 2)));
+    }
+    if (r.p) {
+      add(td, el("h4", null, "Plan"));
+      if (r.p.summary) { add(td, el("p", null, r.p.summary)); }
+      (r.p.actions || []).forEach(function (a) {
+        add(td, el("pre", {"class": "fc-action"}, typeof a === "string" ? a : JSON.stringify(a, null, 2)));
+      });
+      var diffs = r.p.diffs || [];
+      if (!Array.isArray(diffs)) { diffs = Object.keys(diffs).map(function (k) { return diffs[k]; }); }
+      diffs.forEach(function (d) {
+        var pre = add(td, el("pre", {"class": "fc-diff"}));
+        String(typeof d === "string" ? d : (d.diff || JSON.stringify(d, null, 2))).split("\n").forEach(function (line) {
+          var span = add(pre, el("span", {"class": line[0] === "+" ? "fc-add" : line[0] === "-" ? "fc-del" : ""}, line + "\n"));
+          return span;
+        });
+      });
+      var rest = {};
+      Object.keys(r.p).forEach(function (k) { if (["summary", "actions", "diffs"].indexOf(k) < 0) { rest[k] = r.p[k]; } });
+      if (Object.keys(rest).length) { add(td, el("pre", null, JSON.stringify(rest, null, 2))); }
+    }
+    return td;
+  }
+
+  function draw() {
+    var frag = document.createDocumentFragment();
+    matched.slice(0, shown).forEach(function (r) {
+      var tr = el("tr", {"class": "fc-row " + cls(r.o), "data-outcome": r.o});
+      add(tr, el("td", null, r.h));
+      add(tr, el("td", null, r.c + (r.i ? "[" + r.i + "]" : "")));
+      add(tr, el("td", null, r.s));
+      add(tr, el("td", null, r.t));
+      add(tr, el("td", {"class": "fc-outcome"}, r.o + (r.w && r.w.expired ? " (waiver expired)" : "")));
+      add(tr, el("td", {"class": "fc-msg"}, r.m));
+      add(tr, el("td", null, Number(r.d).toFixed(3)));
+      var open = null;
+      tr.addEventListener("click", function () {
+        if (open) { open.parentNode.removeChild(open); open = null; return; }
+        open = el("tr", {"class": "fc-detailrow"});
+        add(open, detail(r));
+        tr.parentNode.insertBefore(open, tr.nextSibling);
+      });
+      frag.appendChild(tr);
+    });
+    tbody.textContent = "";
+    tbody.appendChild(frag);
+    status.textContent = matched.length + " of " + records.length + " records" +
+      (matched.length > shown ? " (showing " + shown + ")" : "");
+    more.style.display = matched.length > shown ? "" : "none";
+  }
+
+  add(root, el("h2", null, "Fleet"));
+  renderGrid();
+  renderHead();
+  renderTable();
+  apply();
+  root.setAttribute("data-ready", "1");
+})();
