@@ -69,6 +69,6 @@ def _result(r: Record, rule_index: int) -> dict:
                        "evidence": r.evidence},
     }
     if r.outcome == "waived" and r.waiver:
-        result["suppressions"] = [{"kind": "external", "status": "accepted",
+        result["suppressions"] = [{"kind": "external", "state": "accepted",
                                    "justification": r.waiver.get("reason", "")}]
     return result
