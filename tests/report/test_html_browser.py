@@ -1,0 +1,180 @@
+"""report.html in a real headless browser (Debian's chromium + chromedriver).
+
+- hostile values from a host (command output, a file's content, an item id) are shown
+  as text: nothing they carry runs, no element they describe exists;
+- the fleet section works: grid, totals, filters, details;
+- 200 hosts x 50 checks (10,000 records) stay usable: times are printed and bounded.
+
+The lab variant (a lab host's hostname, motd and a command's output) is in
+tests/integration/test_report_escaping_lab.py.
+"""
+
+import json
+import re
+import time
+
+import pytest
+from selenium.common.exceptions import NoAlertPresentException
+from selenium.webdriver.common.by import By
+
+# Each payload, if it ever ran, would set window.__pwned (and some would alert).
+PAYLOADS = [
+    "<script>window.__pwned='script'</script>",
+    '"><img src=x onerror="window.__pwned=\'img\'">',
+    "'><svg onload=window.__pwned='svg'>",
+    "</script><script>window.__pwned='close'</script>",
+    "<iframe srcdoc=\"<script>parent.__pwned='iframe'</script>\"></iframe>",
+    "<a href=javascript:window.__pwned='href'>x</a>",
+    "<!-- --><script>alert(1)</script> &amp; &lt;b&gt;",
+    "\u2028<style>body{display:none}</style>",
+]
+HOSTILE = "\n".join(PAYLOADS)
+
+CHECKS = '''
+import pytest
+from fleetcheck.facts.base import Command
+
+@pytest.mark.check("web.motd", severity="high", title="motd is harmless")
+def test_motd(host, evidence):
+    text = host.run(Command("cat %s", host.vars["motd_file"])).stdout
+    evidence["motd"] = text
+    assert "<" not in text, "motd says: " + text
+
+@pytest.mark.check("web.output", severity="medium", title="command output")
+@pytest.mark.parametrize("item", [{items!r}])
+def test_output(host, evidence, item):
+    out = host.run(Command("printf %s", item)).stdout
+    evidence["output"] = out
+    assert out == "", out
+'''
+
+
+def hostile_fleet(pytester):
+    motd = pytester.path / "motd.txt"
+    motd.write_text(HOSTILE)
+    pytester.makefile(".yml", inv=f"""
+all:
+  vars:
+    motd_file: {motd}
+  hosts:
+    a: {{ansible_connection: local}}
+""")
+    pytester.makepyfile(test_hostile=CHECKS.replace("{items!r}", ", ".join(
+        repr(p) for p in PAYLOADS[:3])))
+    res = pytester.runpytest("--inventory", "inv.yml")
+    assert res.ret == 1
+    return pytester.path / "reports" / "latest" / "report.html"
+
+
+def assert_nothing_ran(browser):
+    assert browser.execute_script("return window.__pwned === undefined"), \
+        browser.execute_script("return window.__pwned")
+    try:
+        alert = browser.switch_to.alert
+        text = alert.text
+        alert.dismiss()
+        pytest.fail(f"an alert was opened: {text!r}")
+    except NoAlertPresentException:
+        pass
+    injected = browser.execute_script("""
+        return Array.from(document.querySelectorAll('img[src="x"], svg[onload], iframe, a[href^="javascript"]'))
+               .map(e => e.outerHTML);""")
+    assert injected == []
+
+
+def open_report(browser, path):
+    start = time.monotonic()
+    browser.get(path.as_uri())
+    # the fleet section marks itself ready once built
+    for _ in range(600):
+        if browser.execute_script(
+                "var e=document.getElementById('fleetcheck');"
+                "return e && e.getAttribute('data-ready') === '1'"):
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail("the fleet section never became ready")
+    return time.monotonic() - start
+
+
+def test_hostile_values_are_text(pytester, browser, keep_screenshot):
+    report = hostile_fleet(pytester)
+    html = report.read_text()
+    # the raw payload never appears as markup in the file
+    for payload in PAYLOADS[:6]:
+        assert payload not in html, payload
+    open_report(browser, report)
+    assert_nothing_ran(browser)
+    # open every record's details and every pytest-html log, then look again
+    browser.execute_script("document.querySelectorAll('.fc-row').forEach(r => r.click());")
+    browser.execute_script(
+        "document.querySelectorAll('.collapsible td, .col-result').forEach(c => c.click());")
+    time.sleep(0.3)
+    assert_nothing_ran(browser)
+    page_text = browser.find_element(By.TAG_NAME, "body").text
+    assert "<script>window.__pwned='script'</script>" in page_text  # shown, as text
+    assert "onerror=" in page_text
+    browser.execute_script("document.getElementById('fc-records').scrollIntoView()")
+    keep_screenshot("report-hostile-local")
+    severe = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"
+              and "x" not in e["message"].split("/")[-1:]]
+    assert not [e for e in severe if "Uncaught" in e["message"]], severe
+
+
+def test_grid_filters_and_details(pytester, browser, keep_screenshot):
+    report = hostile_fleet(pytester)
+    open_report(browser, report)
+    cell = browser.find_element(By.CSS_SELECTOR, '#fc-grid td[data-host="a"][data-area="web"]')
+    assert cell.get_attribute("data-worst") == "failed"
+    assert "4 failed" in cell.text
+    browser.find_element(By.ID, "fc-filter-outcome").send_keys("passed")
+    assert browser.find_element(By.ID, "fc-status").text.startswith("0 of 4")
+    browser.find_element(By.ID, "fc-reset").click()
+    assert browser.find_element(By.ID, "fc-status").text.startswith("4 of 4")
+    cell.click()
+    assert browser.find_element(By.ID, "fc-filter-host").get_attribute("value") == "a"
+    totals = browser.find_element(By.CSS_SELECTOR, '#fc-totals tr[data-severity="all"] td[data-outcome="failed"]')
+    assert totals.text == "4"
+    keep_screenshot("report-grid")
+
+
+def big_fleet(pytester, hosts=200, checks=50):
+    lines = ["import pytest"]
+    for i in range(checks):
+        area = f"area{i % 10}"
+        lines.append(f'''
+@pytest.mark.check("{area}.c{i}", severity="{('critical', 'high', 'medium', 'low', 'info')[i % 5]}")
+def test_c{i}(host, evidence):
+    evidence["n"] = {i}
+    assert hash(host.name + "{i}") % 7, "bad on " + host.name
+''')
+    pytester.makepyfile(test_big="\n".join(lines))
+    names = "\n".join(f"    h{n:03d}: {{ansible_connection: local}}" for n in range(hosts))
+    pytester.makefile(".yml", inv=f"all:\n  hosts:\n{names}\n")
+    start = time.monotonic()
+    pytester.runpytest_subprocess("--inventory", "inv.yml", "-q", "-p", "no:randomly",
+                                  "--tb=no", "-n", "4", timeout=900)
+    print(f"10,000-record audit took {time.monotonic() - start:.1f}s")
+    return pytester.path / "reports" / "latest" / "report.html"
+
+
+def test_ten_thousand_records_stay_usable(pytester, browser, keep_screenshot):
+    report = big_fleet(pytester)
+    data = re.search(r'id="fleetcheck-data">(.*?)</script>', report.read_text(), re.S).group(1)
+    assert len(json.loads(data)["records"]) == 10_000
+    loaded = open_report(browser, report)
+    # time to a filter result: choose one host in the fleet filter
+    start = time.monotonic()
+    browser.execute_script("""
+        var s = document.getElementById('fc-filter-host'); s.value = 'h150';
+        s.dispatchEvent(new Event('change'));""")
+    status = browser.find_element(By.ID, "fc-status").text
+    filtered = time.monotonic() - start
+    start = time.monotonic()
+    browser.find_element(By.CSS_SELECTOR, '#fc-grid td[data-host="h010"][data-area="area3"]').click()
+    clicked = time.monotonic() - start
+    print(f"10,000 records: page ready {loaded:.2f}s, host filter {filtered * 1000:.0f} ms, "
+          f"grid click {clicked * 1000:.0f} ms, report {report.stat().st_size / 1e6:.1f} MB")
+    assert status.startswith("50 of 10000"), status
+    keep_screenshot("report-10000")
+    assert loaded < 30 and filtered < 3 and clicked < 3
