@@ -176,6 +176,10 @@
       add(tr, el("th", null, h));
     });
     tbody = add(table, el("tbody"));
+    if (data.trimmed) {
+      add(root, el("p", {id: "fc-trimmed"}, "This run has more than 2000 tests: the pytest-html table " +
+        "below lists only the records that are not passed or not-applicable; this table has them all."));
+    }
     more = add(root, el("button", {id: "fc-more", type: "button"}, "show more"));
     more.addEventListener("click", function () { shown += PAGE * 5; draw(); });
   }

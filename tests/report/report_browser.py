@@ -1,0 +1,97 @@
+"""A real headless browser for the HTML report tests: Debian's chromium driven by its
+chromedriver through selenium (tests/requirements-apt.txt, tests/requirements.txt).
+
+Only file:// pages are opened; the browser runs with a fresh profile and without any
+background networking. Used by tests/report/conftest.py and the lab escaping test.
+"""
+
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "reports" / "test-artifacts"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--disable-dev-shm-usage", "--window-size=1400,1000"]
+
+
+def start():
+    """A started driver and its profile dir; skips the test when chromium is missing."""
+    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.chrome.service import Service
+
+    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
+        pytest.skip("chromium and chromium-driver are not installed "
+                    "(apt-get install -y $(cat tests/requirements-apt.txt))")
+    profile = tempfile.mkdtemp(prefix="fleetcheck-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in FLAGS + [f"--user-data-dir={profile}"]:
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(120)
+    driver.set_script_timeout(120)
+    return driver, profile
+
+
+def stop(driver, profile) -> None:
+    driver.quit()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+def screenshot(driver, directory: Path, name: str) -> Path:
+    """Save NAME.png in DIRECTORY (the test's tmp dir) and copy it to reports/test-artifacts/."""
+    shot = Path(directory) / f"{name}.png"
+    driver.save_screenshot(str(shot))
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shutil.copy(shot, ARTIFACTS / shot.name)
+    print(f"screenshot: {shot} (copy: {ARTIFACTS / shot.name})")
+    return shot
+
+
+def open_report(driver, path: Path) -> float:
+    """Load report.html; seconds until the fleet section says it is ready."""
+    start_time = time.monotonic()
+    driver.get(Path(path).as_uri())
+    for _ in range(1200):
+        if driver.execute_script(
+                "var e=document.getElementById('fleetcheck');"
+                "return e && e.getAttribute('data-ready') === '1'"):
+            return time.monotonic() - start_time
+        time.sleep(0.05)
+    pytest.fail("the fleet section never became ready")
+
+
+def assert_nothing_ran(driver) -> None:
+    """No payload ran: no window.__pwned, no alert, no injected element."""
+    from selenium.common.exceptions import NoAlertPresentException
+
+    assert driver.execute_script("return window.__pwned === undefined"), \
+        driver.execute_script("return window.__pwned")
+    try:
+        alert = driver.switch_to.alert
+        text = alert.text
+        alert.dismiss()
+        pytest.fail(f"an alert was opened: {text!r}")
+    except NoAlertPresentException:
+        pass
+    injected = driver.execute_script("""
+        return Array.from(document.querySelectorAll(
+            'img[src="x"], svg[onload], iframe, a[href^="javascript"]'))
+          .map(e => e.outerHTML);""")
+    assert injected == []
+    assert driver.execute_script("return getComputedStyle(document.body).display") != "none"
+
+
+def expand_everything(driver) -> None:
+    """Open every record's details and every pytest-html row, so all values are in the DOM."""
+    driver.execute_script("document.querySelectorAll('.fc-row').forEach(r => r.click());")
+    driver.execute_script(
+        "document.querySelectorAll('.collapsible td, .col-result').forEach(c => c.click());")
+    time.sleep(0.3)
