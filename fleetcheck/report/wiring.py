@@ -21,16 +21,6 @@ from fleetcheck.report.waivers import WaiverBook
 from fleetcheck.state import FleetRun
 
 
-def remediate_mode(option) -> str:
-    """'off', 'dry-run: AREAS' or 'apply: AREAS', from the --remediate options if any."""
-    remediate = getattr(option, "fleet_remediate", None)
-    if not remediate:
-        return "off"
-    what = remediate if isinstance(remediate, str) else ",".join(map(str, remediate))
-    dry = getattr(option, "fleet_dry_run", False)
-    return f"{'dry-run' if dry else 'apply'}: {what}"
-
-
 class WaiverHooks:
     """Turns a waived failure into a pass with outcome `waived` (every process)."""
 
@@ -140,7 +130,6 @@ class RunReports:
         reports_root = state.reports_dir.parent
         self.change = history.since_previous(reports_root, state.run_id, meta, records)
         state.summary.update({
-            "remediate": remediate_mode(self.config.option),
             "gate": verdict.to_json(),
             "waivers": {
                 "declared": [w.to_json() for w in self.book.waivers],
