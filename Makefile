@@ -23,6 +23,7 @@ audit: $(STAMP)
 # Everything the project's own tests need, then the tests (unit, plugin, lab).
 test-deps: $(STAMP) lab-deps
 	@$(VENV)/bin/pip install -q -r tests/requirements.txt
+	@tools/apt-ensure $$(grep -v '^#' tests/requirements-apt.txt)
 
 test: test-deps
 	$(PYTEST) tests -q -p no:cacheprovider $(ARGS)

@@ -11,14 +11,7 @@ LAB_DEBS := debootstrap bind9-dnsutils smbclient nfs-common iproute2 util-linux 
 .PHONY: lab-deps lab-rootfs lab-up lab-down lab-status lab-fault lab-heal lab-faults
 
 lab-deps:
-	@if [ "$$(id -u)" != 0 ]; then echo "lab-deps: needs root (apt-get)" >&2; exit 1; fi
-	@missing=""; for p in $(LAB_DEBS); do \
-		dpkg-query -W -f '$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-		echo "lab-deps: installing$$missing"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
-	fi
+	@tools/apt-ensure $(LAB_DEBS)
 
 lab-rootfs: lab-deps
 	$(LAB_PY) -m lab rootfs
