@@ -378,7 +378,12 @@ class Lab:
     def up(self, plain_hosts: int | None = None, wait: bool = True, timeout: float = 90.0) -> dict:
         require_root()
         t0 = time.monotonic()
+        alive = any(_alive(r.get("pid1"), r.get("pid1_start")) for r in self._state["hosts"].values())
+        if alive and self._state.get("rootfs") not in (None, str(self._rootfs())):
+            raise LabError("the rootfs package list changed while the lab runs: "
+                           "make lab-down first, then lab-up builds the new rootfs")
         rootfs.build()
+        self._state["rootfs"] = str(self._rootfs())
         if plain_hosts is not None and plain_hosts != self._state.get("plain", 0):
             self._state["plain"] = int(plain_hosts)
             self._inv = None
@@ -531,7 +536,13 @@ class Lab:
             if not pending:
                 break
             if time.monotonic() > end:
-                raise LabError(f"hosts not ready after {timeout:.0f}s: {', '.join(sorted(pending))}")
+                detail = []
+                for name, h in sorted(pending.items()):
+                    closed = [f"{s}:{ROLE_PORTS[s]}" for s in h.services
+                              if s in ROLE_PORTS and not _tcp_open(h.address, ROLE_PORTS[s])]
+                    detail.append(f"{name} ({', '.join(closed) or 'init not finished'})")
+                raise LabError(f"hosts not ready after {timeout:.0f}s: {'; '.join(detail)}; "
+                               f"see {self.state_dir / 'logs'}")
             time.sleep(0.05)
 
     def _stop_host(self, name: str):
