@@ -206,6 +206,14 @@ def test_service_stopped_named_service(healthy, ssh):
     assert p.serial(ns2, "lab.test") == p.serial(lab.address("ns1"), "lab.test")
 
 
+def test_service_stopped_ssh_makes_the_host_unreachable(healthy, ssh):
+    healthy.fault("app1", "service-stopped:ssh")
+    assert not p.tcp_open(healthy.address("app1"), 22)
+    assert ssh.run("app1", "true").returncode == 255
+    healthy.heal("app1", "service-stopped:ssh")  # healed from inside, not over ssh
+    assert ssh.out("app1", "hostname").strip() == "app1"
+
+
 def test_unknown_fault_and_wrong_role_are_refused(healthy):
     from lab.faults import FaultError
 
