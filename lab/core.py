@@ -10,10 +10,11 @@ and is ended by that pid only.
 from __future__ import annotations
 
 import base64
-import grp
+import contextlib
+import fcntl
+import functools
 import json
 import os
-import pwd
 import secrets
 import shutil
 import signal
@@ -146,6 +147,18 @@ def _no_ipv6(link: str):
         pass
 
 
+def _locked(fn):
+    """Serialize the lab's mutating operations across processes (flock on
+    <state>/.lock) and work on the state as it is on disk."""
+
+    @functools.wraps(fn)
+    def wrapper(self, *a, **kw):
+        with self._lock():
+            return fn(self, *a, **kw)
+
+    return wrapper
+
+
 ROLE_PORTS = {"ssh": 22, "named": 53, "smbd": 445, "rpcbind": 111, "nfs-ganesha": 2049}
 
 
@@ -168,6 +181,32 @@ class Lab:
         self._inv: LabInventory | None = None
 
     # ------------------------------------------------------------ state
+
+    @contextlib.contextmanager
+    def _lock(self):
+        if getattr(self, "_lock_depth", 0):
+            self._lock_depth += 1
+            try:
+                yield
+            finally:
+                self._lock_depth -= 1
+            return
+        require_root()
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.state_dir / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            fresh = self._load_state()
+            if fresh.get("plain", 0) != self._state.get("plain", 0):
+                self._inv = None
+            self._state = fresh
+            self._lock_depth = 1
+            try:
+                yield
+            finally:
+                self._lock_depth = 0
+        finally:
+            os.close(fd)
 
     def _load_state(self) -> dict:
         try:
@@ -375,6 +414,7 @@ class Lab:
 
     # ------------------------------------------------------------ up / down
 
+    @_locked
     def up(self, plain_hosts: int | None = None, wait: bool = True, timeout: float = 90.0) -> dict:
         require_root()
         t0 = time.monotonic()
@@ -505,6 +545,7 @@ class Lab:
         self._popen = getattr(self, "_popen", {})
         self._popen[h.name] = p
 
+    @_locked
     def reset(self, *names: str):
         """Restart hosts from a pristine upper dir (every change made on them is gone,
         their faults healed); the DNS master's zones follow the lab's fault set."""
@@ -613,6 +654,7 @@ class Lab:
         return {"netns": _netns_list(), "links": _links(), "mounts": mounts,
                 "processes": sorted(procs)}
 
+    @_locked
     def down(self) -> dict:
         require_root()
         t0 = time.monotonic()
@@ -651,6 +693,11 @@ class Lab:
             shutil.rmtree(self.layers, ignore_errors=True)
 
     def status(self) -> dict:
+        if not getattr(self, "_lock_depth", 0):
+            fresh = self._load_state()  # another process may have changed the lab
+            if fresh.get("plain", 0) != self._state.get("plain", 0):
+                self._inv = None
+            self._state = fresh
         hosts = self.hosts
         return {
             "hosts": hosts,
@@ -778,18 +825,21 @@ class Lab:
 
     # ------------------------------------------------------------ faults
 
+    @_locked
     def fault(self, host: str, name: str):
         from .faults import apply
         require_root()
         self._ids = self._lower_ids()
         apply(self, host, name, heal=False)
 
+    @_locked
     def heal(self, host: str, name: str):
         from .faults import apply
         require_root()
         self._ids = self._lower_ids()
         apply(self, host, name, heal=True)
 
+    @_locked
     def heal_all(self):
         for host, name in sorted(self.faults):
             self.heal(host, name)

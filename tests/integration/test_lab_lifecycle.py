@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import time
 
 import pytest
@@ -103,3 +104,15 @@ def test_reset_gives_a_pristine_host(lab, ssh):
     assert p.ptr(lab.address("ns2"), lab.address("web1")) == ["web1.lab.test."]
     assert lab.faults == {("app1", "ip-forward")}
     lab.heal("app1", "ip-forward")
+
+
+def test_two_controllers_share_one_state(lab, ssh):
+    """A fault made by another process (make lab-fault) is seen and healed here."""
+    lab.up()
+    res = subprocess.run([sys.executable, "-m", "lab", "fault", "web1", "ip-forward"],
+                         cwd=str(lab.state_dir.parents[1]), capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert ("web1", "ip-forward") in {tuple(f) for f in lab.status()["faults"]}
+    lab.heal_all()
+    assert ssh.out("web1", "sysctl -n net.ipv4.ip_forward").strip() == "0"
+    assert lab.status()["faults"] == []
