@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -44,7 +45,7 @@ class FileState:
 def parse(text: str) -> FileState:
     lines = text.split("\n")
     head = lines[0].split()
-    if len(head) != 3 or not head[0].isdigit():
+    if len(head) != 3 or not re.fullmatch(r"[0-7]{3,4}", head[0]):
         raise ParseError(f"line 1: expected 'MODE OWNER GROUP', got {lines[0][:60]!r}")
     body = lines[1] if len(lines) > 1 else ""
     try:

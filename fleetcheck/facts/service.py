@@ -52,4 +52,5 @@ def parse(text: str) -> ServiceState:
         return ServiceState(fields["init"], fields["running"] == "yes",
                             fields["enabled"] == "yes", fields.get("known", "yes") == "yes")
     except KeyError as exc:
-        raise ParseError(f"missing {exc.args[0]}") from None
+        last = len(text.splitlines())
+        raise ParseError(f"line {last}: missing {exc.args[0]}= after the last line") from None
