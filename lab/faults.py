@@ -27,6 +27,7 @@ FAULTS: dict[str, tuple[str, str]] = {
                         "and apt's lists updated: a pending security update"),
     "ip-forward": (ANY, "net.ipv4.ip_forward=1 (runtime and /etc/sysctl.d/90-lab-forward.conf)"),
     "permit-root-login": (ANY, "PermitRootLogin yes in sshd_config, sshd reloaded"),
+    "link-down": (ANY, "the host's network link is down: connections to it time out (an unreachable host)"),
     "service-stopped": (ANY, "a declared service is stopped: cron by default, or the one named as "
                         "service-stopped:SERVICE (e.g. service-stopped:named)"),
 }
@@ -186,5 +187,14 @@ def _permit_root_login(lab, h, heal):
 
 def _service_stopped(lab, h, heal, svc="cron"):
     lab.exec(h.name, ["labsvc", "start" if heal else "stop", svc], check=True)
+    if heal:
+        lab.wait_ready(hosts=[h.name], timeout=30)
+
+
+def _link_down(lab, h, heal):
+    ns = lab._state["hosts"][h.name]["netns"]
+    from .core import _run
+
+    _run(["ip", "-n", ns, "link", "set", "eth0", "up" if heal else "down"])
     if heal:
         lab.wait_ready(hosts=[h.name], timeout=30)

@@ -214,6 +214,18 @@ def test_service_stopped_ssh_makes_the_host_unreachable(healthy, ssh):
     assert ssh.out("app1", "hostname").strip() == "app1"
 
 
+def test_link_down(healthy, ssh):
+    import socket
+
+    addr = healthy.address("app1")
+    healthy.fault("app1", "link-down")
+    with pytest.raises((socket.timeout, TimeoutError, OSError)) as exc:
+        socket.create_connection((addr, 22), timeout=1.0).close()
+    assert not isinstance(exc.value, ConnectionRefusedError), "no answer at all, not a refusal"
+    healthy.heal("app1", "link-down")
+    assert ssh.out("app1", "hostname").strip() == "app1"
+
+
 def test_unknown_fault_and_wrong_role_are_refused(healthy):
     from lab.faults import FaultError
 
