@@ -103,6 +103,7 @@ def pytest_configure(config: pytest.Config) -> None:
                      limit=config.option.fleet_limit, pool=HostPool(hosts, options))
     config.stash[STATE_KEY] = state
     config.pluginmanager.register(Fixtures(), "fleetcheck-fixtures")
+    _recover_testpaths(config)
     config.pluginmanager.register(WaiverHooks(waiver_book), "fleetcheck-waivers")
     if workerinput is None and _is_audit(config):
         _setup_reports(config, state)
@@ -139,6 +140,19 @@ def _setup_remediation(config: pytest.Config, state: FleetRun) -> None:
     config.pluginmanager.register(
         RemediationHooks(options, state.run_id, state.reports_dir, META_KEY),
         "fleetcheck-remediation")
+
+
+def _recover_testpaths(config: pytest.Config) -> None:
+    """`--inventory /abs/inv.yml` (value as a separate word): pytest's early parse, which
+    does not know plugin options yet, takes the inventory for a test path, finds no
+    ini file above it and loses `testpaths = checks`. From a fleetcheck clone, put the
+    checks back as the tests to run and the reports next to them."""
+    here = config.invocation_params.dir
+    if (config.inipath is None and config.args_source == pytest.Config.ArgsSource.INVOCATION_DIR
+            and (here / "checks").is_dir() and (here / "fleetcheck").is_dir()):
+        config.args[:] = [str(here / "checks")]
+        if config.option.fleet_reports_dir is None:
+            config.option.fleet_reports_dir = str(here / "reports")
 
 
 def _is_audit(config: pytest.Config) -> bool:
