@@ -60,13 +60,16 @@ def hostile_web1(healthy):
     lab = healthy
     old_hostname = lab.sh(HOST, "hostname").stdout.strip()
     old_motd = lab.read_file(HOST, "/etc/motd")
-    lab.exec(HOST, ["hostname", HOSTNAME], check=True)
+    # Debian's hostname(1) refuses markup; the kernel (sethostname(2)) takes any bytes,
+    # as a misbehaving provisioning tool would set them.
+    set_name = "import socket, sys; socket.sethostname(sys.argv[1])"
+    lab.exec(HOST, ["python3", "-c", set_name, HOSTNAME], check=True)
     lab.put_file(HOST, "/etc/motd", MOTD)
     lab.put_file(HOST, OUTPUT_FILE, OUTPUT)
     try:
         yield lab
     finally:
-        lab.exec(HOST, ["hostname", old_hostname], check=True)
+        lab.exec(HOST, ["python3", "-c", set_name, old_hostname], check=True)
         if old_motd is None:
             lab.exec(HOST, ["rm", "-f", "/etc/motd"], check=True)
         else:
