@@ -19,8 +19,14 @@ SCRIPT = r"""if [ -d /run/systemd/system ]; then
   systemctl is-enabled --quiet -- "$1" 2>/dev/null && echo enabled=yes || echo enabled=no
 else
   echo init=sysv
-  if [ -x "/etc/init.d/$1" ]; then echo known=yes; else echo known=no; fi
-  service "$1" status >/dev/null 2>&1 && echo running=yes || echo running=no
+  if [ -x "/etc/init.d/$1" ]; then
+    echo known=yes
+    service "$1" status >/dev/null 2>&1 && echo running=yes || echo running=no
+  else
+    # No init script (a package that ships only a systemd unit): ask for the process.
+    echo known=no
+    [ -n "$2" ] && pidof -- "$2" >/dev/null && echo running=yes || echo running=no
+  fi
   set -- /etc/rc[2345].d/S[0-9][0-9]"$1"
   [ -e "$1" ] && echo enabled=yes || echo enabled=no
 fi
@@ -28,9 +34,12 @@ fi
 
 
 def command(hostvars: Mapping[str, Any], name: str = "") -> Command:
+    """`process` (from the var service_processes: {nfs-ganesha: ganesha.nfsd}) is
+    looked for when the service has no init script on a host without systemd."""
     if not SERVICE_NAME.match(name):
         raise FactError(f"not a service name: {name!r}")
-    return Command("sh -c %s fleetcheck %s", SCRIPT, name)
+    process = str((hostvars.get("service_processes") or {}).get(name, ""))
+    return Command("sh -c %s fleetcheck %s %s", SCRIPT, name, process)
 
 
 @dataclass
