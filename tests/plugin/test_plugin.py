@@ -287,3 +287,23 @@ def test_slow(host):
     res.assert_outcomes(failed=1)
     (rec,) = results(pytester)["records"]
     assert rec["outcome"] == "error" and "timed out after 1s" in rec["message"]
+
+
+def test_become_runs_commands_through_sudo(pytester):
+    # Needs sudo (tests/requirements-apt.txt); run as root, sudo -u needs no password.
+    pytester.makefile(".yml", inv="""
+all:
+  hosts:
+    a: {ansible_connection: local, ansible_become: true, ansible_become_user: nobody}
+    b: {ansible_connection: local}
+""")
+    pytester.makepyfile(test_who="""
+import pytest
+from fleetcheck.facts.base import Command
+@pytest.mark.check("demo.who", severity="info")
+def test_who(host, evidence):
+    evidence["user"] = host.run(Command("id -un")).stdout.strip()
+""")
+    pytester.runpytest("--inventory", "inv.yml").assert_outcomes(passed=2)
+    users = {r["host"]: r["evidence"]["user"] for r in results(pytester)["records"]}
+    assert users["a"] == "nobody" and users["b"] != "nobody"
