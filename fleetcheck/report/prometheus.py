@@ -8,9 +8,6 @@ directory and renamed, so the collector never reads half a file.
 
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path
 
 from fleetcheck.report.gate import Verdict
 from fleetcheck.report.records import OUTCOMES, Record
@@ -60,19 +57,3 @@ def render(records: list[Record], verdict: Verdict, started: float, duration: fl
         f"fleetcheck_last_run_duration_seconds {duration:.3f}",
     ]
     return "\n".join(lines) + "\n"
-
-
-def write_atomic(path: Path, text: str) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o644)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise

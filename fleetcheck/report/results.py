@@ -11,20 +11,25 @@ from pathlib import Path
 from fleetcheck.report.records import Record
 
 
-def write_json_atomic(path: Path, data) -> None:
+def write_atomic(path: Path, text: str) -> None:
+    """Write a file whole or not at all: temp file beside it, fsync, rename."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         os.fchmod(fd, 0o644)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=2, sort_keys=False)
-            fh.write("\n")
+            fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)
         raise
+
+
+def write_json_atomic(path: Path, data) -> None:
+    write_atomic(path, json.dumps(data, indent=2) + "\n")
 
 
 def write_results(path: Path, metadata: dict, records: list[Record], duration: float) -> None:

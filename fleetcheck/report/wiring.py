@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from fleetcheck.report import gate, history, nagios, prometheus, sarif
-from fleetcheck.report.results import write_json_atomic
+from fleetcheck.report.results import write_atomic, write_json_atomic
 from fleetcheck.report.waivers import WaiverBook
 from fleetcheck.state import FleetRun
 
@@ -140,7 +140,7 @@ class RunReports:
         })
         duration = time.time() - state.started
         if self.prometheus_path:
-            prometheus.write_atomic(Path(self.prometheus_path), prometheus.render(
+            write_atomic(Path(self.prometheus_path), prometheus.render(
                 records, verdict, state.started, duration, state.run_id))
         if self.sarif_path:
             from fleetcheck import __version__
