@@ -1,8 +1,22 @@
-"""Capacity: is the host keeping up? Judged on several samples, not one."""
+"""Capacity: is the host keeping up? Thresholds are inventory vars under `capacity`
+(numbers, or Nagios ranges: see fleetcheck/thresholds.py); a warning is reported at
+medium severity, a critical breach at the check's own. No automatic fix: the record
+says what to look at."""
+
+import fnmatch
 
 import pytest
 
-from fleetcheck.thresholds import CRIT, OK, WARN, describe, judge, percentile
+from fleetcheck.thresholds import evaluate, percentile, severity_for
+
+
+def _judge(evidence, measured, thresholds, crit_severity, advice):
+    levels, breaches = evaluate(measured, thresholds)
+    evidence.add(measured=measured, levels=levels,
+                 thresholds={k: thresholds[k] for k in levels})
+    evidence.severity = severity_for(levels, crit_severity)
+    evidence.advice = advice
+    assert not breaches, "; ".join(breaches)
 
 
 @pytest.mark.check("capacity.vmstat", severity="high",
@@ -23,11 +37,57 @@ def test_vmstat(host, facts, evidence):
             [(s.free_kb + (s.buff_kb or 0) + (s.cache_kb or 0)) / 1024 for s in samples],
             100 - pct), 1),
     }
-    levels = {name: judge(value, cfg[name]) for name, value in measured.items() if name in cfg}
-    evidence.add(samples=len(samples), percentile=pct, cpus=cpus, measured=measured,
-                 thresholds={name: cfg[name] for name in levels}, levels=levels)
-    breaches = [describe(n, measured[n], cfg[n], lvl) for n, lvl in levels.items() if lvl != OK]
-    if WARN in levels.values() and CRIT not in levels.values():
-        evidence.severity = "medium"
-    evidence.advice = "see top/ps for the busy processes, free -m, iostat -x for the disks"
+    evidence.add(samples=len(samples), percentile=pct, cpus=cpus)
+    _judge(evidence, measured, cfg, "high",
+           "see top/ps for the busy processes, free -m, iostat -x for the disks")
+
+
+@pytest.mark.check("capacity.memory", severity="high",
+                   title="available memory and swap use within thresholds")
+def test_memory(host, facts, evidence):
+    mem = facts.meminfo
+    measured = {"available_pct": mem.available_pct, "swap_used_pct": mem.swap_used_pct,
+                "available_mb": round(mem.available_kb / 1024, 1)}
+    evidence.add(total_mb=round(mem.total_kb / 1024, 1),
+                 swap_total_mb=round(mem.swap_total_kb / 1024, 1))
+    _judge(evidence, measured, host.vars.get("capacity", {}).get("memory", {}), "high",
+           "ps aux --sort=-rss | head; is a process leaking? is swap thrashing (vmstat si/so)?")
+
+
+@pytest.mark.check("capacity.load", severity="medium",
+                   title="load average per CPU within thresholds")
+def test_load(host, facts, evidence):
+    load, cpus = facts.loadavg, facts.nproc.cpus
+    measured = {"load1_per_cpu": round(load.load1 / cpus, 2),
+                "load5_per_cpu": round(load.load5 / cpus, 2),
+                "load15_per_cpu": round(load.load15 / cpus, 2)}
+    evidence.add(cpus=cpus, load=[load.load1, load.load5, load.load15])
+    _judge(evidence, measured, host.vars.get("capacity", {}).get("load", {}), "medium",
+           "uptime; top (by CPU) and ps -eo stat | grep D (processes stuck on I/O)")
+
+
+@pytest.mark.check("capacity.disk", severity="high",
+                   title="filesystem space and inodes within thresholds, per mount")
+def test_disk(host, facts, evidence):
+    cfg = host.vars.get("capacity", {}).get("disk", {})
+    ignore = set(cfg.get("ignore_types", []))
+    blocks = [fs for fs in facts.df.filesystems if fs.fstype not in ignore]
+    inodes = facts.get("df", inodes=True).by_mount()
+    if not blocks:
+        pytest.skip("no filesystem to judge (all of an ignored type)")
+    breaches, per_mount, crit_seen = [], {}, False
+    for fs in blocks:
+        thresholds = dict(cfg)
+        for pattern, override in (cfg.get("mounts") or {}).items():
+            if fnmatch.fnmatchcase(fs.mount, pattern):
+                thresholds.update(override)
+        ino = inodes.get(fs.mount)
+        measured = {"usage_pct": fs.used_pct, "inodes_pct": ino.used_pct if ino else None}
+        levels, found = evaluate(measured, thresholds)
+        per_mount[fs.mount] = dict(measured, levels=levels, fstype=fs.fstype)
+        breaches += [f"{fs.mount}: {b}" for b in found]
+        crit_seen |= "crit" in levels.values()
+    evidence.add(mounts=per_mount, ignored_types=sorted(ignore))
+    evidence.severity = "high" if crit_seen else "medium"
+    evidence.advice = "du -xh --max-depth=2 MOUNT | sort -h; find MOUNT -xdev -type f | wc -l"
     assert not breaches, "; ".join(breaches)

@@ -1,4 +1,6 @@
-"""Software RAID (md): every array active, complete and not rebuilding."""
+"""Software RAID (md): every array active, complete and not rebuilding, and the arrays
+the inventory declares (var `raid: {arrays: [{name: md0, level: raid1, devices: 2}]}`)
+present as declared."""
 
 import pytest
 
@@ -13,13 +15,33 @@ def _state(array) -> dict:
     }
 
 
+def _against_declared(md, declared) -> tuple[list[str], list[str]]:
+    """(missing arrays: critical, level or member count other than declared: high)."""
+    present = {a.name: a for a in md.arrays}
+    missing, different = [], []
+    for want in declared:
+        name = str(want["name"]).removeprefix("/dev/")
+        array = present.get(name)
+        if array is None:
+            missing.append(f"{name} is missing")
+            continue
+        if want.get("level") and array.level != want["level"]:
+            different.append(f"{name} is {array.level}, declared {want['level']}")
+        if want.get("devices") and array.disks_total != int(want["devices"]):
+            different.append(f"{name} has {array.disks_total} members, "
+                             f"declared {want['devices']}")
+    return missing, different
+
+
 @pytest.mark.check("raid.md_healthy", severity="critical",
                    title="md RAID arrays are active, complete and not rebuilding")
 def test_md_healthy(host, facts, evidence):
+    declared = host.vars.get("raid", {}).get("arrays") or []
     md = facts.mdstat
-    if not md.present:
+    evidence["declared"] = [str(a.get("name")) for a in declared]
+    if not md.present and not declared:
         pytest.skip("no md driver: /proc/mdstat is absent")
-    if not md.arrays:
+    if not md.arrays and not declared:
         pytest.skip("no md arrays")
     broken, busy = [], []
     for array in md.arrays:
@@ -34,9 +56,14 @@ def test_md_healthy(host, facts, evidence):
             done = "pending" if array.sync_percent is None else f"{array.sync_percent}%"
             eta = "" if array.sync_finish_min is None else f", ETA {array.sync_finish_min} min"
             busy.append(f"{array.name} {array.sync_action} {done}{eta}")
-    if broken:
-        evidence.advice = "mdadm --detail /dev/<array>; replace the failed member"
-        pytest.fail("; ".join(broken + busy), pytrace=False)
-    if busy:
+    missing, different = _against_declared(md, declared)
+    problems = broken + missing + different + busy
+    if broken or missing:
+        evidence.advice = "cat /proc/mdstat; mdadm --detail /dev/<array>; replace the failed member"
+    elif different:
+        evidence.severity = "high"
+        evidence.advice = "mdadm --detail /dev/<array>: was the array rebuilt differently?"
+    elif busy:
         evidence.severity = "medium"  # a warning: redundancy is being restored or checked
-        pytest.fail("; ".join(busy), pytrace=False)
+    if problems:
+        pytest.fail("; ".join(problems), pytrace=False)

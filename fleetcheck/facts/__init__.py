@@ -18,6 +18,9 @@ REGISTRY = {
     "service": "fleetcheck.facts.service",
     "sshd": "fleetcheck.facts.sshd",
     "nproc": "fleetcheck.facts.nproc",
+    "meminfo": "fleetcheck.facts.meminfo",
+    "loadavg": "fleetcheck.facts.loadavg",
+    "df": "fleetcheck.facts.df",
 }
 
 

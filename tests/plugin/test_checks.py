@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 MDSTAT = ROOT / "tests" / "fixtures" / "facts" / "mdstat"
 
 
-def run_check(pytester, check: str, vars_yaml: str):
+def run_check(pytester, check: str, vars_yaml: str, *args: str):
     pytester.makefile(".yml", inv=f"""
 all:
   vars:
@@ -24,7 +24,8 @@ all:
     box: {{ansible_connection: local}}
 """)
     res = pytester.runpytest("--inventory", "inv.yml", "-p", "no:randomly",
-                             str(ROOT / "checks" / check), "--rootdir", str(pytester.path))
+                             str(ROOT / "checks" / check), "--rootdir", str(pytester.path),
+                             *args)
     data = json.loads((pytester.path / "reports" / "latest" / "results.json").read_text())
     (record,) = data["records"]
     return res, record
@@ -67,7 +68,7 @@ GENEROUS = """run_queue_per_cpu: {warn: 1000, crit: 2000}, iowait_pct: {warn: 10
 def test_vmstat_passes_with_generous_thresholds(pytester):
     res, rec = run_check(pytester, "test_capacity.py", f"""    capacity:
       vmstat: {{samples: 2, interval: 1, percentile: 90, {GENEROUS},
-               free_memory_mb: {{warn: 1, crit: 0}}}}""")
+               free_memory_mb: {{warn: 1, crit: 0}}}}""", "-k", "vmstat")
     assert rec["outcome"] == "passed", rec
     measured = rec["evidence"]["measured"]
     assert rec["evidence"]["samples"] == 1  # the since-boot line is not judged
@@ -78,13 +79,54 @@ def test_vmstat_critical_and_warning(pytester):
     # Lower is worse for free memory: no machine has a petabyte free.
     res, rec = run_check(pytester, "test_capacity.py", f"""    capacity:
       vmstat: {{samples: 2, interval: 1, {GENEROUS},
-               free_memory_mb: {{warn: 2000000000, crit: 1000000000}}}}""")
+               free_memory_mb: {{warn: 2000000000, crit: 1000000000}}}}""", "-k", "vmstat")
     assert (rec["outcome"], rec["severity"]) == ("failed", "high")
     assert "free_memory_mb" in rec["message"] and "crit" in rec["message"]
     levels = rec["evidence"]["levels"]
     assert levels.pop("free_memory_mb") == "crit" and set(levels.values()) == {"ok"}
     res, rec = run_check(pytester, "test_capacity.py", f"""    capacity:
       vmstat: {{samples: 2, interval: 1, {GENEROUS},
-               free_memory_mb: {{warn: 2000000000, crit: 0}}}}""")
+               free_memory_mb: {{warn: 2000000000, crit: 0}}}}""", "-k", "vmstat")
     assert (rec["outcome"], rec["severity"]) == ("failed", "medium")
     assert "warn" in rec["message"]
+
+
+@pytest.mark.parametrize("declared, outcome, severity, words", [
+    ("[{name: md0, level: raid6, devices: 7}]", "passed", "critical", []),
+    ("[{name: md9, level: raid1}]", "failed", "critical", ["md9 is missing"]),
+    ("[{name: md0, level: raid5}]", "failed", "high", ["md0 is raid6, declared raid5"]),
+    ("[{name: md0, devices: 4}]", "failed", "high", ["declared 4"]),
+])
+def test_md_declared_arrays(pytester, declared, outcome, severity, words):
+    path = MDSTAT / "raid6_bitmap.txt"
+    res, rec = run_check(pytester, "test_raid.py",
+                         f"    raid: {{mdstat_path: '{path}', arrays: {declared}}}")
+    assert (rec["outcome"], rec["severity"]) == (outcome, severity), rec
+    for word in words:
+        assert word in rec["message"]
+
+
+def test_md_declared_but_no_md_driver_is_critical(pytester, tmp_path):
+    res, rec = run_check(pytester, "test_raid.py",
+                         f"    raid: {{mdstat_path: '{tmp_path / 'absent'}', "
+                         "arrays: [{name: md0, level: raid1}]}")
+    assert (rec["outcome"], rec["severity"]) == ("failed", "critical")
+    assert "md0 is missing" in rec["message"]
+
+
+def test_memory_load_disk_on_this_machine(pytester):
+    # Nagios ranges and numbers side by side; limits no machine reaches pass...
+    res, rec = run_check(pytester, "test_capacity.py", """    capacity:
+      memory: {available_pct: {warn: "0.001:", crit: "@0:0.0001"}}""", "-k", "memory")
+    assert rec["outcome"] == "passed" and rec["evidence"]["levels"] == {
+        "available_pct": "ok", "swap_used_pct": "ok"}, rec
+    # ...and limits every machine breaches fail, each with its measured value.
+    res, rec = run_check(pytester, "test_capacity.py", """    capacity:
+      load: {load1_per_cpu: {warn: -2, crit: -1}}""", "-k", "load")
+    assert (rec["outcome"], rec["severity"]) == ("failed", "medium"), rec
+    assert "load1_per_cpu" in rec["message"] and "crit" in rec["message"]
+    res, rec = run_check(pytester, "test_capacity.py", """    capacity:
+      disk: {mounts: {"/": {usage_pct: {warn: "~:0", crit: "~:100"}}}}""", "-k", "disk")
+    assert (rec["outcome"], rec["severity"]) == ("failed", "medium"), rec
+    assert rec["evidence"]["mounts"]["/"]["levels"]["usage_pct"] == "warn"
+    assert "/: usage_pct" in rec["message"]
