@@ -94,3 +94,25 @@ def test_paramiko_socket_has_tcp_nodelay(healthy, tmp_path):
         assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
     finally:
         host.close()
+
+
+@pytest.mark.parametrize("capture, declared, outcome, severity", [
+    ("raid6_bitmap", [{"name": "md0", "level": "raid6", "devices": 7}], "passed", "critical"),
+    ("raid5_failed_disk_centos7", [], "failed", "critical"),
+    ("raid6_bitmap", [{"name": "md0", "level": "raid10"}], "failed", "high"),
+])
+def test_md_healthy_on_a_lab_host(healthy, tmp_path, capture, declared, outcome, severity):
+    """Lab hosts have no md driver (md is a kernel module of the whole machine): a REAL
+    captured /proc/mdstat is placed on web1 and the check pointed at it (raid.mdstat_path)."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "fixtures" / "facts" / "mdstat"
+            / f"{capture}.txt").read_text()
+    healthy.put_file("web1", "/srv/mdstat", text)
+    try:
+        inv = variant(tmp_path, healthy, raid={"mdstat_path": "/srv/mdstat", "arrays": declared})
+        rc, records, out = audit(tmp_path, "-k", "raid", "--limit", "web1", inventory=inv)
+    finally:
+        healthy.exec("web1", ["rm", "-f", "/srv/mdstat"])
+    (rec,) = records
+    assert (rec["outcome"], rec["severity"]) == (outcome, severity), rec
