@@ -161,3 +161,25 @@ def test_connection_cut_during_apply(healthy, tmp_path):
                           cwd=REPO, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert healthy.read_file(HOST, "/etc/sysctl.d/99-fleetcheck.conf") is None
+
+
+def test_disk_full_on_the_host(healthy, tmp_path):
+    """A full filesystem under the file a fix writes: no truncated file, no temp file,
+    the files beside it intact."""
+    healthy.fault(HOST, "ip-forward")  # /etc/sysctl.d/90-lab-forward.conf: ip_forward = 1
+    keep = healthy.read_file(HOST, "/etc/sysctl.d/90-lab-forward.conf")
+    healthy.sh(HOST, "mount -t tmpfs -o size=16k tmpfs /etc/sysctl.d")
+    try:
+        healthy.put_file(HOST, "/etc/sysctl.d/90-lab-forward.conf", keep)
+        healthy.sh(HOST, "dd if=/dev/zero of=/etc/sysctl.d/zz-filler bs=1k count=64 "
+                         "2>/dev/null || true")
+        rc, records, out = audit(tmp_path, "--limit", HOST, "--remediate", "-k", "sysctl")
+        (rec,) = records
+        assert rec["outcome"] == "failed" and rec["plan"]["status"] == "failed", rec
+        assert "No space left" in rec["plan"]["stderr"], rec["plan"]
+        names = healthy.sh(HOST, "ls -a /etc/sysctl.d").stdout.split()
+        assert "99-fleetcheck.conf" not in names
+        assert not [n for n in names if n.startswith(".fleetcheck")], names
+        assert healthy.read_file(HOST, "/etc/sysctl.d/90-lab-forward.conf") == keep
+    finally:
+        healthy.sh(HOST, "umount /etc/sysctl.d")
