@@ -15,13 +15,10 @@ import pytest
 
 from fleetcheck import checkmeta
 from fleetcheck.connection import DEFAULT_CONNECT_TIMEOUT, Unreachable
+from fleetcheck.facts.base import to_jsonable
 from fleetcheck.fixtures import EVIDENCE_KEY, Fixtures
 from fleetcheck.hosts import ConnectOptions, HostPool
 from fleetcheck.inventory import InventoryError
-from fleetcheck.report import results as results_io
-from fleetcheck.report import waivers
-from fleetcheck.report.wiring import RunReports, WaiverHooks
-from fleetcheck.facts.base import to_jsonable
 from fleetcheck.remediation.hooks import (
     REMEDIATION_KEY,
     RemediateOptions,
@@ -29,8 +26,11 @@ from fleetcheck.remediation.hooks import (
     parse_selection,
 )
 from fleetcheck.remediation.rolling import RollingLimits
-from fleetcheck.selection import select_hosts
+from fleetcheck.report import results as results_io
+from fleetcheck.report import waivers
 from fleetcheck.report.records import BAD_OUTCOMES, SEVERITIES, Record, summarize
+from fleetcheck.report.wiring import RunReports, WaiverHooks
+from fleetcheck.selection import select_hosts
 from fleetcheck.state import STATE_KEY, FleetRun, new_run_id
 
 META_KEY = pytest.StashKey[checkmeta.CheckMeta]()
@@ -89,7 +89,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", checkmeta.MARKER_HELP)
-    
     try:
         hosts, paths = select_hosts(config.option)
         waiver_book = waivers.load(hosts)
