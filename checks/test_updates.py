@@ -14,19 +14,7 @@ opts into); the var `updates` tunes it:
 
 import pytest
 
-DEFAULTS = {"max_pending": 0, "max_list_age_days": 7, "refresh_lists": False}
-
-
-def settings(hostvars):
-    conf = dict(DEFAULTS)
-    conf.update(hostvars.get("updates") or {})
-    suites = list(conf.get("security_suites") or [])
-    apt_suite = (hostvars.get("apt") or {}).get("security_suite")
-    if apt_suite:
-        suites.append(str(apt_suite))
-    conf["security_suites"] = suites
-    return conf
-
+from fleetcheck.facts.pkgstate import update_settings
 
 def pending(facts, manager, suites):
     """(names of pending updates, names of pending security updates)."""
@@ -43,7 +31,7 @@ def pending(facts, manager, suites):
 @pytest.mark.check("updates.applied", severity="high",
                    title="no pending (security) updates, no reboot pending, fresh lists")
 def test_updates_applied(host, facts, evidence):
-    conf = settings(host.vars)
+    conf = update_settings(host.vars)
     state = facts.pkgstate
     if state.manager == "none":
         pytest.skip("no apt, dnf or yum on this host")

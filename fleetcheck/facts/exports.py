@@ -168,3 +168,65 @@ def render_line(path: str, clients: list[tuple[str, list[str]]]) -> str:
     """One /etc/exports line (the path quoted when it holds a blank)."""
     shown = f'"{path}"' if re.search(r"\s", path) else path
     return shown + "\t" + " ".join(f"{h}({','.join(o)})" for h, o in clients)
+
+
+# ---------------------------------------------------------------- expectations
+GANESHA_FAMILIES = {"ro", "rw", "root_squash", "no_root_squash", "all_squash"}
+
+
+def declared_exports(hostvars: Mapping[str, Any]) -> list[dict]:
+    """The var `nfs.exports`: [{path, clients (str or list), options, allow_insecure}],
+    clients always a list of strings here."""
+    out = []
+    for e in (hostvars.get("nfs") or {}).get("exports") or []:
+        if isinstance(e, dict) and e.get("path"):
+            clients = e.get("clients", "*")
+            clients = clients if isinstance(clients, list) else str(clients).split()
+            out.append(dict(e, path=str(e["path"]), clients=[str(c) for c in clients],
+                            options=[str(o) for o in e.get("options") or []]))
+    return out
+
+
+def compare(view: str, pairs: list[tuple[str, ExportClient]],
+            declared: list[dict]) -> dict[str | None, list[str]]:
+    """Problems by declared path (None: an undeclared export) in one view
+    (/etc/exports, ganesha, exportfs -v) given as (path, client) pairs."""
+    problems: dict[str | None, list[str]] = {}
+    for want in declared:
+        for client in want["clients"]:
+            have = [c for p, c in pairs if p == want["path"] and c.host == client]
+            if not have:
+                problems.setdefault(want["path"], []).append(
+                    f"{view}: {want['path']} is not exported to {client}")
+                continue
+            wanted = set(want["options"])
+            if view == "ganesha":
+                wanted &= GANESHA_FAMILIES
+            missing = sorted(wanted - set(have[0].effective))
+            if missing:
+                problems.setdefault(want["path"], []).append(
+                    f"{view}: {want['path']} {client} lacks {','.join(missing)}")
+    paths = {e["path"] for e in declared}
+    allowed = {e["path"] for e in declared if e.get("allow_insecure")}
+    for path, client in pairs:
+        if path not in allowed:
+            key = path if path in paths else None
+            problems.setdefault(key, []).extend(
+                f"{view}: {f}" for f in insecure_findings(path, client))
+    return {k: v for k, v in problems.items() if v}
+
+
+def views(facts) -> list[tuple[str, list[tuple[str, ExportClient]]]]:
+    """(name, [(path, ExportClient)]) for every configuration the host serves from."""
+    gan = facts.get("ganesha")
+    etc = facts.get("exports")
+    table = facts.get("exportfs")
+    out = []
+    if etc.exists or not gan.exists:
+        out.append(("/etc/exports", [(e.path, c) for e in etc.exports for c in e.clients]))
+    if gan.exists:
+        out.append(("ganesha", [(e.path, ExportClient(h, c.options)) for e in gan.exports
+                                for c in e.clients for h in c.clients]))
+    if table.active:
+        out.append(("exportfs -v", [(e.path, c) for e in table.exports for c in e.clients]))
+    return out

@@ -104,3 +104,18 @@ def parse(text: str) -> PkgState:
     return PkgState(now, values["manager"][0], max(mtimes) if mtimes else None,
                     values["reboot_required"][0] == "yes", values.get("reboot_pkg", []),
                     values["running_kernel"][0], kernels)
+
+
+DEFAULTS = {"max_pending": 0, "max_list_age_days": 7, "refresh_lists": False}
+
+
+def update_settings(hostvars: Mapping[str, Any]) -> dict[str, Any]:
+    """The var `updates` with its defaults; apt.security_suite joins security_suites."""
+    conf = dict(DEFAULTS)
+    conf.update(hostvars.get("updates") or {})
+    suites = list(conf.get("security_suites") or [])
+    apt_suite = (hostvars.get("apt") or {}).get("security_suite")
+    if apt_suite:
+        suites.append(str(apt_suite))
+    conf["security_suites"] = suites
+    return conf
