@@ -16,7 +16,9 @@ from typing import Any
 from fleetcheck.facts.base import Command, FactError, ParseError
 
 NAME = "refresh"
-COMMANDS = {"apt": "LC_ALL=C apt-get update", "dnf": "dnf -q makecache",
+# apt: only the lists are refreshed; the binary caches (pkgcache.bin) are not rebuilt
+COMMANDS = {"apt": "LC_ALL=C apt-get -o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache= "
+                   "update", "dnf": "dnf -q makecache",
             "yum": "yum -q makecache fast"}
 APT_LINE = re.compile(r"^(Get|Hit|Ign|Err):\d+ |^(W|E|N): |^Reading package lists|"
                       r"^Fetched |^Building dependency tree|^Reading state information|"
