@@ -75,3 +75,21 @@ def test_fault_dry_run_fix_and_second_run(healthy, tmp_path, fault):
     assert failing(records) == set(), out
     assert not [r for r in records if r.get("plan")], "the second run planned something"
     assert rc == 0, out
+
+
+def test_stale_lists_are_a_finding_unless_refreshed(healthy, tmp_path):
+    from fleet import variant
+
+    # apt-get update last ran 30 days ago, as far as the lists' mtimes tell
+    healthy.sh("web1", "touch -d '30 days ago' /var/lib/apt/lists /var/lib/apt/lists/partial")
+    inv = variant(tmp_path, healthy, updates={"refresh_lists": False})
+    rc, records, out = audit(tmp_path / "stale", "--limit", "web1", "-k", "updates",
+                             inventory=inv)
+    (rec,) = records
+    assert rec["outcome"] == "failed" and rec["severity"] == "medium", out
+    assert rec["evidence"]["lists_age_days"] >= 30 and "days old" in rec["message"]
+    # lab.yml allows refreshing first: `apt-get update` against the lab's local repo
+    rc, records, out = audit(tmp_path / "fresh", "--limit", "web1", "-k", "updates")
+    (rec,) = records
+    assert rec["outcome"] == "passed" and rec["evidence"]["refreshed"] is True, out
+    assert rec["evidence"]["lists_age_days"] < 1
