@@ -235,3 +235,18 @@ def test_a_refused_probe_is_a_finding_not_an_error(module):
     res = module.from_result(1, "", "do_connect: Connection to 10.213.47.20 failed "
                              "(Error NT_STATUS_CONNECTION_REFUSED)\n", address="10.213.47.20")
     assert not res.ok and "NT_STATUS_CONNECTION_REFUSED" in res.error
+
+
+def test_a_controller_fact_runs_on_the_controller_with_the_hosts_timeout():
+    """RUNS_ON = "controller": FactCache runs the command here (no connection)."""
+    from types import SimpleNamespace
+
+    from fleetcheck.facts.base import Command
+    from fleetcheck.hosts import ConnectOptions, FleetHost
+
+    entry = SimpleNamespace(name="files1", vars={"fleetcheck_command_timeout": 5},
+                            connection="paramiko", source=None)
+    host = FleetHost(entry, ConnectOptions())
+    res = host.run_on_controller(Command("printf %s", "a b; echo no"))
+    assert (res.rc, res.stdout) == (0, "a b; echo no")
+    assert host._testinfra is None   # never connected
