@@ -34,7 +34,7 @@ from fleetcheck.remediation.edit import unsafe_value
 RELOAD_GANESHA = r"""if [ -d /run/systemd/system ]; then systemctl reload nfs-ganesha
 else pid=$(pidof ganesha.nfsd) || { echo "ganesha.nfsd is not running" >&2; exit 1; }
   kill -HUP $pid; fi
-sleep 1
+sleep 1   # ganesha re-reads its exports asynchronously: let it before the re-check
 """
 SUBTREE = {"subtree_check", "no_subtree_check"}
 

@@ -101,9 +101,11 @@ def plan_samba(ctx):
     open_declared = [str(s["name"]) for s in declared if s.get("guest_ok")
                      and s.get("read_only") is False and str(s["name"]).lower() not in allowed]
     if open_declared:
-        return refuse(ctx.check_id, ctx.host, f"the inventory itself declares {', '.join(open_declared)} "
-                      "writable by guests without allow_guest_write: fix the inventory")
-    kinds = ctx.facts.get("paths", paths=tuple(sorted({str(s["path"]) for s in declared}))).kinds
+        return refuse(ctx.check_id, ctx.host, "the inventory itself declares "
+                      f"{', '.join(open_declared)} writable by guests without "
+                      "allow_guest_write: fix the inventory")
+    wanted_paths = tuple(sorted({str(s["path"]) for s in declared}))
+    kinds = ctx.facts.get("paths", paths=wanted_paths).kinds
     missing = [str(s["path"]) for s in declared if kinds.get(str(s["path"])) != "dir"]
     if missing:
         return refuse(ctx.check_id, ctx.host, f"share path(s) {', '.join(missing)} do not exist: "

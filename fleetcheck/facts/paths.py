@@ -34,6 +34,7 @@ def parse(text: str) -> Paths:
     for n, line in enumerate(text.splitlines(), start=1):
         kind, sep, path = line.partition(" ")
         if not sep or kind not in KINDS or not path.startswith("/"):
-            raise ParseError(f"line {n}: expected 'dir|file|other|missing PATH', got {line[:60]!r}")
+            raise ParseError(f"line {n}: expected 'dir|file|other|missing PATH', "
+                             f"got {line[:60]!r}")
         out.kinds[path] = kind
     return out
