@@ -7,6 +7,7 @@ fails at once with the same reason instead of waiting for its own timeout.
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 from dataclasses import dataclass
 from typing import Any, NoReturn
@@ -126,6 +127,23 @@ class FleetHost:
             raise FactError(f"`{rendered}` exited {result.rc}: {result.stderr.strip()[:300]}")
         return result
 
+    def run_on_controller(self, command: Command) -> CommandResult:
+        """Run a probe of this host from the controller (smbclient -L, showmount -e):
+        a fact module with RUNS_ON = "controller" builds it from the host's vars (its
+        address); it runs here with this host's command timeout."""
+        rendered = command.render()
+        start = time.monotonic()
+        try:
+            res = subprocess.run(["/bin/sh", "-c", rendered], stdin=subprocess.DEVNULL,
+                                 capture_output=True, text=True, errors="replace",
+                                 timeout=self.command_timeout,
+                                 env=dict(os.environ, LC_ALL="C", LANG="C"))
+        except subprocess.TimeoutExpired:
+            raise FactError(f"`{rendered}` (on the controller) timed out after "
+                            f"{self.command_timeout:g}s") from None
+        return CommandResult(rendered, res.returncode, res.stdout, res.stderr,
+                             time.monotonic() - start)
+
     def _lost(self, why: str) -> NoReturn:
         self.unreachable_reason = f"connection lost: {why}"
         self.close()
@@ -161,7 +179,10 @@ class FactCache:
         key = (fact, command.render())
         if key not in self._values:
             try:
-                result = self.host.run(command)
+                if getattr(module, "RUNS_ON", "host") == "controller":
+                    result = self.host.run_on_controller(command)
+                else:
+                    result = self.host.run(command)
                 self.raw[fact] = result
                 convert = getattr(module, "from_result", None)
                 if convert is not None:

@@ -21,6 +21,17 @@ REGISTRY = {
     "meminfo": "fleetcheck.facts.meminfo",
     "loadavg": "fleetcheck.facts.loadavg",
     "df": "fleetcheck.facts.df",
+    "smbconf": "fleetcheck.facts.smbconf",
+    "smbclient": "fleetcheck.facts.smbclient",
+    "exports": "fleetcheck.facts.exports",
+    "exportfs": "fleetcheck.facts.exportfs",
+    "ganesha": "fleetcheck.facts.ganesha",
+    "showmount": "fleetcheck.facts.showmount",
+    "paths": "fleetcheck.facts.paths",
+    "apt": "fleetcheck.facts.apt",
+    "dnf": "fleetcheck.facts.dnf",
+    "pkgstate": "fleetcheck.facts.pkgstate",
+    "refresh": "fleetcheck.facts.refresh",
 }
 
 

@@ -1,0 +1,243 @@
+"""nfs-ganesha's export configuration (/etc/ganesha/ganesha.conf, var
+`nfs.ganesha_conf`): the EXPORT blocks, their CLIENT blocks and EXPORT_DEFAULTS.
+
+The format: `NAME { Key = value[, value]; SUBBLOCK { ... } }`, `#` comments, quoted
+strings, `%include "file"` lines. Keys are case-insensitive. Each client's access
+and squash are resolved (client, else export, else EXPORT_DEFAULTS, else ganesha's
+defaults: Access_Type None, Squash root_squash) and also given in exports(5) words
+(`rw`/`ro`, `root_squash`/`no_root_squash`/`all_squash`) so checks compare one
+vocabulary. A missing file means "not a ganesha host".
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from fleetcheck.facts.base import Command, FactError, ParseError
+
+NAME = "ganesha"
+DEFAULT_PATH = "/etc/ganesha/ganesha.conf"
+TOKEN = re.compile(r'\s*(?:(#[^\n]*)|("(?:[^"\\\n]|\\.)*")|([{};=,])|([^\s{};=,"#]+)|(\S))')
+SQUASH = {
+    "root": "root_squash", "root_squash": "root_squash", "rootsquash": "root_squash",
+    "no_root_squash": "no_root_squash", "noidsquash": "no_root_squash",
+    "none": "no_root_squash", "no_squash": "no_root_squash",
+    "all": "all_squash", "all_squash": "all_squash", "allsquash": "all_squash",
+    "all_anonymous": "all_squash", "allanonymous": "all_squash",
+    "rootid": "root_id_squash", "root_id_squash": "root_id_squash",
+    "rootidsquash": "root_id_squash",
+}
+ACCESS = {"rw": "rw", "ro": "ro", "mdonly": "ro", "mdonly_ro": "ro", "none": "none"}
+
+
+def conf_path(hostvars: Mapping[str, Any]) -> str:
+    return str((hostvars.get("nfs") or {}).get("ganesha_conf") or DEFAULT_PATH)
+
+
+def command(hostvars: Mapping[str, Any]) -> Command:
+    return Command("cat -- %s", conf_path(hostvars))
+
+
+@dataclass
+class GaneshaClient:
+    clients: list[str]
+    access_type: str          # rw | ro | none (resolved)
+    squash: str               # root_squash | no_root_squash | all_squash | root_id_squash
+
+    @property
+    def options(self) -> list[str]:
+        """The same client in exports(5) words."""
+        return [self.access_type if self.access_type != "none" else "none",
+                "no_root_squash" if self.squash == "no_root_squash"
+                else "all_squash" if self.squash == "all_squash" else "root_squash"]
+
+
+@dataclass
+class GaneshaExport:
+    export_id: int | None
+    path: str | None
+    pseudo: str | None
+    access_type: str
+    squash: str
+    clients: list[GaneshaClient] = field(default_factory=list)
+    line: int = 0
+    end_line: int = 0
+
+
+@dataclass
+class GaneshaConf:
+    exists: bool = True
+    exports: list[GaneshaExport] = field(default_factory=list)
+    includes: list[str] = field(default_factory=list)
+
+    def export(self, path: str) -> GaneshaExport | None:
+        for e in self.exports:
+            if e.path == path:
+                return e
+        return None
+
+
+@dataclass
+class _Block:
+    name: str
+    line: int
+    params: dict[str, list[str]] = field(default_factory=dict)
+    end: int = 0
+    blocks: list[_Block] = field(default_factory=list)
+
+
+def _tokens(text: str):
+    starts = [0] + [i + 1 for i, ch in enumerate(text) if ch == "\n"]
+    pos = 0
+    while True:
+        m = TOKEN.match(text, pos)
+        if not m or m.end() == pos:
+            return
+        pos = m.end()
+        kind = m.lastindex
+        if kind is None or kind == 1:
+            continue
+        line = bisect.bisect_right(starts, m.start(kind))
+        if kind == 5:
+            raise ParseError(f"line {line}: unexpected character {m.group(kind)!r}")
+        yield line, kind, m.group(kind)
+
+
+def _parse_blocks(text: str) -> tuple[_Block, list[str]]:
+    # %include / %url lines are directives, not part of the block syntax
+    includes = []
+    body_lines = []
+    for raw in text.split("\n"):
+        s = raw.strip()
+        if s.startswith("%"):
+            includes.append(s.split(None, 1)[1].strip('"') if len(s.split(None, 1)) > 1 else "")
+            body_lines.append("")
+        else:
+            body_lines.append(raw)
+    root = _Block("", 0)
+    stack = [root]
+    toks = list(_tokens("\n".join(body_lines)))
+    i = 0
+    while i < len(toks):
+        line, kind, value = toks[i]
+        if value == "}":
+            if len(stack) == 1:
+                raise ParseError(f"line {line}: '}}' without an open block")
+            stack.pop().end = line
+            i += 1
+            if i < len(toks) and toks[i][2] == ";":
+                i += 1
+            continue
+        if kind != 4:
+            raise ParseError(f"line {line}: expected a name, got {value!r}")
+        nxt = toks[i + 1] if i + 1 < len(toks) else None
+        if nxt is None:
+            raise ParseError(f"line {line}: {value!r} at the end of the input")
+        if nxt[2] == "{":
+            block = _Block(value.lower(), line)
+            stack[-1].blocks.append(block)
+            stack.append(block)
+            i += 2
+            continue
+        if nxt[2] != "=":
+            raise ParseError(f"line {nxt[0]}: expected '=' or '{{' after {value!r}")
+        values: list[str] = []
+        j = i + 2
+        while True:
+            if j >= len(toks):
+                raise ParseError(f"line {line}: {value} = ... has no closing ';'")
+            vline, vkind, v = toks[j]
+            if v == ";":
+                break
+            if vkind in (2, 4):
+                values.append(v[1:-1] if vkind == 2 else v)
+            elif v != ",":
+                raise ParseError(f"line {vline}: unexpected {v!r} in the value of {value}")
+            j += 1
+        stack[-1].params[value.lower()] = values
+        i = j + 1
+    if len(stack) > 1:
+        raise ParseError(f"line {stack[-1].line}: block {stack[-1].name.upper()} is not "
+                         "closed")
+    return root, includes
+
+
+def _one(block: _Block, key: str) -> str | None:
+    v = block.params.get(key)
+    return v[0] if v else None
+
+
+def _access(value: str | None, line: int) -> str | None:
+    if value is None:
+        return None
+    try:
+        return ACCESS[value.lower()]
+    except KeyError:
+        raise ParseError(f"line {line}: unknown Access_Type {value!r}") from None
+
+
+def _squash(value: str | None, line: int) -> str | None:
+    if value is None:
+        return None
+    try:
+        return SQUASH[value.lower()]
+    except KeyError:
+        raise ParseError(f"line {line}: unknown Squash {value!r}") from None
+
+
+def parse(text: str) -> GaneshaConf:
+    root, includes = _parse_blocks(text)
+    conf = GaneshaConf(True, [], includes)
+    default_access, default_squash = "none", "root_squash"
+    for b in root.blocks:
+        if b.name == "export_defaults":
+            default_access = _access(_one(b, "access_type"), b.line) or default_access
+            default_squash = _squash(_one(b, "squash"), b.line) or default_squash
+    for b in root.blocks:
+        if b.name != "export":
+            continue
+        access = _access(_one(b, "access_type"), b.line) or default_access
+        squash = _squash(_one(b, "squash"), b.line) or default_squash
+        raw_id = _one(b, "export_id")
+        try:
+            export_id = int(raw_id) if raw_id is not None else None
+        except ValueError:
+            raise ParseError(f"line {b.line}: Export_Id {raw_id!r} is not a number") from None
+        export = GaneshaExport(export_id, _one(b, "path"), _one(b, "pseudo"), access, squash,
+                               [], b.line, b.end)
+        for c in b.blocks:
+            if c.name != "client":
+                continue
+            clients = c.params.get("clients") or []
+            if not clients:
+                raise ParseError(f"line {c.line}: CLIENT block without Clients")
+            export.clients.append(GaneshaClient(
+                clients, _access(_one(c, "access_type"), c.line) or access,
+                _squash(_one(c, "squash"), c.line) or squash))
+        if export.path is None:
+            raise ParseError(f"line {b.line}: EXPORT block without Path")
+        conf.exports.append(export)
+    return conf
+
+
+def from_result(rc: int, stdout: str, stderr: str) -> GaneshaConf:
+    if rc != 0 and "No such file" in stderr:
+        return GaneshaConf(exists=False)
+    if rc != 0:
+        raise FactError(f"reading the ganesha config failed (exit {rc}): {stderr.strip()[:200]}")
+    return parse(stdout)
+
+
+def render_export(export_id: int, path: str, clients: str, access: str, squash: str) -> str:
+    """One EXPORT block as fleetcheck writes it (VFS backend, NFSv3+v4, sys auth)."""
+    squash_word = {"root_squash": "Root_Squash", "no_root_squash": "No_Root_Squash",
+                   "all_squash": "All_Squash"}[squash]
+    return (f"EXPORT {{\n\tExport_Id = {export_id};\n\tPath = {path};\n\tPseudo = {path};\n"
+            f"\tProtocols = 3, 4;\n\tTransports = TCP;\n\tSecType = sys;\n"
+            f"\tAccess_Type = None;\n\tFSAL {{\n\t\tName = VFS;\n\t}}\n"
+            f"\tCLIENT {{\n\t\tClients = {clients};\n\t\tAccess_Type = {access.upper()};\n"
+            f"\t\tSquash = {squash_word};\n\t}}\n}}\n")

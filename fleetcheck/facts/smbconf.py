@@ -1,0 +1,160 @@
+"""Samba's configuration: `testparm -s` (the effective config and its diagnostics) and
+the same parser for a raw smb.conf (what a fix edits).
+
+`testparm -s` prints the loaded configuration on stdout, normalized (canonical
+parameter names, defaults left out), and its diagnostics on stderr; it exits non-zero
+when the file cannot be loaded. A raw smb.conf may also use synonyms (`writable`,
+`public`, `directory`), `;` comments and continuation lines; `SmbShare` reads both.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from fleetcheck.facts.base import Command, FactError, ParseError
+
+NAME = "smbconf"
+TRUE = {"yes", "true", "1", "on"}
+FALSE = {"no", "false", "0", "off"}
+# stderr lines of testparm that mean the configuration is not clean
+PROBLEM = re.compile(r"unknown parameter|ignoring|error|warning|invalid|can't|cannot|"
+                     r"failed|does not exist", re.IGNORECASE)
+SPECIAL = {"global"}
+
+
+def command(hostvars: Mapping[str, Any]) -> Command:
+    return Command("testparm -s")
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None:
+        return default
+    v = value.strip().lower()
+    if v in TRUE:
+        return True
+    if v in FALSE:
+        return False
+    return default
+
+
+@dataclass
+class SmbShare:
+    name: str
+    params: dict[str, str] = field(default_factory=dict)
+    line: int = 0
+
+    def get(self, *names: str) -> str | None:
+        for n in names:
+            if n in self.params:
+                return self.params[n]
+        return None
+
+    @property
+    def path(self) -> str | None:
+        return self.get("path", "directory")
+
+    @property
+    def read_only(self) -> bool:
+        ro = self.get("read only")
+        if ro is not None:
+            return _bool(ro, True)
+        writable = self.get("writable", "writeable", "write ok")
+        return not _bool(writable, False)
+
+    @property
+    def guest_ok(self) -> bool:
+        return _bool(self.get("guest ok", "public"), False)
+
+    @property
+    def available(self) -> bool:
+        return _bool(self.get("available"), True)
+
+
+@dataclass
+class SmbConf:
+    globals: dict[str, str] = field(default_factory=dict)
+    shares: list[SmbShare] = field(default_factory=list)
+
+    def share(self, name: str) -> SmbShare | None:
+        """Share names are case-insensitive in Samba."""
+        for s in self.shares:
+            if s.name.lower() == name.lower():
+                return s
+        return None
+
+
+@dataclass
+class Testparm:
+    """`testparm -s` run on the host: rc, the loaded config, diagnostics."""
+
+    installed: bool = True
+    rc: int = 0
+    conf: SmbConf = field(default_factory=SmbConf)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        return self.installed and self.rc == 0 and not self.problems
+
+
+def _logical_lines(text: str):
+    """(first line number, text) with `\\` continuations joined."""
+    pending, start = "", 0
+    for n, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not pending:
+            start = n
+            if not line or line[0] in "#;":
+                continue
+        if line.endswith("\\"):
+            pending += line[:-1] + " "
+            continue
+        yield start, pending + line
+        pending = ""
+    if pending:
+        raise ParseError(f"line {start}: a continuation line (ending in \\) ends the input")
+
+
+def parse(text: str) -> SmbConf:
+    conf = SmbConf()
+    section: dict[str, str] | None = None
+    for n, line in _logical_lines(text):
+        if line.startswith("["):
+            if not line.endswith("]") or len(line) < 3:
+                raise ParseError(f"line {n}: section header without closing ]: {line[:60]!r}")
+            name = line[1:-1].strip()
+            if not name or "[" in name or "]" in name:
+                raise ParseError(f"line {n}: bad section name {line[:60]!r}")
+            if name.lower() in SPECIAL:
+                section = conf.globals
+            else:
+                share = conf.share(name)
+                if share is None:
+                    share = SmbShare(name, {}, n)
+                    conf.shares.append(share)
+                section = share.params
+            continue
+        key, sep, value = line.partition("=")
+        if not sep or not key.strip():
+            raise ParseError(f"line {n}: expected 'parameter = value', got {line[:60]!r}")
+        if section is None:
+            raise ParseError(f"line {n}: parameter before any [section]: {line[:60]!r}")
+        section[" ".join(key.lower().split())] = value.strip()
+    return conf
+
+
+def from_result(rc: int, stdout: str, stderr: str) -> Testparm:
+    if rc == 127 or "testparm: not found" in stderr or "command not found" in stderr:
+        return Testparm(installed=False, rc=rc)
+    problems = [ln.strip() for ln in stderr.splitlines() if PROBLEM.search(ln)]
+    if rc != 0 and not stdout.strip():
+        return Testparm(True, rc, SmbConf(), problems or [stderr.strip()[-300:] or
+                                                         f"testparm exited {rc}"])
+    try:
+        conf = parse(stdout)
+    except ParseError as exc:
+        raise FactError(f"testparm -s: {exc}") from None
+    return Testparm(True, rc, conf, problems)

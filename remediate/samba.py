@@ -1,0 +1,129 @@
+"""samba.shares: restore each declared share that is missing or differs (path, read
+only, guest ok) in smb.conf from the inventory's declaration, validate with testparm
+BEFORE smbd re-reads it (a failed validation restores the file), then reload smbd, or
+start it when it is stopped.
+
+A share open to guests for writing that the inventory does not declare has nothing
+to be restored from: the fix is refused and says so. A declared path that does not
+exist is not created (its owner and mode are the admin's call): refused too.
+"""
+
+from __future__ import annotations
+
+import re
+
+from fleetcheck.facts.base import Command, ParseError
+from fleetcheck.facts.smbconf import parse as parse_smbconf
+from fleetcheck.remediation import RunCommand, Service, WriteFile, fix, refuse
+from fleetcheck.remediation.edit import unsafe_value
+
+SMB_CONF = "/etc/samba/smb.conf"
+HEADER = re.compile(r"^\s*\[([^\]]+)\]\s*$")
+SYNONYMS = {"path": {"path", "directory"},
+            "read only": {"read only", "writable", "writeable", "write ok"},
+            "guest ok": {"guest ok", "public"}}
+# testparm exits 0 on unknown parameters: its diagnostics decide as well
+VALIDATE = r"""out=$(testparm -s 2>&1 >/dev/null); rc=$?
+printf '%s\n' "$out" >&2
+[ "$rc" -eq 0 ] || exit "$rc"
+! printf '%s\n' "$out" | grep -Eiq 'unknown parameter|ignoring|error'
+"""
+
+
+def _yes(value) -> str:
+    return "yes" if value else "no"
+
+
+def wanted_params(want: dict) -> dict[str, str]:
+    params = {"path": str(want["path"])}
+    if "read_only" in want:
+        params["read only"] = _yes(want["read_only"])
+    if "guest_ok" in want:
+        params["guest ok"] = _yes(want["guest_ok"])
+    return params
+
+
+def share_matches(conf, want: dict) -> bool:
+    have = conf.share(str(want["name"]))
+    return bool(have and have.path == str(want["path"])
+                and ("read_only" not in want or have.read_only == bool(want["read_only"]))
+                and ("guest_ok" not in want or have.guest_ok == bool(want["guest_ok"])))
+
+
+def set_share(text: str, want: dict) -> str:
+    """smb.conf with share [name] holding the declared parameters (pure)."""
+    name = str(want["name"])
+    params = wanted_params(want)
+    lines = text.splitlines(keepends=True)
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n"
+    start = next((i for i, ln in enumerate(lines) if (m := HEADER.match(ln))
+                  and m.group(1).strip().lower() == name.lower()), None)
+    block = [f"\t{k} = {v}\n" for k, v in params.items()]
+    if start is None:
+        return "".join(lines) + f"\n[{name}]\n" + "".join(block)
+    end = next((i for i in range(start + 1, len(lines)) if HEADER.match(lines[i])),
+               len(lines))
+    drop = set().union(*(SYNONYMS[k] for k in params))
+    body = [ln for ln in lines[start + 1:end]
+            if " ".join(ln.split("=", 1)[0].lower().split()) not in drop or "=" not in ln]
+    return "".join(lines[:start + 1] + block + body + lines[end:])
+
+
+@fix("samba.shares")
+def plan_samba(ctx):
+    samba = ctx.vars.get("samba") or {}
+    declared = [s for s in samba.get("shares") or [] if isinstance(s, dict) and s.get("name")]
+    conf_path = str(samba.get("config") or SMB_CONF)
+    service = str(samba.get("service") or "smbd")
+    for want in declared:
+        for value in (str(want["name"]), str(want.get("path", ""))):
+            why = unsafe_value(value) or ("has [ or ]" if re.search(r"[\[\]]", value)
+                                          else None)
+            if why:
+                return refuse(ctx.check_id, ctx.host, f"share value {value!r}: {why}")
+        if not want.get("path"):
+            return refuse(ctx.check_id, ctx.host, f"share {want['name']} declares no path")
+    current = ctx.facts.get("file", path=conf_path)
+    if not current.exists:
+        return refuse(ctx.check_id, ctx.host, f"{conf_path} does not exist")
+    try:
+        raw = parse_smbconf(current.text)
+    except ParseError as exc:
+        return refuse(ctx.check_id, ctx.host, f"{conf_path} cannot be read: {exc}")
+    allowed = {str(s["name"]).lower() for s in declared if s.get("allow_guest_write")}
+    names = {str(s["name"]).lower() for s in declared}
+    open_undeclared = [s.name for s in raw.shares if s.guest_ok and not s.read_only
+                       and s.name.lower() not in names | allowed]
+    if open_undeclared:
+        return refuse(ctx.check_id, ctx.host, f"share(s) {', '.join(open_undeclared)} are "
+                      "writable by guests and not declared: nothing to restore them from")
+    open_declared = [str(s["name"]) for s in declared if s.get("guest_ok")
+                     and s.get("read_only") is False and str(s["name"]).lower() not in allowed]
+    if open_declared:
+        return refuse(ctx.check_id, ctx.host, "the inventory itself declares "
+                      f"{', '.join(open_declared)} writable by guests without "
+                      "allow_guest_write: fix the inventory")
+    wanted_paths = tuple(sorted({str(s["path"]) for s in declared}))
+    kinds = ctx.facts.get("paths", paths=wanted_paths).kinds
+    missing = [str(s["path"]) for s in declared if kinds.get(str(s["path"])) != "dir"]
+    if missing:
+        return refuse(ctx.check_id, ctx.host, f"share path(s) {', '.join(missing)} do not exist: "
+                      "create them with the right owner and mode first")
+    after = current.text
+    for want in declared:
+        if not share_matches(parse_smbconf(after), want):
+            after = set_share(after, want)
+    actions = []
+    if after != current.text:
+        changed = [str(s["name"]) for s in declared if not share_matches(raw, s)]
+        actions += [WriteFile(f"restore share(s) {', '.join(changed)} in {conf_path}",
+                              path=conf_path, content=after.encode(), before=current.content),
+                    RunCommand("validate with testparm -s", command=Command("sh -c %s", VALIDATE))]
+    running = ctx.facts.get("service", name=service).running
+    if not running:
+        actions.append(Service(f"start {service}", name=service, operation="start"))
+    elif actions:
+        actions.append(RunCommand(f"reload {service} (smbcontrol reload-config)",
+                                  command=Command("smbcontrol smbd reload-config")))
+    return ctx.plan(*actions, reason=f"{conf_path} matches the declaration and {service} runs")

@@ -1,0 +1,52 @@
+"""updates.applied: apply the pending updates, non-interactively, keeping local
+configuration files, on hosts whose inventory allows it (`updates: {auto_apply:
+true}`, set per host or group). --serial, --interval and --max-fail pace the fleet
+as for every fix. The re-check proves 0 pending.
+
+What an upgrade cannot fix is refused with what to do: a reboot that is due, stale
+package lists (set `updates.refresh_lists` or refresh them), updates apt keeps back
+(they need new packages: `apt-get dist-upgrade` is a decision for a person).
+"""
+
+from __future__ import annotations
+
+from fleetcheck.facts.base import Command
+from fleetcheck.facts.pkgstate import update_settings
+from fleetcheck.remediation import RunCommand, fix, refuse
+
+UPGRADE = {
+    "apt": Command("DEBIAN_FRONTEND=noninteractive apt-get -y -q "
+                   "-o Dpkg::Options::=--force-confold -o Dpkg::Options::=--force-confdef "
+                   "upgrade"),
+    "dnf": Command("dnf -y upgrade"),
+    "yum": Command("yum -y update"),
+}
+
+
+@fix("updates.applied")
+def plan_updates(ctx):
+    conf = update_settings(ctx.vars)
+    if conf.get("auto_apply") is not True:
+        return refuse(ctx.check_id, ctx.host, "automatic updates are not allowed for this "
+                      "host (inventory var updates.auto_apply: true)")
+    state = ctx.facts.get("pkgstate")
+    if conf["refresh_lists"]:
+        state = ctx.facts.get("pkgstate", after_refresh=True)
+    if state.manager == "apt":
+        sim = ctx.facts.get("apt")
+        count, kept = len(sim.upgrades), sim.not_upgraded
+    else:
+        count, kept = len(ctx.facts.get("dnf", manager=state.manager).updates), 0
+    if count:
+        return ctx.plan(RunCommand(f"apply {count} pending update(s) ({state.manager}, "
+                                   "local config files kept)", command=UPGRADE[state.manager]))
+    reasons = []
+    if kept:
+        reasons.append(f"{kept} update(s) kept back by apt: they need new packages "
+                       "(apt-get dist-upgrade, by hand)")
+    if state.reboot_required or state.kernel_outdated:
+        reasons.append("a reboot is due: schedule it")
+    age = state.lists_age_days
+    if age is None or age > float(conf["max_list_age_days"]):
+        reasons.append("the package lists are stale: set updates.refresh_lists or refresh them")
+    return refuse(ctx.check_id, ctx.host, "; ".join(reasons) or "nothing to upgrade")

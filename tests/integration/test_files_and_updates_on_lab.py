@@ -1,0 +1,95 @@
+"""samba.shares, nfs.exports and updates.applied on the lab: a healthy lab passes; each
+of the faults share-removed, smbd-stopped, nfs-insecure-export and security-update
+makes exactly its check fail on exactly that host; --dry-run changes nothing;
+--remediate fixes it and a second run is clean."""
+
+from __future__ import annotations
+
+import pytest
+from fleet import audit
+
+pytestmark = pytest.mark.integration
+
+# The checks of this file, and service.running: smbd-stopped also stops a service the
+# inventory lists for files1 (`services: [..., smbd, ...]`), so that check fails too,
+# rightly; every other check is left to its own tests (-k keeps runs short).
+CHECKS = "samba or nfs or updates or service"
+FAULTS = {
+    "share-removed": ("files1", "samba.shares", set()),
+    "smbd-stopped": ("files1", "samba.shares", {("files1", "service.running")}),
+    "nfs-insecure-export": ("files1", "nfs.exports", set()),
+    "security-update": ("app1", "updates.applied", set()),
+}
+# Every regular file under /etc, /var and /srv with its checksum, except smbd's
+# profiling counters: smbd itself updates them whenever a client connects, and the
+# check's `smbclient -L` from the controller is a client (a read, like any user's).
+CHECKSUMS = ("find /etc /var /srv -xdev -type f ! -path /var/cache/samba/smbprofile.tdb "
+             "-print0 2>/dev/null | sort -z | xargs -0 sha256sum")
+
+
+def failing(records) -> set[tuple[str, str]]:
+    return {(r["host"], r["check_id"]) for r in records
+            if r["outcome"] not in ("passed", "not-applicable")}
+
+
+def test_healthy_lab_passes(healthy, tmp_path):
+    rc, records, out = audit(tmp_path, "-k", CHECKS)
+    assert failing(records) == set(), out
+    passed = {(r["host"], r["check_id"]) for r in records if r["outcome"] == "passed"}
+    assert {("files1", "samba.shares"), ("files1", "nfs.exports")} <= passed
+    assert {h for h, c in passed if c == "updates.applied"} == set(healthy.hosts)
+    # samba/nfs apply where the inventory declares shares/exports, and only there
+    na = {(r["host"], r["check_id"]) for r in records if r["outcome"] == "not-applicable"}
+    assert na == {(h, c) for h in healthy.hosts if h != "files1"
+                  for c in ("samba.shares", "nfs.exports")}
+    assert rc == 0, out
+
+
+@pytest.mark.parametrize("fault", list(FAULTS))
+def test_fault_dry_run_fix_and_second_run(healthy, tmp_path, fault):
+    host, check, also = FAULTS[fault]
+    healthy.fault(host, fault)
+    rc, records, out = audit(tmp_path / "audit", "-k", CHECKS)
+    assert failing(records) == {(host, check)} | also, out
+    assert rc == 1
+
+    before = healthy.sh(host, CHECKSUMS).stdout
+    rc, records, out = audit(tmp_path / "dry", "--limit", host, "--remediate", "--dry-run",
+                             "-k", CHECKS)
+    would = {r["check_id"]: r for r in records if r["outcome"] == "would-fix"}
+    assert check in would, out
+    assert would[check]["plan"]["actions"], would[check]
+    after = healthy.sh(host, CHECKSUMS).stdout
+    changed = set(after.splitlines()) ^ set(before.splitlines())
+    assert not changed, f"--dry-run changed files: {sorted(changed)}"
+    # (backups would be files under /var: the checksums cover them)
+    assert healthy.sh(host, "test -e /run/fleetcheck.lock", check=False).returncode != 0
+
+    rc, records, out = audit(tmp_path / "fix", "--limit", host, "--remediate", "-k", CHECKS)
+    outcomes = {r["check_id"]: r["outcome"] for r in records}
+    assert outcomes[check] == "fixed", out
+    assert set(outcomes.values()) <= {"passed", "fixed", "not-applicable"}, out
+    assert rc == 0, out
+
+    rc, records, out = audit(tmp_path / "again", "--limit", host, "--remediate", "-k", CHECKS)
+    assert failing(records) == set(), out
+    assert not [r for r in records if r.get("plan")], "the second run planned something"
+    assert rc == 0, out
+
+
+def test_stale_lists_are_a_finding_unless_refreshed(healthy, tmp_path):
+    from fleet import variant
+
+    # apt-get update last ran 30 days ago, as far as the lists' mtimes tell
+    healthy.sh("web1", "touch -d '30 days ago' /var/lib/apt/lists /var/lib/apt/lists/partial")
+    inv = variant(tmp_path, healthy, updates={"refresh_lists": False})
+    rc, records, out = audit(tmp_path / "stale", "--limit", "web1", "-k", "updates",
+                             inventory=inv)
+    (rec,) = records
+    assert rec["outcome"] == "failed" and rec["severity"] == "medium", out
+    assert rec["evidence"]["lists_age_days"] >= 30 and "days old" in rec["message"]
+    # lab.yml allows refreshing first: `apt-get update` against the lab's local repo
+    rc, records, out = audit(tmp_path / "fresh", "--limit", "web1", "-k", "updates")
+    (rec,) = records
+    assert rec["outcome"] == "passed" and rec["evidence"]["refreshed"] is True, out
+    assert rec["evidence"]["lists_age_days"] < 1
