@@ -42,6 +42,21 @@ class CommandTimeout(Exception):
     """A command ran longer than its timeout."""
 
 
+class _Become:
+    """Privilege escalation by ``become_method``: testinfra wraps a command in
+    ``sudo [-u USER] /bin/sh -c CMD``; with ``su`` the same command goes through
+    ``su -s /bin/sh -c CMD USER`` (quoted by testinfra's one quote()). su asks for no
+    password only when the login user is root (or PAM allows it): fleetcheck never
+    holds a become password."""
+
+    become_method: str = "sudo"
+
+    def get_sudo_command(self, command: str, sudo_user: str | None) -> str:
+        if self.become_method == "su":
+            return self.quote("su -s /bin/sh -c %s %s", command, sudo_user or "root")
+        return super().get_sudo_command(command, sudo_user)
+
+
 class _TimedLocalRun:
     """run_local with a timeout (testinfra's has none)."""
 
@@ -65,11 +80,11 @@ class _TimedLocalRun:
         return self.result(proc.returncode, cmd, stdout, stderr)
 
 
-class FleetLocalBackend(_TimedLocalRun, LocalBackend):
+class FleetLocalBackend(_Become, _TimedLocalRun, LocalBackend):
     NAME = "local"
 
 
-class FleetSshBackend(_TimedLocalRun, SshBackend):
+class FleetSshBackend(_Become, _TimedLocalRun, SshBackend):
     """OpenSSH binary; strict host keys and BatchMode so it never prompts."""
 
     NAME = "ssh"
@@ -96,14 +111,17 @@ class _HostKeyPolicy(paramiko.MissingHostKeyPolicy):
             fh.write(f"{hostname} {key.get_name()} {key.get_base64()}\n")
 
 
-class FleetParamikoBackend(ParamikoBackend):
+class FleetParamikoBackend(_Become, ParamikoBackend):
     NAME = "paramiko"
 
     def __init__(self, hostspec: str, *args: Any, known_hosts: str | None = None,
                  accept_new: bool = False, key_filename: str | None = None,
                  connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
-                 command_timeout: float = DEFAULT_COMMAND_TIMEOUT, **kwargs: Any):
+                 command_timeout: float = DEFAULT_COMMAND_TIMEOUT,
+                 proxy_jump: str | None = None, **kwargs: Any):
         super().__init__(hostspec, *args, timeout=max(1, int(connect_timeout)), **kwargs)
+        self.proxy_jump = proxy_jump
+        self._jump: paramiko.SSHClient | None = None
         self.known_hosts = known_hosts
         self.accept_new = accept_new
         self.key_filename = key_filename
@@ -134,7 +152,9 @@ class FleetParamikoBackend(ParamikoBackend):
             cfg["key_filename"] = self.key_filename
         if self.ssh_identity_file:
             cfg["key_filename"] = self.ssh_identity_file
-        if "sock" not in cfg:  # not through a ProxyCommand
+        if "sock" not in cfg and self.proxy_jump:
+            cfg["sock"] = self._jump_channel(cfg)
+        if "sock" not in cfg:  # not through a ProxyCommand or a jump host
             sock = socket.create_connection((cfg["hostname"], cfg["port"]),
                                             timeout=self.connect_timeout)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -144,6 +164,38 @@ class FleetParamikoBackend(ParamikoBackend):
             auth_timeout=self.connect_timeout, **cfg,
         )
         return client
+
+    def _jump_channel(self, cfg: dict[str, Any]) -> paramiko.Channel:
+        """ProxyJump: SSH to the jump host (same known_hosts, key and host key policy;
+        its user defaults to the target's), then a direct-tcpip channel to the target
+        through it, used as the target connection's socket."""
+        user, host, port = parse_jump(self.proxy_jump)
+        jump = paramiko.SSHClient()
+        known = self.known_hosts or os.path.expanduser("~/.ssh/known_hosts")
+        if os.path.exists(known):
+            jump.load_host_keys(known)
+        jump.set_missing_host_key_policy(
+            _HostKeyPolicy(known) if self.accept_new else paramiko.RejectPolicy())
+        sock = socket.create_connection((host, port), timeout=self.connect_timeout)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        try:
+            jump.connect(hostname=host, port=port, username=user or cfg.get("username"),
+                         key_filename=cfg.get("key_filename"), sock=sock,
+                         timeout=self.connect_timeout, banner_timeout=self.connect_timeout,
+                         auth_timeout=self.connect_timeout)
+        except Exception as exc:
+            jump.close()
+            raise Unreachable(f"jump host {self.proxy_jump}: "
+                              f"{classify(exc, self.connect_timeout)}") from None
+        self._jump = jump
+        transport = jump.get_transport()
+        assert transport is not None
+        try:
+            return transport.open_channel("direct-tcpip", (cfg["hostname"], cfg["port"]),
+                                          ("127.0.0.1", 0), timeout=self.connect_timeout)
+        except (paramiko.SSHException, OSError) as exc:
+            raise Unreachable(f"jump host {self.proxy_jump} could not open a channel to "
+                              f"{cfg['hostname']}:{cfg['port']}: {exc}") from None
 
     def _exec_command(self, command: bytes) -> tuple[int, bytes, bytes]:
         transport = self.client.get_transport()
@@ -165,6 +217,25 @@ class FleetParamikoBackend(ParamikoBackend):
         if "client" in self.__dict__:
             self.client.close()
             del self.__dict__["client"]
+        if self._jump is not None:
+            self._jump.close()
+            self._jump = None
+
+
+def parse_jump(spec: str) -> tuple[str | None, str, int]:
+    """``[user@]host[:port]`` -> (user, host, port); only the first hop of a list."""
+    spec = spec.split(",", 1)[0].strip()
+    if spec.startswith("ssh://"):
+        spec = spec[len("ssh://"):]
+    user, _, hostport = spec.rpartition("@")
+    host, port = hostport, 22
+    if hostport.startswith("["):  # [v6]:port
+        host, _, rest = hostport[1:].partition("]")
+        port = int(rest[1:]) if rest.startswith(":") else 22
+    elif hostport.count(":") == 1:
+        host, port_text = hostport.split(":")
+        port = int(port_text)
+    return (user or None), host, port
 
 
 def _collect(chan: paramiko.Channel, timeout: float, command: bytes):
@@ -237,7 +308,8 @@ def classify_ssh_stderr(stderr: str) -> str:
 
 def open_host(entry, *, accept_new: bool = False, connect_timeout: float,
               command_timeout: float, known_hosts: str | None,
-              ssh_config: str | None, key_filename: str | None) -> testinfra.host.Host:
+              ssh_config: str | None, key_filename: str | None,
+              proxy_jump: str | None = None) -> testinfra.host.Host:
     """Build (without connecting) a testinfra Host for an inventory HostEntry."""
     common = {"sudo": entry.become, "sudo_user": entry.become_user}
     if entry.connection == "local":
@@ -253,6 +325,8 @@ def open_host(entry, *, accept_new: bool = False, connect_timeout: float,
                      ("accept-new" if accept_new else "yes")]
             if known_hosts:
                 extra.append("-o UserKnownHostsFile=" + shlex.quote(known_hosts))
+            if proxy_jump:
+                extra.append("-o ProxyJump=" + shlex.quote(proxy_jump))
             backend = FleetSshBackend(
                 spec, ssh_config=ssh_config, ssh_identity_file=key_filename,
                 timeout=max(1, int(connect_timeout)), ssh_extra_args=" ".join(extra),
@@ -263,8 +337,10 @@ def open_host(entry, *, accept_new: bool = False, connect_timeout: float,
             backend = FleetParamikoBackend(
                 spec, ssh_config=ssh_config, known_hosts=known_hosts,
                 accept_new=accept_new, key_filename=key_filename,
-                connect_timeout=connect_timeout, command_timeout=command_timeout, **common,
+                connect_timeout=connect_timeout, command_timeout=command_timeout,
+                proxy_jump=proxy_jump, **common,
             )
+    backend.become_method = entry.become_method
     host = testinfra.host.Host(backend)
     backend.set_host(host)
     return host

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from fleetcheck.filters import OFFLINE_REASON
 from fleetcheck.hosts import FleetHost
 from fleetcheck.state import STATE_KEY
 
@@ -39,7 +40,11 @@ class Fixtures:
         if name is None:
             pytest.fail("the `host` fixture is for fleetcheck checks: mark the test with "
                         "@pytest.mark.check(...)", pytrace=False)
-        fleet_host = request.config.stash[STATE_KEY].pool.get(name)
+        state = request.config.stash[STATE_KEY]
+        if name in state.offline and not state.include_offline:
+            # Marked offline by the inventory: reported, never touched.
+            pytest.skip(OFFLINE_REASON)
+        fleet_host = state.pool.get(name)
         fleet_host.connect()  # raises Unreachable: the plugin reports it as such
         return fleet_host
 

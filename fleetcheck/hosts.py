@@ -69,9 +69,33 @@ class FleetHost:
         if not value:
             return None
         value = os.path.expanduser(str(value))
-        if not os.path.isabs(value) and getattr(self.entry, "source", None):
+        source = getattr(self.entry, "source", None)
+        # Relative to the inventory file; an inventory from a URL has no directory,
+        # its relative paths are taken from the current directory.
+        if not os.path.isabs(value) and source and "://" not in source:
             value = os.path.join(os.path.dirname(os.path.abspath(self.entry.source)), value)
         return value
+
+    @property
+    def key_file(self) -> str | None:
+        return (self.path_var("ansible_ssh_private_key_file")
+                or self.path_var("ansible_private_key_file"))
+
+    def describe(self) -> dict[str, Any]:
+        """How this host is reached, for the run's metadata: never a secret (no
+        password var is read here), only names, paths and numbers."""
+        entry = self.entry
+        view: dict[str, Any] = {"connection": entry.connection}
+        if entry.connection != "local":
+            view.update(address=entry.address, port=entry.port, user=entry.user,
+                        key_file=self.key_file, proxy_jump=entry.proxy_jump)
+        view.update(become=entry.become)
+        if entry.become:
+            view.update(become_method=entry.become_method,
+                        become_user=entry.become_user or "root")
+        view.update(command_timeout=self.command_timeout,
+                    connect_timeout=self.connect_timeout)
+        return {k: v for k, v in view.items() if v is not None}
 
     def connect(self):
         """The testinfra Host, connected; raises Unreachable (once found, always)."""
@@ -83,8 +107,8 @@ class FleetHost:
                 connect_timeout=self.connect_timeout, command_timeout=self.command_timeout,
                 known_hosts=self.path_var("fleetcheck_known_hosts"),
                 ssh_config=self.path_var("fleetcheck_ssh_config"),
-                key_filename=self.path_var("ansible_ssh_private_key_file")
-                or self.path_var("ansible_private_key_file"),
+                key_filename=self.key_file,
+                proxy_jump=self.entry.proxy_jump,
             )
             try:
                 connect = getattr(host.backend, "connect", None)

@@ -30,7 +30,7 @@ from fleetcheck.report import results as results_io
 from fleetcheck.report import waivers
 from fleetcheck.report.records import BAD_OUTCOMES, SEVERITIES, Record, summarize
 from fleetcheck.report.wiring import RunReports, WaiverHooks
-from fleetcheck.selection import select_hosts
+from fleetcheck.selection import Selection, select
 from fleetcheck.state import STATE_KEY, FleetRun, new_run_id
 
 META_KEY = pytest.StashKey[checkmeta.CheckMeta]()
@@ -41,8 +41,28 @@ SETUP_DURATION_KEY = pytest.StashKey[float]()
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("fleetcheck", "fleetcheck: audit a fleet of Linux servers")
     group.addoption("--inventory", action="append", dest="fleet_inventory", default=[],
-                    metavar="FILE", help="Ansible-style YAML inventory (repeatable). "
-                    "Default: inventories/local.yml (this machine) unless --hosts is given.")
+                    metavar="SOURCE", help="Ansible-style YAML inventory, an http(s):// URL "
+                    "or an executable inventory script serving Ansible's dynamic-inventory "
+                    "JSON (repeatable). Default: inventories/local.yml (this machine) "
+                    "unless --hosts is given.")
+    group.addoption("--inventory-auth", dest="fleet_inventory_auth", metavar="FILE",
+                    help="for an HTTP inventory: a YAML file naming the environment "
+                    "variables that hold the token or user/password (and a token_url); "
+                    "default $FLEETCHECK_INVENTORY_AUTH")
+    group.addoption("--inventory-ca", dest="fleet_inventory_ca", metavar="FILE",
+                    help="CA certificates (PEM) that sign the HTTP inventory's certificate")
+    group.addoption("--inventory-timeout", type=float, dest="fleet_inventory_timeout",
+                    default=None, metavar="SECONDS", help="timeout of each HTTP request and "
+                    "of an inventory script (default 20)")
+    group.addoption("--inventory-cache-ok", action="store_true",
+                    dest="fleet_inventory_cache_ok", help="when an HTTP inventory cannot "
+                    "be fetched, use its last good answer (the reports say so)")
+    group.addoption("--where", action="append", dest="fleet_where", default=[],
+                    metavar="KEY=VALUE", help="keep hosts whose var KEY is VALUE (or "
+                    "KEY!=VALUE); repeatable, all must hold; after --limit")
+    group.addoption("--include-offline", action="store_true", dest="fleet_include_offline",
+                    help="audit hosts the inventory marks offline (online: false); by "
+                    "default their checks are not-applicable: offline")
     group.addoption("--limit", dest="fleet_limit", metavar="PATTERN",
                     help="select hosts with Ansible's --limit grammar: names, globs, groups, "
                     "'a:b' union, 'a:&b' intersection, 'a:!b' exclusion")
@@ -89,17 +109,27 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", checkmeta.MARKER_HELP)
+    workerinput = getattr(config, "workerinput", None)
     try:
-        hosts, paths = select_hosts(config.option)
+        if workerinput and "fleetcheck_selection" in workerinput:
+            # Remote sources are read once, by the controller (see XdistHooks).
+            chosen = Selection.from_wire(workerinput["fleetcheck_selection"])
+        else:
+            chosen = select(config.option)
+        hosts, paths = chosen.hosts, chosen.sources
         waiver_book = waivers.load(hosts)
     except InventoryError as exc:
         raise pytest.UsageError(str(exc)) from None
-    workerinput = getattr(config, "workerinput", None)
     run_id = workerinput["fleetcheck_run_id"] if workerinput else new_run_id()
     options = ConnectOptions(accept_new=config.option.fleet_accept_new,
                              connect_timeout=config.option.fleet_connect_timeout)
     state = FleetRun(run_id=run_id, hosts=hosts, inventory_paths=paths,
-                     limit=config.option.fleet_limit, pool=HostPool(hosts, options))
+                     limit=config.option.fleet_limit, pool=HostPool(hosts, options),
+                     where=list(config.option.fleet_where or []),
+                     inventory_notes=chosen.notes, offline=chosen.offline,
+                     include_offline=config.option.fleet_include_offline, selection=chosen)
+    if workerinput is None:
+        state.connections = {name: state.pool.get(name).describe() for name in hosts}
     config.stash[STATE_KEY] = state
     config.pluginmanager.register(Fixtures(), "fleetcheck-fixtures")
     _recover_testpaths(config)
@@ -188,7 +218,8 @@ def _setup_reports(config: pytest.Config, state: FleetRun) -> None:
         return
     if metadata_key in config.stash:
         config.stash[metadata_key].update(
-            {f"fleetcheck {k}": str(v) for k, v in state.metadata().items()})
+            {f"fleetcheck {k}": str(v) for k, v in state.metadata().items()
+             if k != "connections"})
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -350,6 +381,8 @@ class RecordCollector:
             return
         tr = terminalreporter
         tr.write_sep("=", "fleetcheck summary")
+        for note in state.inventory_notes:
+            tr.write_line(f"WARNING: {note}", red=True, bold=True)
         records = self.sorted_records()
         by_host = summarize(records)
         width = max(len(h) for h in by_host)

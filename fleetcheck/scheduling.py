@@ -41,6 +41,10 @@ class XdistHooks:
         node.workerinput["fleetcheck_run_id"] = self.state.run_id
         if self.state.reports_dir is not None:
             node.workerinput["fleetcheck_reports_dir"] = str(self.state.reports_dir)
+        selection = self.state.selection
+        if selection is not None and selection.remote:
+            # An HTTP inventory or a script is read once: workers get its answer.
+            node.workerinput["fleetcheck_selection"] = selection.to_wire()
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_xdist_make_scheduler(self, config: pytest.Config, log):

@@ -1,13 +1,16 @@
-"""Which hosts a run audits: --inventory files, testinfra's --hosts, --limit."""
+"""Which hosts a run audits: --inventory sources (YAML files, URLs, scripts),
+testinfra's --hosts, --limit, --where, and which of them are offline."""
 
 from __future__ import annotations
 
 import copy
-
+import json
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from fleetcheck import inventory
+from fleetcheck import filters, inventory
+from fleetcheck.inventory import http, sources
 
 
 def default_inventory() -> str:
@@ -15,20 +18,53 @@ def default_inventory() -> str:
     return str(resources.files("fleetcheck") / "data" / "local.yml")
 
 
-def select_hosts(option) -> tuple[dict, list[str]]:
-    """Selected HostEntry objects by name, and the inventory files read.
+@dataclass
+class Selection:
+    hosts: dict                                  # HostEntry by name, inventory order
+    sources: list[str]                           # as shown (URLs without query strings)
+    notes: list[str] = field(default_factory=list)   # said loudly in the run's outputs
+    offline: list[str] = field(default_factory=list)  # selected hosts marked offline
+    remote: bool = False                         # read from a URL or a script
 
-    Raises InventoryError with one line on any bad input; the plugin
-    turns it into a usage error (exit 4) before any host is touched.
-    """
+    def to_wire(self) -> dict:
+        """Plain data for pytest-xdist's workerinput (execnet sends basic types only)."""
+        hosts = [[h.name, h.vars, h.groups, h.source] for h in self.hosts.values()]
+        return json.loads(json.dumps(
+            {"hosts": hosts, "sources": self.sources, "notes": self.notes,
+             "offline": self.offline, "remote": self.remote}, default=repr))
+
+    @classmethod
+    def from_wire(cls, data: dict) -> "Selection":
+        hosts = {name: inventory.HostEntry(name=name, vars=hvars, groups=groups, source=src)
+                 for name, hvars, groups, src in data["hosts"]}
+        return cls(hosts, data["sources"], data["notes"], data["offline"], data["remote"])
+
+
+def source_options(option) -> inventory.SourceOptions:
+    """SourceOptions from the command line (missing attributes: the defaults)."""
+    defaults = inventory.SourceOptions()
+    timeout = getattr(option, "fleet_inventory_timeout", None)
+    return inventory.SourceOptions(
+        auth_file=getattr(option, "fleet_inventory_auth", None),
+        ca_file=getattr(option, "fleet_inventory_ca", None),
+        timeout=defaults.timeout if timeout is None else timeout,
+        cache_ok=bool(getattr(option, "fleet_inventory_cache_ok", False)),
+    )
+
+
+def select(option) -> Selection:
+    """Raises InventoryError with one line on any bad input; the plugin turns it into
+    a usage error (exit 4) before any host is touched."""
     defaults = inventory.load([default_inventory()]).group_vars("all")
     paths = list(option.fleet_inventory or [])
     specs = [s for s in (getattr(option, "hosts", None) or "").split(",") if s.strip()]
     limit = option.fleet_limit
     hosts: dict = {}
+    notes: list[str] = []
     if paths or not specs:
         files = paths or [default_inventory()]
-        inv = inventory.load(files)
+        inv = inventory.load(files, source_options(option))
+        notes = list(inv.notes)
         for entry in inv.select(limit):
             # The embedded defaults sit under every inventory, as role defaults do in
             # Ansible: an inventory that sets no thresholds gets the sensible ones.
@@ -40,4 +76,16 @@ def select_hosts(option) -> tuple[dict, list[str]]:
         adhoc = inventory.from_hostspecs(specs, defaults)
         # With --inventory too, --limit narrows the inventory; --hosts are explicit.
         hosts.update((h.name, h) for h in adhoc.select(None if hosts else limit))
-    return hosts, [str(Path(p)) for p in paths]
+    wheres = getattr(option, "fleet_where", None)
+    if wheres:
+        hosts = {h.name: h for h in filters.select(list(hosts.values()), wheres)}
+    offline = [name for name, entry in hosts.items() if filters.is_offline(entry)]
+    shown = [http.display_url(p) if http.is_url(p) else str(Path(p)) for p in paths]
+    remote = any(sources.kind(p) in ("http", "script") for p in paths)
+    return Selection(hosts, shown, notes, offline, remote)
+
+
+def select_hosts(option) -> tuple[dict, list[str]]:
+    """Selected HostEntry objects by name, and the inventory sources read."""
+    chosen = select(option)
+    return chosen.hosts, chosen.sources

@@ -34,6 +34,15 @@ class FleetRun:
     started: float = field(default_factory=time.time)
     records: dict[str, Record] = field(default_factory=dict)
     remediate_mode: str = "off"
+    # Inventory sources and node filters (fleetcheck.selection): --where filters, what
+    # the run must say loudly about its inventory (answered from the cache), the
+    # selected hosts marked offline, and how each host is reached (never secrets).
+    where: list[str] = field(default_factory=list)
+    inventory_notes: list[str] = field(default_factory=list)
+    offline: list[str] = field(default_factory=list)
+    include_offline: bool = False
+    connections: dict[str, dict] = field(default_factory=dict)
+    selection: Any = None            # fleetcheck.selection.Selection (xdist ships it)
     # Filled at the end of the run (gate, waivers, history: fleetcheck.report.wiring)
     # and written with the metadata into results.json.
     summary: dict[str, Any] = field(default_factory=dict)
@@ -53,6 +62,11 @@ class FleetRun:
             "limit": self.limit,
             "remediate": self.remediate_mode,
             "hosts": list(self.hosts),
+            "where": list(self.where),
+            "inventory_notes": list(self.inventory_notes),
+            "offline": list(self.offline),
+            "include_offline": self.include_offline,
+            "connections": self.connections,
             "fleetcheck_version": __version__,
             **self.summary,
         }

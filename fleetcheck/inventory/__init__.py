@@ -6,8 +6,12 @@
     for host in inventory.select("web*:!web3"):     # Ansible --limit grammar
         host.address, host.port, host.user, host.connection, host.vars
 
-Modules: loader (YAML -> builder, with lines), build (groups, 'all'/'ungrouped', var
-precedence), ranges (web[01:20]), hostvars (connection vars), limit (--limit),
+Sources (sources.load picks one per path): YAML files (loader), an http(s):// URL
+serving Ansible's dynamic-inventory JSON (http, with auth, TLS, retries, a cache), an
+executable inventory script run with --list (script), a .json file (dynamic).
+
+Modules: loader (YAML -> builder, with lines), dynamic (inventory JSON -> builder),
+build (groups, 'all'/'ungrouped', var precedence), ranges (web[01:20]), hostvars (connection vars), limit (--limit),
 hostspecs (testinfra --hosts), model (HostEntry, Group, Inventory).
 
 Where fleetcheck departs from Ansible, on purpose (an audit that remediates should
@@ -26,7 +30,8 @@ stop on a doubtful inventory rather than guess):
 
 from .errors import InventoryError
 from .hostspecs import from_hostspecs
-from .loader import load
+from .http import SourceOptions
+from .sources import load
 from .model import Group, HostEntry, Inventory, VaultedValue, deep_merge
 
 __all__ = [
@@ -34,6 +39,7 @@ __all__ = [
     "HostEntry",
     "Inventory",
     "InventoryError",
+    "SourceOptions",
     "VaultedValue",
     "deep_merge",
     "from_hostspecs",

@@ -95,6 +95,38 @@ def to_connection(value: Any) -> str:
     raise ValueError(f"unknown connection {value!r} (allowed: {ALLOWED_CONNECTIONS})")
 
 
+BECOME_METHODS = ("sudo", "su")
+
+
+def to_become_method(value: Any) -> str:
+    if isinstance(value, str) and value.strip() in BECOME_METHODS:
+        return value.strip()
+    raise ValueError(f"unknown become method {value!r} (allowed: {', '.join(BECOME_METHODS)})")
+
+
+_JUMP_OPTION = re.compile(r"(?:-o\s*ProxyJump[= ]\s*|-J\s*)(\S+)", re.I)
+
+
+def proxy_jump(values: dict) -> str | None:
+    """The jump host: ``fleetcheck_proxy_jump``, else ``-o ProxyJump=..`` or ``-J ..`` in
+    ``ansible_ssh_common_args`` / ``ansible_ssh_extra_args`` (as Ansible users write it)."""
+    if values.get("fleetcheck_proxy_jump"):
+        return str(values["fleetcheck_proxy_jump"])
+    for var in ("ansible_ssh_common_args", "ansible_ssh_extra_args"):
+        match = _JUMP_OPTION.search(str(values.get(var) or ""))
+        if match:
+            return match.group(1).strip("'\"")
+    return None
+
+
+def _to_jump(value: Any) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"(ssh://)?([^@\s]+@)?[^@\s:]+(:[0-9]+)?"
+                                                       r"|(ssh://)?([^@\s]+@)?\[[0-9a-fA-F:.]+\]"
+                                                       r"(:[0-9]+)?", value.split(",")[0]):
+        raise ValueError(f"expected [user@]host[:port], got {_describe(value)}")
+    return value
+
+
 def _to_name(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"expected a non-empty string, got {_describe(value)}")
@@ -119,6 +151,8 @@ _CHECKS = {
     "ansible_ssh_user": _to_name,
     "ansible_become": to_bool,
     "ansible_become_user": _to_name,
+    "ansible_become_method": to_become_method,
+    "fleetcheck_proxy_jump": _to_jump,
     "ansible_connection": to_connection,
     "ansible_group_priority": to_priority,
 }

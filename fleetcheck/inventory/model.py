@@ -66,6 +66,15 @@ class HostEntry:
         return self.vars.get("ansible_become_user")
 
     @property
+    def become_method(self) -> str:
+        value = self.vars.get("ansible_become_method")
+        return "sudo" if value is None else hv.to_become_method(value)
+
+    @property
+    def proxy_jump(self) -> str | None:
+        return hv.proxy_jump(self.vars)
+
+    @property
     def connection(self) -> str:
         value = self.vars.get("ansible_connection")
         return hv.DEFAULT_CONNECTION if value is None else hv.to_connection(value)
@@ -98,6 +107,9 @@ class Inventory:
     hosts: dict[str, HostEntry]
     groups: dict[str, Group]
     sources: list[str] = field(default_factory=list)
+    # What the run must say loudly about where the inventory came from (an HTTP
+    # inventory answered from the local cache): see sources.load.
+    notes: list[str] = field(default_factory=list)
 
     def ancestors(self, group: str) -> list[str]:
         """``group`` and every group above it, in precedence order ('all' first)."""

@@ -1,0 +1,106 @@
+"""Ansible's dynamic-inventory JSON (what an inventory script prints for ``--list``, and
+what an HTTP source of truth serves) into the same builder the YAML loader fills.
+
+    {
+      "_meta": {"hostvars": {"web1": {"ansible_host": "10.0.0.5", "role": "web"}}},
+      "all": {"vars": {"ansible_user": "root"}, "children": ["web", "db"]},
+      "web": {"hosts": ["web1"], "vars": {...}, "children": [...]},
+      "db": ["db1", "db2"]
+    }
+
+A group is a mapping with ``hosts`` (a list of names), ``vars`` and ``children``
+(a list of group names), or, in the old short form, a bare list of host names.
+``_meta.hostvars`` holds each host's own vars; a host named only there is a host
+(in 'ungrouped'). Like the YAML loader, fleetcheck refuses what Ansible would
+silently accept: an unknown key in a group, a host name that is not a string, vars
+that are not a mapping, a connection var with a bad value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .build import InventoryBuilder
+from .errors import InventoryError
+from .hostvars import check_var, with_aliases
+
+GROUP_KEYS = ("hosts", "vars", "children")
+
+
+def _kind(value: Any) -> str:
+    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean",
+            int: "an integer", float: "a number", type(None): "null"}.get(
+        type(value), type(value).__name__)
+
+
+def add_json(data: Any, source: str, builder: InventoryBuilder) -> None:
+    """Add one dynamic-inventory document to ``builder``; ``source`` names it in errors
+    (a file, an URL without its credentials, a script)."""
+
+    def fail(reason: str) -> InventoryError:
+        return InventoryError(f"not an Ansible dynamic inventory: {reason}", source)
+
+    if not isinstance(data, dict):
+        raise fail(f"the JSON document must be an object of groups, got {_kind(data)}")
+    builder.add_source(source)
+    meta = data.get("_meta", {})
+    if not isinstance(meta, dict):
+        raise fail(f"'_meta' must be an object, got {_kind(meta)}")
+    hostvars = meta.get("hostvars", {})
+    if not isinstance(hostvars, dict):
+        raise fail(f"'_meta.hostvars' must be an object of hosts, got {_kind(hostvars)}")
+
+    for name, group in data.items():
+        if name == "_meta":
+            continue
+        builder.add_group(name, source)
+        if isinstance(group, list):
+            group = {"hosts": group}
+        elif group is None:
+            continue
+        elif not isinstance(group, dict):
+            raise fail(f"group {name!r} must be an object with hosts, vars or children "
+                       f"(or a list of hosts), got {_kind(group)}")
+        unknown = [key for key in group if key not in GROUP_KEYS]
+        if unknown:
+            raise fail(f"unknown key {unknown[0]!r} in group {name!r} "
+                       f"(expected {', '.join(GROUP_KEYS)})")
+        hosts = group.get("hosts") or []
+        if not isinstance(hosts, list):
+            raise fail(f"hosts of group {name!r} must be a list of names, got {_kind(hosts)}")
+        for host in hosts:
+            _check_name(host, f"a host of group {name!r}", fail)
+            builder.add_host(host, name, source)
+        children = group.get("children") or []
+        if not isinstance(children, list):
+            raise fail(f"children of group {name!r} must be a list of group names, "
+                       f"got {_kind(children)}")
+        for child in children:
+            _check_name(child, f"a child of group {name!r}", fail)
+            builder.add_child(name, child, source, None)
+        values = _vars(group.get("vars"), f"group {name!r}", source, fail)
+        if values:
+            builder.set_group_vars(name, values)
+
+    for host, values in hostvars.items():
+        _check_name(host, "a host in '_meta.hostvars'", fail)
+        if host not in builder.hosts:
+            builder.add_host(host, "ungrouped", source)
+        builder.set_host_vars(host, _vars(values, f"host {host!r}", source, fail))
+
+
+def _check_name(value: Any, what: str, fail) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise fail(f"{what} must be a non-empty string, got {_kind(value)}")
+
+
+def _vars(values: Any, owner: str, source: str, fail) -> dict:
+    if values is None:
+        return {}
+    if not isinstance(values, dict):
+        raise fail(f"vars of {owner} must be an object, got {_kind(values)}")
+    for name, value in values.items():
+        reason = check_var(name, value)
+        if reason:
+            raise InventoryError(f"{owner}: {reason}", source)
+    return with_aliases(values)
