@@ -29,7 +29,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import requests
 import yaml
@@ -78,7 +78,10 @@ def display_url(url: str) -> str:
     host = parts.hostname or ""
     if ":" in host:
         host = f"[{host}]"
-    port = f":{parts.port}" if parts.port else ""
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        port = ":" + parts.netloc.rpartition(":")[2]
     query = "?..." if parts.query else ""
     return f"{parts.scheme}://{host}{port}{parts.path}{query}"
 
@@ -208,7 +211,8 @@ def _request(method: str, url: str, options: SourceOptions, **kwargs: Any) -> re
             hint = "these credentials may not read it"
         raise _Failure(f"HTTP {status} {resp.reason or ''}".rstrip() + f": {hint}")
     if 300 <= status < 400:
-        raise _Failure(f"HTTP {status} redirect to {display_url(resp.headers.get('Location', '?'))} "
+        target = urljoin(url, resp.headers.get("Location", ""))
+        raise _Failure(f"HTTP {status} redirect to {display_url(target)} "
                        "(not followed: give the final URL)")
     if status != 200:
         raise _Failure(f"HTTP {status} {resp.reason or ''}".rstrip())
@@ -218,7 +222,7 @@ def _request(method: str, url: str, options: SourceOptions, **kwargs: Any) -> re
 def _tls_reason(exc: Exception, options: SourceOptions) -> str:
     text = str(exc)
     if "CERTIFICATE_VERIFY_FAILED" in text:
-        if "Hostname mismatch" in text or "doesn't match" in text:
+        if "mismatch" in text or "doesn't match" in text:
             return "TLS: the server's certificate is not for this host name"
         hint = "" if options.ca_file else " (for a private CA: --inventory-ca FILE)"
         return f"TLS: the server's certificate is not trusted{hint}"
