@@ -26,9 +26,13 @@
 
   /* --- metadata, totals, gate, waivers, history --------------------------------- */
   function renderHead() {
+    (data.inventory_notes || []).forEach(function (note) {
+      add(root, el("p", {"class": "fc-failed fc-note", id: "fc-inventory-note"}, note));
+    });
     var meta = add(root, el("table", {"class": "fc-meta", id: "fc-meta"}));
     [["run", "run"], ["started", "when"], ["user", "who"], ["inventory", "inventory"],
-     ["limit", "--limit"], ["remediate", "remediate"], ["fail_on", "--fail-on"],
+     ["limit", "--limit"], ["where", "--where"], ["offline", "offline hosts"],
+     ["remediate", "remediate"], ["fail_on", "--fail-on"],
      ["duration", "duration (s)"], ["hosts", "hosts"], ["records", "records"],
      ["version", "fleetcheck"]].forEach(function (kv) {
       var tr = add(meta, el("tr"));
@@ -74,6 +78,29 @@
     }
     renderHistory();
     renderWaivers();
+    renderConnections();
+  }
+
+  /* How each host is reached (never secrets): user, port, key file, jump host, become. */
+  function renderConnections() {
+    var names = Object.keys(data.connections || {});
+    if (!names.length) { return; }
+    var cols = ["connection", "address", "port", "user", "key_file", "proxy_jump", "become",
+                "become_method", "become_user", "command_timeout", "connect_timeout"];
+    var box = add(root, el("details", {id: "fc-connections"}));
+    add(box, el("summary", null, "connections (" + names.length + " hosts)"));
+    var table = add(box, el("table", {"class": "fc-meta"}));
+    var head = add(table, el("tr"));
+    add(head, el("th", null, "host"));
+    cols.forEach(function (c) { add(head, el("th", null, c)); });
+    names.forEach(function (name) {
+      var tr = add(table, el("tr", {"data-host": name}));
+      add(tr, el("th", null, name));
+      cols.forEach(function (c) {
+        var v = data.connections[name][c];
+        add(tr, el("td", {"data-col": c}, v === undefined ? "" : v));
+      });
+    });
   }
 
   function renderList(parent, title, items, fmt) {

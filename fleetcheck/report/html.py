@@ -108,7 +108,13 @@ def section_data(state: FleetRun, trimmed: bool = False) -> dict:
             "version": meta.get("fleetcheck_version"),
             "hosts": len(state.hosts),
             "records": len(records),
+            "where": " AND ".join(meta.get("where") or []),
+            "offline": (", ".join(meta.get("offline") or [])
+                        + (" (audited: --include-offline)" if meta.get("include_offline")
+                           and meta.get("offline") else "")),
         },
+        "inventory_notes": meta.get("inventory_notes") or [],
+        "connections": meta.get("connections") or {},
         "trimmed": trimmed,
         "gate": meta.get("gate"),
         "waivers": meta.get("waivers"),

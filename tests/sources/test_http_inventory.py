@@ -7,7 +7,7 @@ from __future__ import annotations
 import socket
 
 import pytest
-from conftest import INVENTORY, PASSWORD, TOKEN
+from source_data import INVENTORY, PASSWORD, TOKEN
 from inventory_server import InventoryServer, make_ca, server_cert
 
 from fleetcheck.inventory import InventoryError, SourceOptions, http, load
