@@ -2,6 +2,7 @@
 
   parse FORMAT [FILE]   print what fleetcheck makes of a captured output, as JSON
   rollback RUN_ID       restore every file that run changed, on every host
+  hosts                 the selected hosts as a table (CSV, JSON) with chosen columns
 """
 
 from __future__ import annotations
@@ -89,6 +90,29 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+def cmd_hosts(args: argparse.Namespace) -> int:
+    from fleetcheck import hosttable
+    from fleetcheck.inventory import InventoryError
+    from fleetcheck.selection import select
+
+    args.fleet_inventory = args.inventory
+    try:
+        chosen = select(args)
+        hosts = list(chosen.hosts.values())
+        names = hosttable.columns(args.columns, hosts, probe=args.check_reachable)
+    except InventoryError as exc:
+        print(f"fleetcheck hosts: {exc}", file=sys.stderr)
+        return 4
+    for note in chosen.notes:
+        print(f"WARNING: {note}", file=sys.stderr)
+    probes = hosttable.probe(hosts, args.probe_timeout) if args.check_reachable else None
+    table = hosttable.rows(hosts, names, probes)
+    sys.stdout.write(hosttable.render(table, names, args.format))
+    if probes and any(p["reachable"].startswith("no") for p in probes.values()):
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m fleetcheck",
                                      description="fleetcheck command-line tools")
@@ -106,6 +130,31 @@ def build_parser() -> argparse.ArgumentParser:
                    help="restore files that changed again since the run")
     r.add_argument("--reports-dir", default="reports")
     r.set_defaults(func=cmd_rollback)
+    h = sub.add_parser("hosts", help="list the selected hosts with chosen columns")
+    h.add_argument("--inventory", action="append", default=[], metavar="SOURCE",
+                   help="YAML file, http(s):// URL or inventory script (repeatable; "
+                   "default: the embedded local inventory)")
+    h.add_argument("--hosts", help="testinfra host specs, comma-separated")
+    h.add_argument("--limit", dest="fleet_limit", help="Ansible --limit grammar")
+    h.add_argument("--where", dest="fleet_where", action="append", default=[],
+                   metavar="KEY=VALUE", help="KEY=VALUE or KEY!=VALUE on host vars "
+                   "(repeatable, all must hold)")
+    h.add_argument("--columns", help="comma-separated: name, address, port, user, groups, "
+                   "connection, become, become_method, become_user, key_file, proxy_jump, "
+                   "command_timeout, offline, source, any host var (dotted), @set from the "
+                   f"inventory var fleetcheck_columns (default: {','.join(('name', 'address', 'port', 'user', 'groups'))})")
+    h.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    h.add_argument("--check-reachable", action="store_true",
+                   help="probe each host's SSH port in parallel: reachable, latency_ms "
+                   "(exit 1 when a host is not reachable)")
+    h.add_argument("--probe-timeout", type=float, default=5.0, metavar="SECONDS")
+    h.add_argument("--inventory-auth", dest="fleet_inventory_auth", metavar="FILE")
+    h.add_argument("--inventory-ca", dest="fleet_inventory_ca", metavar="FILE")
+    h.add_argument("--inventory-timeout", dest="fleet_inventory_timeout", type=float,
+                   metavar="SECONDS")
+    h.add_argument("--inventory-cache-ok", dest="fleet_inventory_cache_ok",
+                   action="store_true")
+    h.set_defaults(func=cmd_hosts)
     return parser
 
 

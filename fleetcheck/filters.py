@@ -2,7 +2,9 @@
 vars, repeatable (every filter must hold), and the offline mark.
 
 KEY is ``name``, ``group`` (a group the host is in, directly or below), a host var,
-or a dotted path into dict vars (``dns.master``). VALUE is compared with the var's
+a dotted path into dict vars (``dns.master``), or else one of the derived connection
+values (address, port, user, become, become_method, become_user, connection,
+proxy_jump). VALUE is compared with the var's
 own type: a boolean var with true/false/yes/no, a number numerically (``env=11``
 matches 11 and "11"), a list when any element matches, a string exactly or as an
 fnmatch glob (``role=comp*``). A host without the var never matches ``=`` and always
@@ -26,6 +28,9 @@ from fleetcheck.inventory.hostvars import to_bool
 
 _WHERE = re.compile(r"\s*([^=!\s][^=!]*?)\s*(!=|=)(.*)", re.S)
 _MISSING = object()
+# What a host's connection vars amount to (HostEntry properties), when no var has the name.
+DERIVED = ("address", "port", "user", "become", "become_method", "become_user",
+           "connection", "proxy_jump")
 OFFLINE_REASON = "offline"
 
 
@@ -60,7 +65,7 @@ def lookup(entry: HostEntry, key: str) -> Any:
     value: Any = entry.vars
     for part in key.split("."):
         if not isinstance(value, dict) or part not in value:
-            return _MISSING
+            return getattr(entry, key) if key in DERIVED else _MISSING
         value = value[part]
     return value
 

@@ -61,3 +61,11 @@ def test_offline():
     assert [filters.is_offline(h) for h in HOSTS] == [False, True, True, False]
     with pytest.raises(InventoryError, match=r"^inv\.yml: host 'x': online: expected a boolean"):
         filters.is_offline(host("x", online="maybe"))
+
+
+def test_derived_connection_values():
+    hosts = [host("a", ansible_host="192.0.2.1", ansible_become=True, ansible_port=2222),
+             host("b")]
+    assert [h.name for h in filters.select(hosts, ["become=true"])] == ["a"]
+    assert [h.name for h in filters.select(hosts, ["port=22"])] == ["b"]
+    assert [h.name for h in filters.select(hosts, ["address=192.0.2.*"])] == ["a"]

@@ -1,0 +1,182 @@
+"""`python -m fleetcheck hosts`: chosen columns (built-ins, any var, @sets from the
+inventory), each format, secrets hidden, and the parallel SSH reachability probe
+against loopback listeners (one speaks an SSH banner, one refuses, one is silent)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from fleetcheck import hosttable
+from fleetcheck.inventory import InventoryError, load
+
+REPO = Path(__file__).resolve().parents[2]
+
+INV = """
+all:
+  vars:
+    ansible_user: ops
+    fleetcheck_columns:
+      net: [name, address, port]
+      who: "name,user,become,become_method,become_user"
+    dns: {master: ns1}
+  children:
+    web:
+      vars: {role: web}
+      hosts:
+        web1: {ansible_host: 192.0.2.10, ansible_password: hunter2-SECRET, tags: [a, b]}
+        web2: {ansible_host: 192.0.2.11, ansible_port: 2222, ansible_become: true,
+               ansible_become_method: su, ansible_become_user: app}
+    db:
+      vars: {role: db}
+      hosts:
+        db1: {ansible_host: 192.0.2.20, online: false,
+              fleetcheck_proxy_jump: "ops@192.0.2.1:22"}
+"""
+
+
+@pytest.fixture
+def inv_file(tmp_path):
+    path = tmp_path / "inv.yml"
+    path.write_text(INV)
+    return path
+
+
+def table(inv_file, spec, fmt="table", probes=None):
+    hosts = list(load([str(inv_file)]).hosts.values())
+    names = hosttable.columns(spec, hosts, probe=probes is not None)
+    return hosttable.render(hosttable.rows(hosts, names, probes), names, fmt)
+
+
+def test_default_table(inv_file):
+    assert table(inv_file, None) == (
+        "name  address     port  user  groups\n"
+        "web1  192.0.2.10  22    ops   web\n"
+        "web2  192.0.2.11  2222  ops   web\n"
+        "db1   192.0.2.20  22    ops   db\n")
+
+
+def test_column_sets_vars_and_builtins(inv_file):
+    out = table(inv_file, "@who,role,dns.master,tags,offline,proxy_jump,missing")
+    lines = out.splitlines()
+    assert lines[0].split() == ["name", "user", "become", "become_method", "become_user",
+                                "role", "dns.master", "tags", "offline", "proxy_jump",
+                                "missing"]
+    assert lines[1].split() == ["web1", "ops", "false", "web", "ns1", "a,b", "false"]
+    assert lines[2].split() == ["web2", "ops", "true", "su", "app", "web", "ns1", "false"]
+    assert lines[3].split() == ["db1", "ops", "false", "db", "ns1", "true", "ops@192.0.2.1:22"]
+
+
+def test_csv(inv_file):
+    rows = list(csv.reader(io.StringIO(table(inv_file, "@net,tags", "csv"))))
+    assert rows == [["name", "address", "port", "tags"], ["web1", "192.0.2.10", "22", "a,b"],
+                    ["web2", "192.0.2.11", "2222", ""], ["db1", "192.0.2.20", "22", ""]]
+
+
+def test_json_keeps_types(inv_file):
+    data = json.loads(table(inv_file, "name,port,tags,become,dns", "json"))
+    assert data[0] == {"name": "web1", "port": 22, "tags": ["a", "b"], "become": False,
+                       "dns": {"master": "ns1"}}
+    assert data[1]["tags"] is None
+
+
+def test_secrets_are_never_printed(inv_file):
+    for fmt in hosttable.FORMATS:
+        out = table(inv_file, "name,ansible_password", fmt)
+        assert "hunter2" not in out and hosttable.HIDDEN in out
+
+
+def test_unknown_column_set(inv_file):
+    with pytest.raises(InventoryError, match=r"unknown column set @disk .*defines: @net, @who"):
+        table(inv_file, "@disk")
+
+
+# -- reachability -------------------------------------------------------------------------
+class Listener:
+    def __init__(self, banner: bytes | None):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.banner = banner
+        self.conns = []
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.conns.append(conn)
+            if self.banner is not None:
+                conn.sendall(self.banner)
+
+    def close(self):
+        self.sock.close()
+        for conn in self.conns:
+            conn.close()
+
+
+def test_check_reachable(tmp_path):
+    ssh, http, silent = Listener(b"SSH-2.0-OpenSSH_9.2\r\n"), Listener(b"HTTP/1.0 400\r\n"), \
+        Listener(None)
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    closed_port = closed.getsockname()[1]
+    closed.close()
+    inv = tmp_path / "inv.yml"
+    inv.write_text("all:\n  hosts:\n"
+                   f"    up: {{ansible_host: 127.0.0.1, ansible_port: {ssh.port}}}\n"
+                   f"    http: {{ansible_host: 127.0.0.1, ansible_port: {http.port}}}\n"
+                   f"    silent: {{ansible_host: 127.0.0.1, ansible_port: {silent.port}}}\n"
+                   f"    refused: {{ansible_host: 127.0.0.1, ansible_port: {closed_port}}}\n"
+                   "    here: {ansible_connection: local}\n")
+    try:
+        proc = subprocess.run([sys.executable, "-m", "fleetcheck", "hosts", "--inventory",
+                               str(inv), "--columns", "name", "--check-reachable",
+                               "--probe-timeout", "1", "--format", "json"],
+                              capture_output=True, text=True, cwd=REPO, timeout=30)
+    finally:
+        for listener in (ssh, http, silent):
+            listener.close()
+    assert proc.returncode == 1, proc.stderr
+    rows = {r["name"]: r for r in json.loads(proc.stdout)}
+    assert rows["up"]["reachable"] == "yes" and rows["up"]["latency_ms"] >= 0
+    assert rows["http"]["reachable"] == "no: not an SSH server"
+    assert rows["silent"]["reachable"] == "no: timeout after 1s"
+    assert rows["refused"] == {"name": "refused", "reachable": "no: connection refused",
+                               "latency_ms": None}
+    assert rows["here"]["reachable"] == "local"
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "fleetcheck", "hosts", *args],
+                          capture_output=True, text=True, cwd=REPO, timeout=30)
+
+
+def test_cli_formats_limit_where(inv_file):
+    proc = run_cli("--inventory", str(inv_file), "--limit", "web", "--where", "become=true",
+                   "--columns", "@net", "--format", "csv")
+    assert (proc.returncode, proc.stdout) == (0, "name,address,port\nweb2,192.0.2.11,2222\n")
+
+
+@pytest.mark.parametrize("args,expected", [
+    (["--where", "role=gpu"], "fleetcheck hosts: --where 'role=gpu' selects no host "
+                              "(of 3: web1, web2, db1)"),
+    (["--columns", "@nope"], "fleetcheck hosts: --columns: unknown column set @nope "
+                             "(the inventory var fleetcheck_columns defines: @net, @who)"),
+    (["--limit", "zz"], "fleetcheck hosts: --limit 'zz' selects no host "
+                        "(inventory has: web1, web2, db1)"),
+])
+def test_cli_errors_one_line_exit_4(inv_file, args, expected):
+    proc = run_cli("--inventory", str(inv_file), *args)
+    assert (proc.returncode, proc.stderr, proc.stdout) == (4, expected + "\n", "")
