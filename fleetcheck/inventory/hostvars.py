@@ -119,11 +119,15 @@ def proxy_jump(values: dict) -> str | None:
     return None
 
 
+_JUMP = re.compile(r"(ssh://)?([^@\s:]+@)?([^@\s:\[\]]+|\[[0-9a-fA-F:.]+\])(:[0-9]+)?")
+
+
 def _to_jump(value: Any) -> str:
-    if not isinstance(value, str) or not re.fullmatch(r"(ssh://)?([^@\s]+@)?[^@\s:]+(:[0-9]+)?"
-                                                       r"|(ssh://)?([^@\s]+@)?\[[0-9a-fA-F:.]+\]"
-                                                       r"(:[0-9]+)?", value.split(",")[0]):
-        raise ValueError(f"expected [user@]host[:port], got {_describe(value)}")
+    """``[user@]host[:port]`` (a password in it is refused: ``user:pw@`` does not match)."""
+    if not isinstance(value, str) or not _JUMP.fullmatch(value.split(",")[0].strip()):
+        # the value is not shown: it may hold a password (user:pw@host)
+        raise ValueError(f"expected [user@]host[:port] (no password), got {_kind(value)} "
+                         "that is not")
     return value
 
 
