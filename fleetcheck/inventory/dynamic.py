@@ -22,15 +22,9 @@ from typing import Any
 
 from .build import InventoryBuilder
 from .errors import InventoryError
-from .hostvars import check_var, with_aliases
+from .hostvars import _kind, check_var, with_aliases
 
 GROUP_KEYS = ("hosts", "vars", "children")
-
-
-def _kind(value: Any) -> str:
-    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean",
-            int: "an integer", float: "a number", type(None): "null"}.get(
-        type(value), type(value).__name__)
 
 
 def add_json(data: Any, source: str, builder: InventoryBuilder) -> None:

@@ -141,21 +141,20 @@ def load_auth(path: str | None) -> Auth | None:
                                  f"(expected {', '.join(AUTH_KEYS)})", path)
         if not isinstance(data[key], str) or not data[key].strip():
             raise InventoryError(f"inventory auth file: {key} must be a non-empty string", path)
-    if "token_env" in data and ("username_env" in data or "password_env" in data) \
-            and "token_url" not in data:
-        raise InventoryError("inventory auth file: give token_env or username_env and "
-                             "password_env, not both", path)
     if ("username_env" in data) != ("password_env" in data):
         raise InventoryError("inventory auth file: username_env and password_env go "
                              "together", path)
-    if "token_url" in data:
-        if "username_env" not in data:
-            raise InventoryError("inventory auth file: token_url needs username_env and "
-                                 "password_env (the credentials to POST)", path)
-        check_url(data["token_url"], "token_url")
-    if not any(k in data for k in ("token_env", "username_env")):
+    if "token_url" in data and "username_env" not in data:
+        raise InventoryError("inventory auth file: token_url needs username_env and "
+                             "password_env (the credentials to POST)", path)
+    if "token_env" in data and "username_env" in data:
+        raise InventoryError("inventory auth file: give token_env, or username_env and "
+                             "password_env (with token_url to get a token), not both", path)
+    if "token_env" not in data and "username_env" not in data:
         raise InventoryError("inventory auth file: names no credentials (token_env, or "
                              "username_env and password_env)", path)
+    if "token_url" in data:
+        check_url(data["token_url"], "token_url")
     secrets = []
     for key in ("token_env", "username_env", "password_env"):
         if key in data:

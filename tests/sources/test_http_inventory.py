@@ -270,3 +270,11 @@ def test_http_and_yaml_sources_merge(tmp_path):
         inv = load([srv.url(), str(yml)], opts(tmp_path))
     assert inv.hosts["web1"].vars["tier"] == "edge"  # later source wins
     assert [h.name for h in inv.select("web")] == ["web1", "web2", "web3"]
+
+
+def test_token_and_basic_together_is_refused(tmp_path, secrets_env):
+    auth = auth_file(tmp_path, "token_env: FC_TEST_TOKEN\nusername_env: FC_TEST_USER\n"
+                               "password_env: FC_TEST_PASSWORD\n")
+    text = error_of("https://127.0.0.1:1/inv", opts(tmp_path, auth_file=auth))
+    assert text.endswith("give token_env, or username_env and password_env (with token_url "
+                         "to get a token), not both")
