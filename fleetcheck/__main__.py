@@ -142,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     h.add_argument("--columns", help="comma-separated: name, address, port, user, groups, "
                    "connection, become, become_method, become_user, key_file, proxy_jump, "
                    "command_timeout, offline, source, any host var (dotted), @set from the "
-                   f"inventory var fleetcheck_columns (default: {','.join(('name', 'address', 'port', 'user', 'groups'))})")
+                   "inventory var fleetcheck_columns (default: name,address,port,user,groups)")
     h.add_argument("--format", choices=("table", "csv", "json"), default="table")
     h.add_argument("--check-reachable", action="store_true",
                    help="probe each host's SSH port in parallel: reachable, latency_ms "

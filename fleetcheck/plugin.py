@@ -129,7 +129,10 @@ def pytest_configure(config: pytest.Config) -> None:
                      inventory_notes=chosen.notes, offline=chosen.offline,
                      include_offline=config.option.fleet_include_offline, selection=chosen)
     if workerinput is None:
-        state.connections = {name: state.pool.get(name).describe() for name in hosts}
+        try:
+            state.connections = {name: state.pool.get(name).describe() for name in hosts}
+        except (ValueError, TypeError) as exc:  # e.g. fleetcheck_command_timeout: "soon"
+            raise pytest.UsageError(f"bad connection var: {exc}") from None
     config.stash[STATE_KEY] = state
     config.pluginmanager.register(Fixtures(), "fleetcheck-fixtures")
     _recover_testpaths(config)

@@ -11,8 +11,8 @@ serving Ansible's dynamic-inventory JSON (http, with auth, TLS, retries, a cache
 executable inventory script run with --list (script), a .json file (dynamic).
 
 Modules: loader (YAML -> builder, with lines), dynamic (inventory JSON -> builder),
-build (groups, 'all'/'ungrouped', var precedence), ranges (web[01:20]), hostvars (connection vars), limit (--limit),
-hostspecs (testinfra --hosts), model (HostEntry, Group, Inventory).
+build (groups, 'all'/'ungrouped', var precedence), ranges (web[01:20]), hostvars
+(connection vars), limit (--limit), hostspecs (testinfra --hosts), model (HostEntry, Group, Inventory).
 
 Where fleetcheck departs from Ansible, on purpose (an audit that remediates should
 stop on a doubtful inventory rather than guess):

@@ -69,13 +69,15 @@ def test_hanging_script_is_killed_with_its_children(tmp_path):
 
 
 @pytest.mark.parametrize("body,expected", [
-    ("echo 'Loading...'\n", "the inventory script printed output that is not JSON (line 1 column 1: Expecting value)"),
+    ("echo 'Loading...'\n", "the inventory script printed output that is not JSON "
+                            "(line 1 column 1: Expecting value)"),
     ("true\n", "the inventory script printed nothing (line 1 column 1: Expecting value)"),
     ("printf '\\377\\376'\n", "the inventory script printed bytes that are not UTF-8 (byte 0)"),
     ("echo '[1, 2]'\n", "not an Ansible dynamic inventory: the JSON document must be an "
                         "object of groups, got a list"),
-    ("echo '{\"web\": {\"hosts\": [1]}}'\n", "not an Ansible dynamic inventory: a host of group "
-                                           "'web' must be a non-empty string, got an integer"),
+    ("echo '{\"web\": {\"hosts\": [1]}}'\n",
+     "not an Ansible dynamic inventory: a host of group 'web' must be a non-empty string, "
+     "got an integer"),
     ("echo '{\"web\": {\"host\": [\"a\"]}}'\n", "not an Ansible dynamic inventory: unknown key "
                                               "'host' in group 'web' (expected hosts, vars, children)"),
     ("echo '{\"_meta\": {\"hostvars\": {\"a\": {\"ansible_port\": \"ssh\"}}}}'\n",
