@@ -12,7 +12,8 @@ executable inventory script run with --list (script), a .json file (dynamic).
 
 Modules: loader (YAML -> builder, with lines), dynamic (inventory JSON -> builder),
 build (groups, 'all'/'ungrouped', var precedence), ranges (web[01:20]), hostvars
-(connection vars), limit (--limit), hostspecs (testinfra --hosts), model (HostEntry, Group, Inventory).
+(connection vars), limit (--limit), hostspecs (testinfra --hosts), model (HostEntry,
+Group, Inventory), http and script (remote sources), sources (load: one per path).
 
 Where fleetcheck departs from Ansible, on purpose (an audit that remediates should
 stop on a doubtful inventory rather than guess):

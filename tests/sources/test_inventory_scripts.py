@@ -78,8 +78,9 @@ def test_hanging_script_is_killed_with_its_children(tmp_path):
     ("echo '{\"web\": {\"hosts\": [1]}}'\n",
      "not an Ansible dynamic inventory: a host of group 'web' must be a non-empty string, "
      "got an integer"),
-    ("echo '{\"web\": {\"host\": [\"a\"]}}'\n", "not an Ansible dynamic inventory: unknown key "
-                                              "'host' in group 'web' (expected hosts, vars, children)"),
+    ("echo '{\"web\": {\"host\": [\"a\"]}}'\n",
+     "not an Ansible dynamic inventory: unknown key 'host' in group 'web' "
+     "(expected hosts, vars, children)"),
     ("echo '{\"_meta\": {\"hostvars\": {\"a\": {\"ansible_port\": \"ssh\"}}}}'\n",
      "host 'a': ansible_port: expected a port number 1-65535, got 'ssh'"),
 ])
