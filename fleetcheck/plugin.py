@@ -225,6 +225,12 @@ def _setup_reports(config: pytest.Config, state: FleetRun) -> None:
              if k != "connections"})
 
 
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    """An inventory answered from the cache is said at the start too, not only at the end."""
+    state = config.stash.get(STATE_KEY, None)
+    return [f"WARNING: {note}" for note in state.inventory_notes] if state else []
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     state = config.stash.get(STATE_KEY, None)
     if state is not None:
