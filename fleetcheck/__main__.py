@@ -149,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "(exit 1 when a host is not reachable)")
     h.add_argument("--probe-timeout", type=float, default=5.0, metavar="SECONDS")
     h.add_argument("--inventory-auth", dest="fleet_inventory_auth", metavar="FILE")
+    h.add_argument("--inventory-token-env", dest="fleet_inventory_token_env", metavar="VAR")
     h.add_argument("--inventory-ca", dest="fleet_inventory_ca", metavar="FILE")
     h.add_argument("--inventory-timeout", dest="fleet_inventory_timeout", type=float,
                    metavar="SECONDS")

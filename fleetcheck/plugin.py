@@ -49,6 +49,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="for an HTTP inventory: a YAML file naming the environment "
                     "variables that hold the token or user/password (and a token_url); "
                     "default $FLEETCHECK_INVENTORY_AUTH")
+    group.addoption("--inventory-token-env", dest="fleet_inventory_token_env", metavar="VAR",
+                    help="for an HTTP inventory: the environment variable that holds a "
+                    "bearer token (the token itself never goes on the command line)")
     group.addoption("--inventory-ca", dest="fleet_inventory_ca", metavar="FILE",
                     help="CA certificates (PEM) that sign the HTTP inventory's certificate")
     group.addoption("--inventory-timeout", type=float, dest="fleet_inventory_timeout",

@@ -46,6 +46,7 @@ def source_options(option) -> inventory.SourceOptions:
     timeout = getattr(option, "fleet_inventory_timeout", None)
     return inventory.SourceOptions(
         auth_file=getattr(option, "fleet_inventory_auth", None),
+        token_env=getattr(option, "fleet_inventory_token_env", None),
         ca_file=getattr(option, "fleet_inventory_ca", None),
         timeout=defaults.timeout if timeout is None else timeout,
         cache_ok=bool(getattr(option, "fleet_inventory_cache_ok", False)),

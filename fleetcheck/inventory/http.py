@@ -2,7 +2,8 @@
 Ansible's dynamic-inventory JSON (see dynamic.py).
 
 Secrets never appear on the command line, in a file fleetcheck reads, in an error
-message or in a report: a small auth file (``--inventory-auth FILE`` or
+message or in a report: ``--inventory-token-env VAR`` names the environment variable
+that holds a bearer token, or a small auth file (``--inventory-auth FILE`` or
 ``$FLEETCHECK_INVENTORY_AUTH``) names the *environment variables* that hold them::
 
     token_env: FLEET_TOKEN            # a bearer token, or
@@ -49,6 +50,7 @@ class SourceOptions:
     """How remote inventory sources (HTTP, scripts) are read."""
 
     auth_file: str | None = None
+    token_env: str | None = None      # --inventory-token-env: a bearer token, no file
     ca_file: str | None = None
     timeout: float = DEFAULT_TIMEOUT
     retries: int = DEFAULT_RETRIES
@@ -113,7 +115,15 @@ def _is_loopback(host: str) -> bool:
 
 
 # -- auth -------------------------------------------------------------------------------
-def load_auth(path: str | None) -> Auth | None:
+def load_auth(path: str | None, token_env: str | None = None) -> Auth | None:
+    if token_env:
+        if path:
+            raise InventoryError("give --inventory-auth or --inventory-token-env, not both")
+        value = os.environ.get(token_env)
+        if not value:
+            raise InventoryError(f"--inventory-token-env: environment variable {token_env} "
+                                 "is not set")
+        return Auth(file="--inventory-token-env", token_env=token_env, secrets=(value,))
     path = path or os.environ.get(AUTH_ENV) or None
     if path is None:
         return None
@@ -286,7 +296,7 @@ def fetch(url: str, options: SourceOptions) -> tuple[Any, str | None]:
     ``validate(data)`` is the caller's: see sources.load."""
     check_url(url)
     shown = display_url(url)
-    auth = load_auth(options.auth_file)
+    auth = load_auth(options.auth_file, options.token_env)
     try:
         headers, basic = _headers(auth, options)
         resp = _request("GET", url, options, headers=headers, auth=basic)

@@ -278,3 +278,13 @@ def test_token_and_basic_together_is_refused(tmp_path, secrets_env):
     text = error_of("https://127.0.0.1:1/inv", opts(tmp_path, auth_file=auth))
     assert text.endswith("give token_env, or username_env and password_env (with token_url "
                          "to get a token), not both")
+
+
+def test_token_env_option(tmp_path, secrets_env):
+    with InventoryServer(INVENTORY, token=TOKEN) as srv:
+        assert "web1" in load([srv.url()], opts(tmp_path, token_env="FC_TEST_TOKEN")).hosts
+        text = error_of(srv.url(), opts(tmp_path, token_env="FC_TEST_UNSET"))
+        assert text == "--inventory-token-env: environment variable FC_TEST_UNSET is not set"
+        text = error_of(srv.url(), opts(tmp_path, token_env="FC_TEST_TOKEN",
+                                        auth_file=auth_file(tmp_path, "token_env: X\n")))
+        assert text == "give --inventory-auth or --inventory-token-env, not both"

@@ -161,3 +161,13 @@ def test_inventory_script(pytester):
     res = run(pytester, "--inventory", "inv.py", "--limit", "compute", "--where", "env=11")
     assert res.ret == 0, res.stdout.str() + res.stderr.str()
     assert {r["host"] for r in results(pytester)["records"]} == {"c1", "c3"}
+
+
+def test_token_env_option(pytester, token_server, monkeypatch):
+    monkeypatch.setenv("FC_TEST_TOKEN", TOKEN)
+    res = run(pytester, "--inventory", token_server.url(), "--inventory-token-env",
+              "FC_TEST_TOKEN", "--where", "name=s1")
+    assert res.ret == 0, res.stdout.str() + res.stderr.str()
+    assert token_server.count("/token") == 0
+    assert [r["host"] for r in results(pytester)["records"]] == ["s1"]
+    no_secret_anywhere(pytester, res)
