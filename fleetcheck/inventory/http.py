@@ -213,7 +213,8 @@ def _request(method: str, url: str, options: SourceOptions, **kwargs: Any) -> re
         sent = bool(kwargs.get("headers", {}).get("Authorization") or kwargs.get("auth")
                     or kwargs.get("json") is not None)
         if not sent:
-            hint = "no credentials were sent (--inventory-auth FILE names them)"
+            hint = ("no credentials were sent (--inventory-token-env VAR or "
+                    "--inventory-auth FILE names them)")
         elif status == 401:
             hint = "the credentials were refused"
         else:
@@ -293,16 +294,19 @@ def _headers(auth: Auth | None, options: SourceOptions) -> tuple[dict, Any]:
 
 def fetch(url: str, options: SourceOptions) -> tuple[Any, str | None]:
     """The inventory JSON at ``url`` and, when it came from the cache, a note saying so.
-    ``validate(data)`` is the caller's: see sources.load."""
+    Its shape is checked by the caller (sources.load)."""
     check_url(url)
     shown = display_url(url)
     auth = load_auth(options.auth_file, options.token_env)
+    secrets = list(auth.secrets) if auth else []
     try:
         headers, basic = _headers(auth, options)
+        if "Authorization" in headers:
+            secrets.append(headers["Authorization"].split(" ", 1)[1])  # a fetched token too
         resp = _request("GET", url, options, headers=headers, auth=basic)
         data = _json(resp, "the answer")
     except _Failure as exc:
-        reason = _scrub(str(exc), auth)
+        reason = _scrub(str(exc), secrets)
         cached = read_cache(url, options)
         if cached is None:
             raise InventoryError(reason, shown) from None
@@ -316,10 +320,10 @@ def fetch(url: str, options: SourceOptions) -> tuple[Any, str | None]:
     return data, None
 
 
-def _scrub(text: str, auth: Auth | None) -> str:
+def _scrub(text: str, secrets: list[str]) -> str:
     """Belt and braces: no secret survives into a message."""
-    if auth is not None:
-        for secret in auth.secrets:
+    for secret in secrets:
+        if secret:
             text = text.replace(secret, "***")
     return one_line(text)
 

@@ -145,7 +145,7 @@ def test_timeout(tmp_path):
 
 @pytest.mark.parametrize("path,auth,expected", [
     ("/inv", False, "HTTP 401 Unauthorized: no credentials were sent "
-                    "(--inventory-auth FILE names them)"),
+                    "(--inventory-token-env VAR or --inventory-auth FILE names them)"),
     ("/inv", True, "HTTP 401 Unauthorized: the credentials were refused"),
     ("/forbidden", True, "HTTP 403 Forbidden: these credentials may not read it"),
     ("/nothing", False, "HTTP 404 Not Found"),

@@ -142,7 +142,7 @@ def test_errors_are_one_line_exit_4(pytester, token_server, monkeypatch, case):
     else:
         args = ["--inventory", token_server.url()]
         pattern = (rf"ERROR: {token_server.url()}: HTTP 401 Unauthorized: no credentials "
-                   r"were sent \(--inventory-auth FILE names them\)")
+                   r"were sent \(--inventory-token-env VAR or --inventory-auth FILE names them\)")
     res = run(pytester, *args)
     assert res.ret == pytest.ExitCode.USAGE_ERROR
     lines = [line for line in res.stderr.lines if line.strip()]
