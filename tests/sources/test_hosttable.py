@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -14,6 +15,8 @@ import threading
 from pathlib import Path
 
 import pytest
+from inventory_server import InventoryServer
+from source_data import INVENTORY
 
 from fleetcheck import hosttable
 from fleetcheck.inventory import InventoryError, load
@@ -180,3 +183,19 @@ def test_cli_formats_limit_where(inv_file):
 def test_cli_errors_one_line_exit_4(inv_file, args, expected):
     proc = run_cli("--inventory", str(inv_file), *args)
     assert (proc.returncode, proc.stderr, proc.stdout) == (4, expected + "\n", "")
+
+
+def test_cli_from_http_with_cache_warning(tmp_path):
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    with InventoryServer(INVENTORY) as srv:
+        url = srv.url()
+        args = [sys.executable, "-m", "fleetcheck", "hosts", "--inventory", url,
+                "--columns", "name,role,env", "--where", "env=11"]
+        first = subprocess.run(args, capture_output=True, text=True, cwd=REPO, env=env)
+    assert (first.returncode, first.stderr) == (0, ""), first.stderr
+    assert first.stdout.split("\n")[1:3] == ["web1  web   11", "db1   db    11"]
+    second = subprocess.run(args + ["--inventory-cache-ok"], capture_output=True, text=True,
+                            cwd=REPO, env=env)
+    assert second.returncode == 0 and second.stdout == first.stdout
+    assert second.stderr.startswith(f"WARNING: INVENTORY FROM CACHE: {url} could not be "
+                                    "fetched (connection refused)")
