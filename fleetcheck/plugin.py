@@ -30,7 +30,7 @@ from fleetcheck.report import results as results_io
 from fleetcheck.report import waivers
 from fleetcheck.report.records import BAD_OUTCOMES, SEVERITIES, Record, summarize
 from fleetcheck.report.wiring import RunReports, WaiverHooks
-from fleetcheck.selection import select_hosts
+from fleetcheck.selection import inventory_hosts, select_hosts
 from fleetcheck.state import STATE_KEY, FleetRun, new_run_id
 
 META_KEY = pytest.StashKey[checkmeta.CheckMeta]()
@@ -91,6 +91,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", checkmeta.MARKER_HELP)
     try:
         hosts, paths = select_hosts(config.option)
+        # The pool can connect to every inventory host (a fix may change another host
+        # than the one checked); checks still run over the selected `hosts` only.
+        everyone = {**inventory_hosts(paths), **hosts}
         waiver_book = waivers.load(hosts)
     except InventoryError as exc:
         raise pytest.UsageError(str(exc)) from None
@@ -99,7 +102,7 @@ def pytest_configure(config: pytest.Config) -> None:
     options = ConnectOptions(accept_new=config.option.fleet_accept_new,
                              connect_timeout=config.option.fleet_connect_timeout)
     state = FleetRun(run_id=run_id, hosts=hosts, inventory_paths=paths,
-                     limit=config.option.fleet_limit, pool=HostPool(hosts, options))
+                     limit=config.option.fleet_limit, pool=HostPool(everyone, options))
     config.stash[STATE_KEY] = state
     config.pluginmanager.register(Fixtures(), "fleetcheck-fixtures")
     _recover_testpaths(config)

@@ -41,3 +41,17 @@ def select_hosts(option) -> tuple[dict, list[str]]:
         # With --inventory too, --limit narrows the inventory; --hosts are explicit.
         hosts.update((h.name, h) for h in adhoc.select(None if hosts else limit))
     return hosts, [str(Path(p)) for p in paths]
+
+
+def inventory_hosts(paths: list[str]) -> dict:
+    """Every host of the inventory files, --limit or not, with the embedded defaults
+    under their vars: a fix for a selected host may have to change another one (a
+    host's DNS records live in the zone files of the DNS master)."""
+    if not paths:
+        return {}
+    defaults = inventory.load([default_inventory()]).group_vars("all")
+    hosts = {}
+    for entry in inventory.load(paths).select(None):
+        entry.vars = inventory.deep_merge(copy.deepcopy(defaults), entry.vars)
+        hosts[entry.name] = entry
+    return hosts
