@@ -21,7 +21,7 @@ FORMATS = ("text", "raw", "map")
 
 ZONE_LINE = re.compile(r"^zone (?P<zone>[^/\s]+)/(?P<cls>[A-Za-z0-9]+): (?P<msg>.+)$")
 LOADED = re.compile(r"^loaded serial (?P<serial>\d+)(?: \(DNSSEC signed\))?$")
-OTHER = re.compile(r"^(?:[\w-]+|/?[^\s:]+:\d+): .+$")   # `dns_master_load: ...`, `FILE:LINE: ...`
+OTHER = re.compile(r"^[^\s:]+(?::\d+)?: .+$")   # `dns_master_load: ...`, `FILE[:LINE]: ...`
 
 
 def command(hostvars: Mapping[str, Any], zone: str = "", file: str = "",
