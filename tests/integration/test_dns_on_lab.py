@@ -93,23 +93,29 @@ def test_dry_run_fix_and_clean_second_run(healthy, tmp_path, host, fault, pair):
 
 
 def test_a_zone_that_does_not_validate_is_never_reloaded(healthy, tmp_path):
-    """The fix's named-checkzone fails (a broken record elsewhere in the zone file,
-    loaded by nobody yet): the engine restores the file and rndc reload never runs."""
-    rzone_file = "/etc/bind/db.47.213.10.in-addr.arpa"
-    healthy.fault("web1", "missing-ptr")
-    good = healthy.read_file("ns1", rzone_file)
-    # An admin's unfinished edit, not yet reloaded: dnspython reads it, BIND refuses
-    # it (a CNAME beside other data at 31).
-    healthy.put_file("ns1", rzone_file, good + "31\tIN\tCNAME\tapp1.lab.test.\n",
-                     group="bind")
-    broken = healthy.read_file("ns1", rzone_file)
-    rc, records, out = audit(tmp_path, "-k", "forward_reverse", "--limit", "web1",
-                             "--remediate")
-    (rec,) = records
-    assert rec["outcome"] == "failed", out
-    plan = rec["plan"]
-    assert plan["status"] in ("failed", "refused"), plan
-    assert healthy.read_file("ns1", rzone_file) == broken
-    if plan["status"] == "failed":
-        assert "named-checkzone" in plan["error"] and plan["restored"] == [rzone_file]
-    healthy.put_file("ns1", rzone_file, good, group="bind")
+    """ns1 serves a wrong A for web1, and its zone file also holds an admin's unfinished
+    edit that dnspython reads but BIND refuses (an NS without an address): the fix's
+    named-checkzone fails, the engine restores the file, rndc reload never runs."""
+    zone_file = "/etc/bind/db.lab.test"
+    good = healthy.read_file("ns1", zone_file)
+    wrong = good.replace("10.213.47.30", "10.213.47.99")   # same serial: ns2 keeps its copy
+    unfinished = wrong + "@\tIN\tNS\tns3.lab.test.\n"
+    served = "dig +short +norec @127.0.0.1 web1.lab.test A; dig +short +norec @127.0.0.1 lab.test SOA"
+    try:
+        healthy.put_file("ns1", zone_file, wrong, group="bind")
+        healthy.sh("ns1", "rndc reload lab.test")
+        healthy.put_file("ns1", zone_file, unfinished, group="bind")
+        before = healthy.sh("ns1", served).stdout
+        assert before.startswith("10.213.47.99\n"), before
+        rc, records, out = audit(tmp_path, "-k", "forward_reverse", "--limit", "web1",
+                                 "--remediate")
+        (rec,) = records
+        plan = rec["plan"]
+        assert rec["outcome"] == "failed" and plan["status"] == "failed", out
+        assert "named-checkzone" in plan["error"] and plan["restored"] == [zone_file], plan
+        assert [a["summary"] for a in plan["actions"]][-1] == "rndc reload lab.test"
+        assert healthy.read_file("ns1", zone_file) == unfinished
+        assert healthy.sh("ns1", served).stdout == before   # nothing was reloaded
+    finally:
+        healthy.put_file("ns1", zone_file, good, group="bind")
+        healthy.sh("ns1", "rndc reload lab.test")
