@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import dns.exception
 import dns.name
-import dns.rdataclass
 import dns.rdatatype
 import dns.zone
 
@@ -46,7 +45,6 @@ def serial(zone: dns.zone.Zone) -> int:
 
 # ------------------------------------------------------------ zone file lines
 
-_PAREN = re.compile(r"[()]")
 
 
 @dataclass

@@ -4,7 +4,10 @@ dnspython responses (these tests must not send packets; the lab tests do)."""
 
 from types import SimpleNamespace
 
+import dns.exception
 import dns.message
+import dns.rdata
+import dns.rdatatype
 import dns.rcode
 import dns.rrset
 import dns.xfr
