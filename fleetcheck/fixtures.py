@@ -1,4 +1,4 @@
-"""The fixtures a check uses: `host`, `facts` and `evidence`.
+"""The fixtures a check uses: `host`, `facts`, `evidence` and `fleet`.
 
 Registered by the plugin at configure time, after every entry-point plugin, so this
 `host` overrides pytest-testinfra's fixture of the same name: a fleetcheck check gets
@@ -47,6 +47,12 @@ class Fixtures:
         fleet_host = state.pool.get(name)
         fleet_host.connect()  # raises Unreachable: the plugin reports it as such
         return fleet_host
+
+    @pytest.fixture
+    def fleet(self, request: pytest.FixtureRequest) -> dict:
+        """Every inventory host, selected by --limit or not: name -> HostEntry (its
+        vars and address), for checks that compare a host with others (DNS)."""
+        return request.config.stash[STATE_KEY].pool.entries
 
     @pytest.fixture
     def facts(self, host: FleetHost):

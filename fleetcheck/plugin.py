@@ -120,6 +120,9 @@ def pytest_configure(config: pytest.Config) -> None:
         else:
             chosen = select(config.option)
         hosts, paths = chosen.hosts, chosen.sources
+        # The pool can connect to every inventory host (a fix may change another host
+        # than the one checked); checks still run over the selected `hosts` only.
+        everyone = {**chosen.others, **hosts}
         waiver_book = waivers.load(hosts)
     except InventoryError as exc:
         raise pytest.UsageError(str(exc)) from None
@@ -127,7 +130,7 @@ def pytest_configure(config: pytest.Config) -> None:
     options = ConnectOptions(accept_new=config.option.fleet_accept_new,
                              connect_timeout=config.option.fleet_connect_timeout)
     state = FleetRun(run_id=run_id, hosts=hosts, inventory_paths=paths,
-                     limit=config.option.fleet_limit, pool=HostPool(hosts, options),
+                     limit=config.option.fleet_limit, pool=HostPool(everyone, options),
                      where=list(config.option.fleet_where or []),
                      inventory_notes=chosen.notes, offline=chosen.offline,
                      include_offline=config.option.fleet_include_offline, selection=chosen)

@@ -25,19 +25,26 @@ class Selection:
     notes: list[str] = field(default_factory=list)   # said loudly in the run's outputs
     offline: list[str] = field(default_factory=list)  # selected hosts marked offline
     remote: bool = False                         # read from a URL or a script
+    # Inventory hosts not selected: a fix for a selected host may have to change one of
+    # them (a host's DNS records live in the zone files of the DNS master).
+    others: dict = field(default_factory=dict)
 
     def to_wire(self) -> dict:
         """Plain data for pytest-xdist's workerinput (execnet sends basic types only)."""
-        hosts = [[h.name, h.vars, h.groups, h.source] for h in self.hosts.values()]
+        def wire(entries):
+            return [[h.name, h.vars, h.groups, h.source] for h in entries.values()]
         return json.loads(json.dumps(
-            {"hosts": hosts, "sources": self.sources, "notes": self.notes,
-             "offline": self.offline, "remote": self.remote}, default=repr))
+            {"hosts": wire(self.hosts), "others": wire(self.others), "sources": self.sources,
+             "notes": self.notes, "offline": self.offline, "remote": self.remote},
+            default=repr))
 
     @classmethod
     def from_wire(cls, data: dict) -> "Selection":
-        hosts = {name: inventory.HostEntry(name=name, vars=hvars, groups=groups, source=src)
-                 for name, hvars, groups, src in data["hosts"]}
-        return cls(hosts, data["sources"], data["notes"], data["offline"], data["remote"])
+        def unwire(rows):
+            return {name: inventory.HostEntry(name=name, vars=hvars, groups=groups, source=src)
+                    for name, hvars, groups, src in rows}
+        return cls(unwire(data["hosts"]), data["sources"], data["notes"], data["offline"],
+                   data["remote"], unwire(data.get("others", [])))
 
 
 def source_options(option) -> inventory.SourceOptions:
@@ -61,16 +68,18 @@ def select(option) -> Selection:
     specs = [s for s in (getattr(option, "hosts", None) or "").split(",") if s.strip()]
     limit = option.fleet_limit
     hosts: dict = {}
+    others: dict = {}
     notes: list[str] = []
     if paths or not specs:
         files = paths or [default_inventory()]
         inv = inventory.load(files, source_options(option))
         notes = list(inv.notes)
-        for entry in inv.select(limit):
+        for entry in inv.hosts.values():
             # The embedded defaults sit under every inventory, as role defaults do in
             # Ansible: an inventory that sets no thresholds gets the sensible ones.
             entry.vars = inventory.deep_merge(copy.deepcopy(defaults), entry.vars)
-            hosts[entry.name] = entry
+        hosts.update((entry.name, entry) for entry in inv.select(limit))
+        others.update(inv.hosts)
         paths = files
     if specs:
         # testinfra's --hosts: these hosts get the `all` vars of the default inventory.
@@ -83,7 +92,8 @@ def select(option) -> Selection:
     offline = [name for name, entry in hosts.items() if filters.is_offline(entry)]
     shown = [http.display_url(p) if http.is_url(p) else str(Path(p)) for p in paths]
     remote = any(sources.kind(p) in ("http", "script") for p in paths)
-    return Selection(hosts, shown, notes, offline, remote)
+    others = {n: e for n, e in others.items() if n not in hosts}
+    return Selection(hosts, shown, notes, offline, remote, others)
 
 
 def select_hosts(option) -> tuple[dict, list[str]]:

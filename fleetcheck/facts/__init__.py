@@ -32,6 +32,8 @@ REGISTRY = {
     "dnf": "fleetcheck.facts.dnf",
     "pkgstate": "fleetcheck.facts.pkgstate",
     "refresh": "fleetcheck.facts.refresh",
+    "named_conf": "fleetcheck.facts.named_conf",
+    "named_checkzone": "fleetcheck.facts.named_checkzone",
 }
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from fleetcheck.remediation import engine, registry
 from fleetcheck.remediation.rolling import RollingLimits, RollingPolicy
+from fleetcheck.state import STATE_KEY
 
 REMEDIATION_KEY = pytest.StashKey[dict]()
 
@@ -80,8 +81,10 @@ class RemediationHooks:
                 "status": "available", "summary": "a fix exists: run with --remediate"}
             return False
         host = item.funcargs["host"]
+        pool = item.config.stash[STATE_KEY].pool
         ctx = registry.PlanContext(meta.check_id, host.name, host.vars, host.facts,
-                                   item=item.callspec.params.get("item"))
+                                   item=item.callspec.params.get("item"),
+                                   other=lambda name: pool.get(name).facts)
         try:
             plan = plan_fn(ctx)
         except Exception as exc:  # noqa: BLE001 - a planning bug must not crash the run
@@ -99,6 +102,11 @@ class RemediationHooks:
         return self._apply(item, host, plan, info)
 
     def _apply(self, item, host, plan, info) -> bool:
+        # A plan may change another host than the one checked (plan.target): that
+        # host is locked, backed up and changed; the check's own host is re-checked.
+        checked = host
+        if plan.target:
+            host = item.config.stash[STATE_KEY].pool.get(plan.target)
         policy = self.policy
         if policy is not None:
             reason = policy.begin(host.name)
@@ -117,6 +125,7 @@ class RemediationHooks:
                 raise AssertionError(f"fix failed: {exc}") from None
             info["backups"] = result.backups
             host.facts.clear()
+            checked.facts.clear()
             evidence = item.funcargs.get("evidence")
             if evidence is not None:
                 evidence.clear()

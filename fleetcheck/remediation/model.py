@@ -101,6 +101,7 @@ class Plan:
     actions: list[Action] = field(default_factory=list)
     reason: str = ""   # why nothing is planned, or why the fix is refused
     refused: bool = False
+    target: str | None = None   # the host the actions change, when not `host`
 
     @property
     def empty(self) -> bool:
@@ -126,8 +127,11 @@ class Plan:
         return "; ".join(a.summary for a in self.actions)
 
     def to_json(self) -> dict[str, Any]:
-        return {"summary": self.summary, "actions": [a.to_json() for a in self.actions],
+        data = {"summary": self.summary, "actions": [a.to_json() for a in self.actions],
                 "diffs": self.diffs(), "refused": self.refused}
+        if self.target:
+            data["target"] = self.target
+        return data
 
 
 def refuse(check_id: str, host: str, reason: str) -> Plan:

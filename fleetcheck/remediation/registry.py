@@ -31,9 +31,20 @@ class PlanContext:
     vars: dict[str, Any]
     facts: Any            # FactCache-like: .get(name, **params)
     item: str | None = None
+    # name -> that inventory host's facts (read-only), for a fix that changes another
+    # host than the one checked (DNS records live on the DNS master)
+    other: Callable[[str], Any] | None = None
 
-    def plan(self, *actions, reason: str = "") -> Plan:
-        return Plan(self.check_id, self.host, list(actions), reason=reason)
+    def plan(self, *actions, reason: str = "", target: str | None = None) -> Plan:
+        return Plan(self.check_id, self.host, list(actions), reason=reason,
+                    target=None if target == self.host else target)
+
+    def facts_of(self, name: str):
+        if name == self.host:
+            return self.facts
+        if self.other is None:
+            raise LookupError(f"no facts of other hosts here (asked for {name})")
+        return self.other(name)
 
 
 def fix(check_id: str) -> Callable[[PlanFn], PlanFn]:

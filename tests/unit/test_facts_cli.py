@@ -45,3 +45,15 @@ def test_parse_vmstat_and_nproc():
     assert json.loads(proc.stdout) == expected("vmstat/debian12_timestamp")
     proc = run("nproc", stdin="8\n")
     assert proc.returncode == 0 and json.loads(proc.stdout) == {"cpus": 8}
+
+
+def test_parse_named_conf_and_named_checkzone():
+    proc = run("named_conf", str(FIXTURES / "named_conf/debian12_bind918_secondary.txt"))
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == expected("named_conf/debian12_bind918_secondary")
+    text = (FIXTURES / "named_checkzone/debian12_cname_and_other_data.txt").read_text()
+    proc = run("named_checkzone", stdin=text)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == expected("named_checkzone/debian12_cname_and_other_data")
+    proc = run("named_checkzone", str(FIXTURES / "named_checkzone/malformed_truncated_no_verdict.txt"))
+    assert proc.returncode == 2 and "line 2: no 'zone NAME/CLASS:' line" in proc.stderr

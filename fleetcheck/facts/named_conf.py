@@ -1,0 +1,154 @@
+"""BIND's configuration as named itself reads it: `named-checkconf -p -x`.
+
+`-p` prints the whole configuration (includes resolved) in canonical form, one
+statement per line; `-x` replaces every shared secret with `????`, so no TSIG or rndc
+key reaches a report. Exit 1 means the configuration is invalid: the fact then holds
+the errors named-checkconf printed, and no zones.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from fleetcheck.facts.base import Command, FactError, ParseError
+
+NAME = "named_conf"
+DEFAULT_CONF = "/etc/bind/named.conf"   # Debian/Ubuntu; /etc/named.conf on RHEL
+
+OPEN = re.compile(r'^(?P<head>[^{};"]*(?:"[^"]*"[^{};"]*)*)\{$')
+ZONE = re.compile(r'^zone\s+"(?P<name>[^"]+)"(?:\s+(?P<cls>\w+))?\s*$')
+VIEW = re.compile(r'^view\s+"(?P<name>[^"]+)"(?:\s+\w+)?\s*$')
+STATEMENT = re.compile(r'^(?P<key>[A-Za-z0-9-]+)\s*(?P<value>.*);$')
+
+
+def conf_path(hostvars: Mapping[str, Any]) -> str:
+    return str((hostvars.get("dns") or {}).get("named_conf") or DEFAULT_CONF)
+
+
+def command(hostvars: Mapping[str, Any]) -> Command:
+    return Command("named-checkconf -p -x %s", conf_path(hostvars))
+
+
+@dataclass
+class Zone:
+    name: str
+    zone_class: str
+    view: str | None
+    type: str | None
+    file: str | None          # absolute (relative paths joined to `directory`)
+    format: str               # masterfile-format: text or raw
+
+    @property
+    def serves(self) -> bool:
+        """A zone named loads from a file of its own: primary or secondary."""
+        return self.type in ("primary", "master", "secondary", "slave") and bool(self.file)
+
+
+@dataclass
+class NamedConf:
+    valid: bool
+    errors: list[str] = field(default_factory=list)
+    directory: str | None = None
+    zones: list[Zone] = field(default_factory=list)
+    # options-level allow-transfer elements, as printed ('key "lab-xfer"', '"any"')
+    allow_transfer: list[str] | None = None
+
+    def zone(self, name: str) -> Zone | None:
+        name = name.rstrip(".").lower()
+        return next((z for z in self.zones if z.name.rstrip(".").lower() == name), None)
+
+
+def _unquote(value: str) -> str:
+    value = value.strip()
+    return value[1:-1] if len(value) >= 2 and value[0] == value[-1] == '"' else value
+
+
+def parse(text: str) -> NamedConf:
+    lines = text.splitlines()
+    if not any(line.strip() for line in lines):
+        raise ParseError("line 1: empty output: is this `named-checkconf -p`?")
+    conf = NamedConf(valid=True)
+    stack: list[tuple[str, int]] = []      # (block head, line number)
+    zone: dict[str, Any] | None = None
+    view: str | None = None
+    transfer: list[str] | None = None
+    raw_zones: list[dict[str, Any]] = []
+    for n, raw in enumerate(lines, start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        if line.startswith("}") and line.endswith("{"):      # controls: `} keys {`
+            if not stack:
+                raise ParseError(f"line {n}: '}}' without an open block")
+            stack[-1] = (line[1:-1].strip(), n)
+            continue
+        if line in ("};", "}"):
+            if not stack:
+                raise ParseError(f"line {n}: '}}' without an open block")
+            head, _ = stack.pop()
+            if head.startswith("allow-transfer") and transfer is not None:
+                if zone is None and len(stack) == 1 and stack[0][0] == "options":
+                    conf.allow_transfer = transfer
+                transfer = None
+            elif ZONE.match(head) and zone is not None:
+                raw_zones.append(zone)
+                zone = None
+            elif VIEW.match(head):
+                view = None
+            continue
+        match = OPEN.match(line)
+        if match:
+            head = match.group("head").strip()
+            stack.append((head, n))
+            zm, vm = ZONE.match(head), VIEW.match(head)
+            if zm:
+                zone = {"name": zm.group("name"), "class": (zm.group("cls") or "IN").upper(),
+                        "view": view, "type": None, "file": None, "format": None}
+            elif vm and len(stack) == 1:
+                view = vm.group("name")
+            elif head.startswith("allow-transfer"):
+                transfer = []
+            continue
+        if not stack or not line.endswith(";"):
+            raise ParseError(f"line {n}: expected a statement ending in ';' inside a "
+                             f"block, got {line[:60]!r}")
+        if transfer is not None:
+            transfer.append(line[:-1].strip())
+            continue
+        match = STATEMENT.match(line)
+        if not match:
+            continue        # an element of a list: `127.0.0.1/32;`, `"rndc-key";`
+        key, value = match.group("key"), match.group("value").strip()
+        if zone is not None and len(stack) == (2 if zone["view"] else 1):
+            if key == "type":
+                zone["type"] = value
+            elif key == "file":
+                zone["file"] = _unquote(value)
+            elif key == "masterfile-format":
+                zone["format"] = value
+        elif stack == [("options", stack[0][1])] and key == "directory":
+            conf.directory = _unquote(value)
+    if stack:
+        head, where = stack[-1]
+        raise ParseError(f"line {where}: block '{head[:40]}' is not closed (truncated?)")
+    for z in raw_zones:
+        path = z["file"]
+        if path and not path.startswith("/"):
+            path = posixpath.join(conf.directory or "/", path)
+        kind = z["type"]
+        fmt = z["format"] or ("raw" if kind in ("secondary", "slave") else "text")
+        conf.zones.append(Zone(z["name"], z["class"], z["view"], kind, path, fmt))
+    return conf
+
+
+def from_result(rc: int, stdout: str, stderr: str) -> NamedConf:
+    if rc == 0:
+        return parse(stdout)
+    if rc in (126, 127):
+        raise FactError(f"named-checkconf cannot run (exit {rc}): {stderr.strip()[:200]}")
+    errors = [line.strip() for line in (stdout + "\n" + stderr).splitlines() if line.strip()]
+    return NamedConf(valid=False, errors=errors or [f"named-checkconf exited {rc}"])
