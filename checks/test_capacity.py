@@ -19,7 +19,7 @@ def _judge(evidence, measured, thresholds, crit_severity, advice):
     assert not breaches, "; ".join(breaches)
 
 
-@pytest.mark.check("capacity.vmstat", severity="high",
+@pytest.mark.check("capacity.vmstat", severity="high", facts=["vmstat", "nproc"],
                    title="run queue, swapping, iowait and free memory within thresholds")
 def test_vmstat(host, facts, evidence):
     cfg = host.vars.get("capacity", {}).get("vmstat", {})
@@ -42,7 +42,7 @@ def test_vmstat(host, facts, evidence):
            "see top/ps for the busy processes, free -m, iostat -x for the disks")
 
 
-@pytest.mark.check("capacity.memory", severity="high",
+@pytest.mark.check("capacity.memory", severity="high", facts=["meminfo"],
                    title="available memory and swap use within thresholds")
 def test_memory(host, facts, evidence):
     mem = facts.meminfo
@@ -54,7 +54,7 @@ def test_memory(host, facts, evidence):
            "ps aux --sort=-rss | head; is a process leaking? is swap thrashing (vmstat si/so)?")
 
 
-@pytest.mark.check("capacity.load", severity="medium",
+@pytest.mark.check("capacity.load", severity="medium", facts=["loadavg", "nproc"],
                    title="load average per CPU within thresholds")
 def test_load(host, facts, evidence):
     load, cpus = facts.loadavg, facts.nproc.cpus
@@ -67,6 +67,7 @@ def test_load(host, facts, evidence):
 
 
 @pytest.mark.check("capacity.disk", severity="high",
+                   facts=["df", ("df", {"inodes": True})],
                    title="filesystem space and inodes within thresholds, per mount")
 def test_disk(host, facts, evidence):
     cfg = host.vars.get("capacity", {}).get("disk", {})

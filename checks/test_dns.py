@@ -82,7 +82,19 @@ def test_forward_reverse(host, fleet, evidence):
     assert not problems, "; ".join(problems)
 
 
-@pytest.mark.check("dns.zone_valid", severity="high",
+def _zone_reads(host, item):
+    """The facts test_zone_valid reads on a DNS server, gathered ahead."""
+    dnsvars = host.vars.get("dns") or {}
+    if host.name != dnsvars.get("master") and host.name not in (dnsvars.get("slaves") or []):
+        return
+    yield "named_conf"
+    for zone in host.facts.named_conf.zones:
+        if zone.serves:
+            yield "named_checkzone", {"zone": zone.name, "file": zone.file,
+                                      "format": zone.format}
+
+
+@pytest.mark.check("dns.zone_valid", severity="high", facts=[_zone_reads],
                    title="named's configuration and every zone it serves load")
 def test_zone_valid(host, facts, fleet, evidence):
     layout = layout_of(host, fleet)

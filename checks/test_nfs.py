@@ -12,7 +12,14 @@ from fleetcheck.facts.exports import compare, declared_exports, views
 from fleetcheck.facts.smbclient import address
 
 
-@pytest.mark.check("nfs.exports", severity="high",
+def _reads(host, item):
+    """The facts test_nfs_exports reads, gathered ahead (fleetcheck.gather)."""
+    if declared_exports(host.vars):
+        yield from ("ganesha", "exports", "exportfs")
+        yield "showmount", {"address": address(host.vars, host.name)}
+
+
+@pytest.mark.check("nfs.exports", severity="high", facts=[_reads],
                    title="declared NFS exports exist as declared, none insecure, all offered")
 def test_nfs_exports(host, facts, evidence):
     declared = declared_exports(host.vars)

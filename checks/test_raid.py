@@ -33,7 +33,7 @@ def _against_declared(md, declared) -> tuple[list[str], list[str]]:
     return missing, different
 
 
-@pytest.mark.check("raid.md_healthy", severity="critical",
+@pytest.mark.check("raid.md_healthy", severity="critical", facts=["mdstat"],
                    title="md RAID arrays are active, complete and not rebuilding")
 def test_md_healthy(host, facts, evidence):
     declared = host.vars.get("raid", {}).get("arrays") or []

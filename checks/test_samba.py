@@ -15,7 +15,20 @@ def _declared(host):
             if isinstance(s, dict) and s.get("name")]
 
 
-@pytest.mark.check("samba.shares", severity="high",
+def _share_paths(declared) -> tuple:
+    return tuple(sorted({str(s["path"]) for s in declared if s.get("path")}))
+
+
+def _reads(host, item):
+    """The facts test_samba_shares reads, gathered ahead (fleetcheck.gather)."""
+    declared = _declared(host)
+    if declared:
+        yield "smbconf"
+        yield "paths", {"paths": _share_paths(declared)}
+        yield "smbclient", {"address": address(host.vars, host.name)}
+
+
+@pytest.mark.check("samba.shares", severity="high", facts=[_reads],
                    title="declared Samba shares exist as declared and are served")
 def test_samba_shares(host, facts, evidence):
     declared = _declared(host)
@@ -27,8 +40,7 @@ def test_samba_shares(host, facts, evidence):
     problems = []
     if not tp.clean:
         problems.append(f"testparm -s is not clean (exit {tp.rc}): " + "; ".join(tp.problems))
-    kinds = facts.get("paths", paths=tuple(sorted({str(s["path"]) for s in declared
-                                                   if s.get("path")}))).kinds
+    kinds = facts.get("paths", paths=_share_paths(declared)).kinds
     listing = facts.get("smbclient", address=address(host.vars, host.name))
     if not listing.ok:
         problems.append(listing.error)

@@ -4,6 +4,7 @@ import pytest
 
 
 @pytest.mark.check("service.running", severity="high", items="services",
+                   facts=[lambda host, item: [("service", {"name": item})]],
                    title="declared service is running")
 def test_service_running(host, facts, item, evidence):
     state = facts.get("service", name=item)

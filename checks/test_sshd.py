@@ -14,7 +14,7 @@ def same(actual: str | None, expected: str) -> bool:
     return a == e or ALIASES.get(e) == a or ALIASES.get(a) == e
 
 
-@pytest.mark.check("sshd.config", severity="high", items="sshd",
+@pytest.mark.check("sshd.config", severity="high", items="sshd", facts=["sshd"],
                    title="sshd directive has its declared value")
 def test_sshd_config(host, facts, item, evidence):
     expected = str(host.vars["sshd"][item])

@@ -5,7 +5,7 @@ import pytest
 from fleetcheck.facts.sysctl import normalize
 
 
-@pytest.mark.check("sysctl.value", severity="medium", items="sysctl",
+@pytest.mark.check("sysctl.value", severity="medium", items="sysctl", facts=["sysctl"],
                    title="kernel parameter has its declared value")
 def test_sysctl_value(host, facts, item, evidence):
     expected = normalize(host.vars["sysctl"][item])

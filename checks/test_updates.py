@@ -30,7 +30,25 @@ def pending(facts, manager, suites):
             [f"{u.name}.{u.arch}" for u in security.updates], 0)
 
 
-@pytest.mark.check("updates.applied", severity="high",
+def _reads(host, item):
+    """The facts test_updates_applied reads, in its order (the refresh first)."""
+    if not isinstance(host.vars.get("updates"), dict):
+        return
+    yield "pkgstate"
+    manager = host.facts.pkgstate.manager
+    if manager == "none":
+        return
+    if update_settings(host.vars)["refresh_lists"]:
+        yield "refresh", {"manager": manager}
+        yield "pkgstate", {"after_refresh": True}
+    if manager == "apt":
+        yield "apt"
+    else:
+        yield "dnf", {"manager": manager}
+        yield "dnf", {"manager": manager, "security": True}
+
+
+@pytest.mark.check("updates.applied", severity="high", facts=[_reads],
                    title="no pending (security) updates, no reboot pending, fresh lists")
 def test_updates_applied(host, facts, evidence):
     if not isinstance(host.vars.get("updates"), dict):

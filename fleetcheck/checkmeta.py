@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
+from fleetcheck import facts as fact_registry
 from fleetcheck.report.records import SEVERITIES
 
 CHECK_ID = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
 MARKER_HELP = (
-    "check(check_id, severity='medium', title='', items=None): declare a fleetcheck "
-    "check; check_id is '<area>.<name>', severity one of " + "|".join(SEVERITIES) +
-    "; items names a host var whose keys (or list entries) each get a test `item`"
+    "check(check_id, severity='medium', title='', items=None, facts=()): declare a "
+    "fleetcheck check; check_id is '<area>.<name>', severity one of "
+    + "|".join(SEVERITIES) + "; items names a host var whose keys (or list entries) "
+    "each get a test `item`; facts lists the facts the check reads, gathered ahead "
+    "for every host at once (fleetcheck.gather)"
 )
+
+# On each check item: its CheckMeta and its host's name (set at collection).
+META_KEY = pytest.StashKey["CheckMeta"]()
+HOST_KEY = pytest.StashKey[str]()
 
 
 @dataclass(frozen=True)
@@ -23,6 +32,9 @@ class CheckMeta:
     severity: str
     title: str
     items: str | None = None   # host var whose keys/entries parametrize `item`
+    # What the check reads, to gather ahead: fact names, (name, params) pairs, or
+    # callables (host, item) -> iterable of those (see fleetcheck.gather).
+    facts: tuple[Any, ...] = ()
 
     @property
     def area(self) -> str:
@@ -43,6 +55,7 @@ def from_node(node) -> CheckMeta | None:
     severity = kwargs.pop("severity", None) or (args.pop(0) if args else "medium")
     title = kwargs.pop("title", None) or (args.pop(0) if args else "")
     items = kwargs.pop("items", None)
+    facts = kwargs.pop("facts", ())
     where = getattr(node, "nodeid", None) or getattr(node, "name", "?")
     if not isinstance(check_id, str) or not CHECK_ID.match(check_id):
         pytest.fail(f"{where}: check id {check_id!r} must look like 'area.name'",
@@ -53,7 +66,27 @@ def from_node(node) -> CheckMeta | None:
     if args or kwargs:
         pytest.fail(f"{where}: unexpected arguments to the check marker: {args or kwargs}",
                     pytrace=False)
-    return CheckMeta(check_id, severity, title or check_id, items)
+    problem = _bad_facts(facts)
+    if problem:
+        pytest.fail(f"{where}: facts= of {check_id}: {problem}", pytrace=False)
+    return CheckMeta(check_id, severity, title or check_id, items, tuple(facts))
+
+
+def _bad_facts(declared: Any) -> str | None:
+    """Why a `facts=` declaration is malformed, or None."""
+    if isinstance(declared, (str, dict)) or not isinstance(declared, Iterable):
+        return f"{declared!r} is not a list"
+    for spec in declared:
+        if callable(spec):
+            continue
+        name = spec if isinstance(spec, str) else (
+            spec[0] if isinstance(spec, tuple) and len(spec) == 2
+            and isinstance(spec[1], dict) else None)
+        if not isinstance(name, str):
+            return f"{spec!r} is not a fact name, a (name, params) pair or a callable"
+        if name not in fact_registry.REGISTRY:
+            return f"unknown fact {name!r} (known: {', '.join(sorted(fact_registry.REGISTRY))})"
+    return None
 
 
 def host_items(meta: CheckMeta, hostvars: dict) -> list[str]:

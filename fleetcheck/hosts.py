@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import os
 import subprocess
+import threading
 import time
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any, Callable, NoReturn
 
 import paramiko
 
@@ -47,9 +48,15 @@ class CommandResult:
 
 
 class FleetHost:
-    """One inventory host as the checks see it: name, vars, facts."""
+    """One inventory host as the checks see it: name, vars, facts.
 
-    def __init__(self, entry, options: ConnectOptions):
+    Thread-safe: the gathering threads (fleetcheck.gather) and the test thread share
+    it. `lock` (re-entrant) serializes its connection, its commands and its fact
+    cache, so two threads never race to run the same command.
+    """
+
+    def __init__(self, entry, options: ConnectOptions,
+                 command_log: Callable[[str, str, "CommandResult"], None] | None = None):
         self.entry = entry
         self.name: str = entry.name
         self.vars: dict[str, Any] = entry.vars
@@ -63,6 +70,8 @@ class FleetHost:
         self._testinfra = None
         self.unreachable_reason: str | None = None
         self.commands_run = 0
+        self.lock = threading.RLock()
+        self.command_log = command_log
 
     def path_var(self, name: str) -> str | None:
         value = self.vars.get(name)
@@ -99,6 +108,10 @@ class FleetHost:
 
     def connect(self):
         """The testinfra Host, connected; raises Unreachable (once found, always)."""
+        with self.lock:
+            return self._connect()
+
+    def _connect(self):
         if self.unreachable_reason is not None:
             raise Unreachable(self.unreachable_reason)
         if self._testinfra is None:
@@ -131,22 +144,25 @@ class FleetHost:
 
     def run(self, command: Command, ok: tuple[int, ...] | None = None) -> CommandResult:
         """Run a Command (quoted in one place) with this host's timeout."""
-        host = self.connect()
-        rendered = command.render()
-        start = time.monotonic()
-        try:
-            res = host.run(rendered)
-        except CommandTimeout as exc:
-            raise FactError(str(exc)) from None
-        except (Unreachable, paramiko.SSHException, EOFError, OSError) as exc:
-            # The connection broke under a running check: the host is gone for this
-            # run; its remaining checks report unreachable at once.
-            self._lost(classify(exc, self.connect_timeout))
-        if res.rc == -1 and self.entry.connection != "local":
-            self._lost("the channel closed without an exit status")
-        self.commands_run += 1
+        with self.lock:
+            host = self.connect()
+            rendered = command.render()
+            start = time.monotonic()
+            try:
+                res = host.run(rendered)
+            except CommandTimeout as exc:
+                raise FactError(str(exc)) from None
+            except (Unreachable, paramiko.SSHException, EOFError, OSError) as exc:
+                # The connection broke under a running check: the host is gone for
+                # this run; its remaining checks report unreachable at once.
+                self._lost(classify(exc, self.connect_timeout))
+            if res.rc == -1 and self.entry.connection != "local":
+                self._lost("the channel closed without an exit status")
+            self.commands_run += 1
         result = CommandResult(rendered, res.rc, res.stdout, res.stderr,
                                time.monotonic() - start)
+        if self.command_log is not None:
+            self.command_log(self.name, "host", result)
         if ok is not None and result.rc not in ok:
             raise FactError(f"`{rendered}` exited {result.rc}: {result.stderr.strip()[:300]}")
         return result
@@ -165,8 +181,11 @@ class FleetHost:
         except subprocess.TimeoutExpired:
             raise FactError(f"`{rendered}` (on the controller) timed out after "
                             f"{self.command_timeout:g}s") from None
-        return CommandResult(rendered, res.returncode, res.stdout, res.stderr,
-                             time.monotonic() - start)
+        result = CommandResult(rendered, res.returncode, res.stdout, res.stderr,
+                               time.monotonic() - start)
+        if self.command_log is not None:
+            self.command_log(self.name, "controller", result)
+        return result
 
     def _lost(self, why: str) -> NoReturn:
         self.unreachable_reason = f"connection lost: {why}"
@@ -174,9 +193,10 @@ class FleetHost:
         raise Unreachable(self.unreachable_reason)
 
     def close(self) -> None:
-        if self._testinfra is not None:
-            _close(self._testinfra)
-            self._testinfra = None
+        with self.lock:
+            if self._testinfra is not None:
+                _close(self._testinfra)
+                self._testinfra = None
 
 
 def _close(host) -> None:
@@ -198,6 +218,10 @@ class FactCache:
 
     def get(self, fact: str, /, **params: Any):
         """The parsed fact; `params` select what to read (a path, a service name, ...)."""
+        with self.host.lock:
+            return self._get(fact, params)
+
+    def _get(self, fact: str, params: dict[str, Any]):
         module = fact_registry.get(fact)
         command = module.command(self.host.vars, **params)
         key = (fact, command.render())
@@ -229,8 +253,9 @@ class FactCache:
 
     def clear(self) -> None:
         """Forget everything (after a change on the host, facts are gathered afresh)."""
-        self._values.clear()
-        self.raw.clear()
+        with self.host.lock:
+            self._values.clear()
+            self.raw.clear()
 
 
 @dataclass
@@ -241,15 +266,20 @@ class _Failed:
 class HostPool:
     """The FleetHosts of this worker process, created on first use."""
 
-    def __init__(self, entries: dict[str, Any], options: ConnectOptions):
+    def __init__(self, entries: dict[str, Any], options: ConnectOptions,
+                 command_log: Callable[[str, str, CommandResult], None] | None = None):
         self.entries = entries
         self.options = options
+        self.command_log = command_log
         self._hosts: dict[str, FleetHost] = {}
+        self._lock = threading.Lock()
 
     def get(self, name: str) -> FleetHost:
-        if name not in self._hosts:
-            self._hosts[name] = FleetHost(self.entries[name], self.options)
-        return self._hosts[name]
+        with self._lock:
+            if name not in self._hosts:
+                self._hosts[name] = FleetHost(self.entries[name], self.options,
+                                              self.command_log)
+            return self._hosts[name]
 
     def close(self) -> None:
         for host in self._hosts.values():

@@ -47,6 +47,13 @@ def add_options(parser: pytest.Parser) -> None:
                     default=None, metavar="SECONDS",
                     help="SSH connect timeout; overrides the inventory var "
                     f"fleetcheck_connect_timeout (default {DEFAULT_CONNECT_TIMEOUT:g})")
+    group.addoption("--gather-threads", type=int, default=None, dest="fleet_gather_threads",
+                    metavar="N", help="gather the facts of up to N hosts at once before "
+                    "the checks run (per xdist worker; default 64; 0: each fact when a "
+                    "check first reads it)")
+    group.addoption("--command-log", dest="fleet_command_log", metavar="FILE",
+                    help="append every command the run sends (host, command, exit code, "
+                    "seconds; never output) to FILE as JSON lines")
     group.addoption("--remediate", nargs="?", const="all", default=None, dest="fleet_remediate",
                     metavar="AREAS", help="fix what has a safe fix: every area, or "
                     "--remediate=AREA,CHECK_ID,... Nothing on a host changes without it.")

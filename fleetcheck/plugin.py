@@ -14,8 +14,11 @@ from pathlib import Path
 import pytest
 
 from fleetcheck import checkmeta
+from fleetcheck.checkmeta import HOST_KEY, META_KEY
 from fleetcheck.connection import Unreachable
+from fleetcheck.commandlog import CommandLog
 from fleetcheck.facts.base import to_jsonable
+from fleetcheck.gather import DEFAULT_THREADS, GatherHooks
 from fleetcheck.fixtures import EVIDENCE_KEY, Fixtures
 from fleetcheck.hosts import ConnectOptions, HostPool
 from fleetcheck.inventory import InventoryError
@@ -34,8 +37,6 @@ from fleetcheck.report.wiring import RunReports, WaiverHooks
 from fleetcheck.selection import Selection, select
 from fleetcheck.state import STATE_KEY, FleetRun, new_run_id
 
-META_KEY = pytest.StashKey[checkmeta.CheckMeta]()
-HOST_KEY = pytest.StashKey[str]()
 SETUP_DURATION_KEY = pytest.StashKey[float]()
 
 
@@ -65,8 +66,10 @@ def pytest_configure(config: pytest.Config) -> None:
     run_id = workerinput["fleetcheck_run_id"] if workerinput else new_run_id()
     options = ConnectOptions(accept_new=config.option.fleet_accept_new,
                              connect_timeout=config.option.fleet_connect_timeout)
+    command_log = _command_log(config)
     state = FleetRun(run_id=run_id, hosts=hosts, inventory_paths=paths,
-                     limit=config.option.fleet_limit, pool=HostPool(everyone, options),
+                     limit=config.option.fleet_limit,
+                     pool=HostPool(everyone, options, command_log),
                      where=list(config.option.fleet_where or []),
                      inventory_notes=chosen.notes, offline=chosen.offline,
                      include_offline=config.option.fleet_include_offline, selection=chosen)
@@ -87,10 +90,30 @@ def pytest_configure(config: pytest.Config) -> None:
     elif workerinput and workerinput.get("fleetcheck_reports_dir"):
         state.reports_dir = Path(workerinput["fleetcheck_reports_dir"])
     _setup_remediation(config, state)
+    owned = None
     if config.pluginmanager.hasplugin("xdist"):
-        from fleetcheck.scheduling import XdistHooks  # noqa: PLC0415
+        from fleetcheck.scheduling import XdistHooks, worker_hosts  # noqa: PLC0415
 
         config.pluginmanager.register(XdistHooks(state), "fleetcheck-xdist")
+        owned = worker_hosts(config)
+    threads = config.option.fleet_gather_threads
+    if threads is not None and threads < 0:
+        raise pytest.UsageError("--gather-threads must be 0 or more")
+    config.pluginmanager.register(
+        GatherHooks(DEFAULT_THREADS if threads is None else threads, owned),
+        "fleetcheck-gather")
+
+
+def _command_log(config: pytest.Config) -> CommandLog | None:
+    path = config.option.fleet_command_log
+    if not path:
+        return None
+    try:
+        log = CommandLog(path)
+    except OSError as exc:
+        raise pytest.UsageError(f"--command-log {path}: {exc.strerror}") from None
+    config.add_cleanup(log.close)
+    return log
 
 
 def _setup_remediation(config: pytest.Config, state: FleetRun) -> None:
@@ -224,6 +247,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if unused:
         config.hook.pytest_deselected(items=unused)
         items[:] = [i for i in items if i not in unused]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    """A failed assertion of a check is a finding: its message, not a traceback of
+    the check's code (pytest would parse the check's source to show one, for every
+    failing host). An explicit --tb or --fulltrace keeps pytest's traceback."""
+    try:
+        return (yield)
+    except AssertionError as exc:
+        config = item.config
+        if (META_KEY not in item.stash or config.option.tbstyle != "auto"
+                or config.option.fulltrace):
+            raise
+        raise pytest.fail.Exception(str(exc) or "assertion failed", pytrace=False) from None
 
 
 @pytest.hookimpl(wrapper=True)

@@ -1,0 +1,39 @@
+"""`--command-log FILE`: every command the run sends, one JSON line each.
+
+What an auditor asks of an audit tool ("what exactly did you run on my hosts?"), and
+what bench/ replays to measure the floor. Each line: host, where it ran ("host", or
+"controller" for probes such as smbclient -L), the command, its exit code and
+seconds. Never the output: that may hold what the report leaves out.
+
+Workers of one run append to the same file: each line is one write() on an O_APPEND
+descriptor, which the kernel does not interleave with another process's write.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from typing import Any
+
+
+class CommandLog:
+    def __init__(self, path: str):
+        self.path = path
+        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        self._lock = threading.Lock()
+
+    def __call__(self, host: str, where: str, result: Any) -> None:
+        line = json.dumps({"host": host, "on": where, "command": result.command,
+                           "rc": result.rc, "seconds": round(result.duration, 4),
+                           "at": round(time.time(), 3)}) + "\n"
+        with self._lock:
+            if self._fd >= 0:
+                os.write(self._fd, line.encode())
+
+    def close(self) -> None:
+        with self._lock:
+            if self._fd >= 0:
+                os.close(self._fd)
+                self._fd = -1

@@ -1,0 +1,138 @@
+"""Facts gathered ahead of the checks, every host of this process at once.
+
+A check reads facts through the host's cache, so each command runs once per host;
+but the checks of a process run one after the other, and a fleet's time would be the
+sum of its hosts' (`vmstat 1 5` alone takes 4 s a host). So before the first check
+runs, one thread per host (up to --gather-threads) connects and gathers, in the
+order the checks will ask, the facts the checks declare (`facts=` on the check
+marker); the checks then read them from the cache. The fleet costs about its slowest
+host, as in Ansible's forks or pyinfra's fact gathering.
+
+Declaring is an optimisation, never a condition: a fact a check did not declare is
+gathered when it asks, as before. Errors are cached like values, so a fact that
+fails while gathered fails the same way in its check, and an unreachable host is
+found once, in its thread, and reported by each of its checks at once.
+
+Under xdist each worker gathers the hosts it owns (fleetcheck.scheduling assigns
+hosts to workers before the run, so a worker knows them before its first test).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+
+from fleetcheck.checkmeta import HOST_KEY, META_KEY, CheckMeta
+from fleetcheck.connection import Unreachable
+from fleetcheck.hosts import FleetHost
+from fleetcheck.state import STATE_KEY
+
+DEFAULT_THREADS = 64
+
+Request = tuple[str, dict[str, Any]]
+# What one host's checks will read: (check, item) in the order the checks run.
+Work = list[tuple[CheckMeta, Any]]
+
+
+def requests_of(meta: CheckMeta, host: FleetHost, item: Any) -> Iterator[Request]:
+    """The facts a check declares for one host (and item), in the order it reads them.
+
+    An entry of `facts=` is a fact name, a (name, params) pair, or a callable
+    (host, item) -> iterable of those; a callable may read facts it already yielded
+    (host.facts) to decide what comes next, as DNS reads named.conf for its zones."""
+    for spec in meta.facts:
+        if callable(spec):
+            yield from (_request(r) for r in spec(host, item))
+        else:
+            yield _request(spec)
+
+
+def _request(spec: str | tuple[str, dict[str, Any]]) -> Request:
+    if isinstance(spec, str):
+        return spec, {}
+    name, params = spec
+    return name, dict(params)
+
+
+def gather_host(host: FleetHost, work: Work, stop: threading.Event) -> int:
+    """Gather one host's declared facts in the order its checks read them; the number
+    gathered. The host's lock is taken per fact (in FactCache.get), so a check whose
+    facts are in runs while the rest are gathered; one that reads a fact still being
+    gathered waits for it, and one that gets to a fact first runs it itself."""
+    gathered = 0
+    try:
+        host.connect()
+    except Unreachable:
+        return 0  # the reason is kept on the host; each check reports it
+    for meta, item in work:
+        requests = requests_of(meta, host, item)
+        while not stop.is_set():
+            try:
+                name, params = next(requests)
+            except StopIteration:
+                break
+            except Exception:  # noqa: BLE001 - a declaration read a fact that failed
+                break
+            try:
+                host.facts.get(name, **params)
+                gathered += 1
+            except Unreachable:
+                return gathered  # connection lost: each check says so
+            except Exception:  # noqa: BLE001 - cached; its check reports it
+                continue
+    return gathered
+
+
+class Gatherer:
+    def __init__(self, threads: int):
+        self.threads = threads
+        self.stop = threading.Event()
+        self._executor: ThreadPoolExecutor | None = None
+
+    def start(self, plan: dict[FleetHost, Work]) -> None:
+        if not plan or self.threads < 1:
+            return
+        self._executor = ThreadPoolExecutor(min(self.threads, len(plan)),
+                                            thread_name_prefix="fleetcheck-gather")
+        for host, work in plan.items():
+            self._executor.submit(gather_host, host, work, self.stop)
+
+    def close(self) -> None:
+        """Stop gathering (a thread ends after its current command) and wait."""
+        self.stop.set()
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+
+
+class GatherHooks:
+    """Starts the gathering when the tests start (never for --collect-only, never in
+    an xdist controller, which runs no checks)."""
+
+    def __init__(self, threads: int, owned: Callable[[list[str]], Iterable[str]] | None):
+        self.gatherer = Gatherer(threads)
+        self.owned = owned  # under xdist: which of the hosts this worker runs
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> None:
+        config = session.config
+        if config.option.collectonly or config.pluginmanager.hasplugin("dsession"):
+            return
+        state = config.stash[STATE_KEY]
+        mine = set(self.owned(list(state.hosts)) if self.owned else state.hosts)
+        skip = set() if state.include_offline else set(state.offline)
+        plan: dict[str, Work] = {}
+        for item in session.items:  # in the order the checks will run
+            name, meta = item.stash.get(HOST_KEY, None), item.stash.get(META_KEY, None)
+            if name in mine and name not in skip and meta is not None and meta.facts:
+                param = getattr(item, "callspec", None)
+                plan.setdefault(name, []).append(
+                    (meta, param.params.get("item") if param else None))
+        self.gatherer.start({state.pool.get(name): work for name, work in plan.items()})
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        self.gatherer.close()
