@@ -4,7 +4,7 @@ VENV ?= .venv
 PYTEST := $(VENV)/bin/pytest
 STAMP := $(VENV)/.installed
 
-.PHONY: audit test venv test-deps unit clean-reports
+.PHONY: audit test venv test-deps unit bench clean-reports
 
 # Create the venv and install fleetcheck (editable) with its dependencies.
 $(STAMP): pyproject.toml
@@ -31,6 +31,12 @@ test: test-deps
 # The fast part only: no lab, no root needed.
 unit: $(STAMP)
 	$(PYTEST) tests -q -m "not integration" $(ARGS)
+
+# The benchmark (needs root: it brings up the lab, up to 50 hosts). ARGS=--quick for a
+# short run. Writes bench/results.{json,md,png}; see bench/run.py.
+bench: $(STAMP) lab-deps
+	@$(VENV)/bin/pip install -q -r bench/requirements.txt
+	$(VENV)/bin/python bench/run.py $(ARGS)
 
 clean-reports:
 	find reports -mindepth 1 -maxdepth 1 ! -name .gitkeep -exec rm -rf {} +

@@ -2,8 +2,9 @@
 
 What an auditor asks of an audit tool ("what exactly did you run on my hosts?"), and
 what bench/ replays to measure the floor. Each line: host, where it ran ("host", or
-"controller" for probes such as smbclient -L), the command, its exit code and
-seconds. Never the output: that may hold what the report leaves out.
+"controller" for probes such as smbclient -L), the command, its exit code, seconds,
+when it ended and which xdist worker ran it. Never the output: that may hold what
+the report leaves out.
 
 Workers of one run append to the same file: each line is one write() on an O_APPEND
 descriptor, which the kernel does not interleave with another process's write.
@@ -23,11 +24,12 @@ class CommandLog:
         self.path = path
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
         self._lock = threading.Lock()
+        self.worker = os.environ.get("PYTEST_XDIST_WORKER", "")
 
     def __call__(self, host: str, where: str, result: Any) -> None:
         line = json.dumps({"host": host, "on": where, "command": result.command,
                            "rc": result.rc, "seconds": round(result.duration, 4),
-                           "at": round(time.time(), 3)}) + "\n"
+                           "at": round(time.time(), 3), "worker": self.worker}) + "\n"
         with self._lock:
             if self._fd >= 0:
                 os.write(self._fd, line.encode())

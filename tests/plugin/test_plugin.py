@@ -197,6 +197,9 @@ def test_limit_grammar_applies(pytester):
 @pytest.mark.parametrize("marker, message", [
     ('"nodot", severity="low"', "must look like 'area.name'"),
     ('"a.b", severity="urgent"', "is not one of critical"),
+    ('"a.b", facts=["vmstat", "nosuchfact"]', "facts= of a.b: unknown fact 'nosuchfact'"),
+    ('"a.b", facts="vmstat"', "facts= of a.b: 'vmstat' is not a list"),
+    ('"a.b", facts=[("df", "inodes")]', "is not a fact name, a (name, params) pair"),
 ])
 def test_bad_check_marker_is_a_collection_error(pytester, marker, message):
     pytester.makefile(".yml", inv=LOCAL_INV)
@@ -307,3 +310,13 @@ def test_who(host, evidence):
     pytester.runpytest("--inventory", "inv.yml").assert_outcomes(passed=2)
     users = {r["host"]: r["evidence"]["user"] for r in results(pytester)["records"]}
     assert users["a"] == "nobody" and users["b"] != "nobody"
+
+
+def test_failed_assertion_is_its_message_unless_tb_asked(pytester):
+    pytester.makefile(".yml", inv=LOCAL_INV)
+    pytester.makepyfile(test_demo=CHECKS)
+    res = pytester.runpytest("--inventory", "inv.yml", "-k", "name")
+    res.stdout.fnmatch_lines(["*demo.name?b?*", "b is bad", "assert 'b' != 'b'*"])
+    assert "def test_name" not in res.stdout.str()  # no source of the check
+    res = pytester.runpytest("--inventory", "inv.yml", "-k", "name", "--tb=long")
+    res.stdout.fnmatch_lines(["*def test_name(host, evidence):*", "E *AssertionError: b is bad"])

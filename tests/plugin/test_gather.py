@@ -1,0 +1,112 @@
+"""Facts gathered ahead (fleetcheck.gather), proven on local:// hosts through the
+command log: when each command ran, on which host, in which worker.
+
+`vmstat 1 2` takes a second on a host; whether the hosts' seconds overlap shows
+whether they were gathered at once. Nothing here judges how long a run took (that is
+bench/'s work): only the order and overlap of what ran.
+"""
+
+import json
+
+import pytest
+
+HOSTS = ("a", "b", "c", "d")
+INV = "all:\n  vars:\n    capacity: {vmstat: {interval: 1, samples: 2}}\n  hosts:\n" + "".join(
+    f"    {h}: {{ansible_connection: local}}\n" for h in HOSTS)
+
+CHECKS = """
+import pytest
+
+@pytest.mark.check("demo.vmstat", facts=["vmstat"])
+def test_vmstat(host, facts):
+    assert len(facts.vmstat.live) == 1
+
+@pytest.mark.check("demo.later", facts=["nproc", lambda host, item: [("file", {"path": "/etc/hostname"})]])
+def test_later(host, facts):
+    assert facts.nproc.cpus >= 1
+    assert facts.get("file", path="/etc/hostname").exists
+
+@pytest.mark.check("demo.undeclared")
+def test_undeclared(host, facts):
+    assert facts.loadavg.load1 >= 0   # not declared: read when the check asks
+"""
+
+
+def commands(pytester) -> list[dict]:
+    return [json.loads(line) for line in
+            (pytester.path / "commands.jsonl").read_text().splitlines()]
+
+
+def vmstat_spans(rows: list[dict]) -> dict[str, tuple[float, float]]:
+    return {r["host"]: (r["at"] - r["seconds"], r["at"]) for r in rows
+            if r["command"].endswith("vmstat 1 2")}
+
+
+def overlapping(spans: list[tuple[float, float]]) -> bool:
+    """Do all these time spans share a moment?"""
+    return max(s for s, _ in spans) < min(e for _, e in spans)
+
+
+def run(pytester, *args):
+    pytester.makefile(".yml", inv=INV)
+    pytester.makepyfile(test_demo=CHECKS)
+    return pytester.runpytest("--inventory", "inv.yml", "--command-log", "commands.jsonl",
+                              *args)
+
+
+def test_every_host_gathered_at_once(pytester):
+    run(pytester).assert_outcomes(passed=3 * len(HOSTS))
+    rows = commands(pytester)
+    spans = vmstat_spans(rows)
+    assert sorted(spans) == list(HOSTS)
+    assert overlapping(list(spans.values()))
+    for host in HOSTS:
+        mine = [r["command"] for r in rows if r["host"] == host]
+        # declared facts in the order the checks read them, each once; the undeclared
+        # one when its check asked, after the gathering
+        assert mine[:2] == ["LC_ALL=C vmstat 1 2", "nproc"]
+        assert "/etc/hostname" in mine[2]
+        assert mine[3:] == ["cat /proc/loadavg"]
+        assert {r["on"] for r in rows} == {"host"} and all(r["rc"] == 0 for r in rows)
+        assert "stdout" not in rows[0] and "output" not in rows[0]
+
+
+def test_gather_threads_0_reads_each_fact_when_asked(pytester):
+    run(pytester, "--gather-threads", "0").assert_outcomes(passed=3 * len(HOSTS))
+    spans = sorted(vmstat_spans(commands(pytester)).values())
+    assert len(spans) == len(HOSTS)
+    assert all(end <= nxt for (_, end), (nxt, _) in zip(spans, spans[1:]))  # one by one
+
+
+def test_xdist_worker_gathers_the_hosts_it_owns(pytester):
+    run(pytester, "-n", "2").assert_outcomes(passed=3 * len(HOSTS))
+    rows = commands(pytester)
+    workers = {h: {r["worker"] for r in rows if r["host"] == h} for h in HOSTS}
+    # the i-th host belongs to gw(i mod 2), before the run: each host on one worker
+    assert workers == {"a": {"gw0"}, "b": {"gw1"}, "c": {"gw0"}, "d": {"gw1"}}
+    spans = vmstat_spans(rows)
+    assert overlapping([spans["a"], spans["c"]]) and overlapping([spans["b"], spans["d"]])
+
+
+def test_unreachable_host_is_found_in_its_thread_and_reported(pytester):
+    pytester.makefile(".yml", inv=INV + "    dead: {ansible_host: 127.0.0.1, ansible_port: 1}\n")
+    pytester.makepyfile(test_demo=CHECKS)
+    res = pytester.runpytest("--inventory", "inv.yml", "--command-log", "commands.jsonl")
+    outcomes = res.parseoutcomes()
+    assert outcomes["passed"] == 3 * len(HOSTS) and outcomes["unreachable"] == 3
+    res.stdout.fnmatch_lines(["dead *3 unreachable*refused*"])
+    assert "dead" not in {r["host"] for r in commands(pytester)}
+
+
+def test_bad_gather_threads_is_a_usage_error(pytester):
+    res = run(pytester, "--gather-threads", "-1")
+    assert res.ret == pytest.ExitCode.USAGE_ERROR
+    res.stderr.fnmatch_lines(["*--gather-threads must be 0 or more*"])
+
+
+def test_unwritable_command_log_is_one_line(pytester):
+    pytester.makefile(".yml", inv=INV)
+    res = pytester.runpytest("--inventory", "inv.yml", "--command-log", "no/such/dir/log")
+    assert res.ret == pytest.ExitCode.USAGE_ERROR
+    res.stderr.fnmatch_lines(["*--command-log no/such/dir/log: No such file or directory*"])
+    assert "Traceback" not in res.stderr.str()
