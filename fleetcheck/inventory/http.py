@@ -29,11 +29,13 @@ import json
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
-import requests
 import yaml
+
+if TYPE_CHECKING:
+    import requests
 
 from .errors import InventoryError, one_line
 
@@ -185,6 +187,8 @@ class _Failure(Exception):
 
 def _request(method: str, url: str, options: SourceOptions, **kwargs: Any) -> requests.Response:
     """One request with a timeout, retried on 5xx; raises _Failure."""
+    import requests  # noqa: PLC0415 - 90 ms of import every run would pay for nothing
+
     verify: bool | str = options.ca_file or True
     pause = RETRY_PAUSE
     attempts = 1 + max(0, options.retries)
