@@ -39,8 +39,6 @@ sys.path.insert(0, str(REPO))
 
 from bench import measure  # noqa: E402
 from bench.floor import commands_by_host, run_floor  # noqa: E402
-from bench.peers.ansible import run_ansible  # noqa: E402
-from bench.peers.naive import run_naive  # noqa: E402
 from fleetcheck import inventory  # noqa: E402
 from lab import Lab  # noqa: E402
 
@@ -112,6 +110,8 @@ def floor(inv: Path, log: Path, timeout: float = 10.0) -> dict:
 
 
 def ansible(inv: Path, log: Path, forks: int, workdir: Path) -> dict:
+    from bench.peers.ansible import run_ansible  # noqa: PLC0415
+
     commands = {h: c["host"] for h, c in commands_by_host(log).items()}
     return run_ansible(commands, inv, forks=forks, workdir=workdir)
 
@@ -131,6 +131,8 @@ def fleet_sizes(lab: Lab, sizes: list[int], runs: int, peers: set[str]) -> list[
             rows["floor"].append(floor(inv, log))
             rows["fleetcheck -n auto"].append(fleetcheck(inv, "auto"))
             if "testinfra" in peers:
+                from bench.peers.naive import run_naive  # noqa: PLC0415
+
                 rows["testinfra"].append(run_naive(inv, workers="auto",
                                                    extra_env=measure.python_env()))
             if "ansible" in peers:

@@ -214,6 +214,10 @@ class FactCache:
     def __init__(self, host: FleetHost):
         self.host = host
         self._values: dict[tuple[str, str], Any] = {}
+        # (fact, params) -> its key above: a check over 200 sysctl items asks for the
+        # same fact 200 times, and building its command each time costs more than
+        # the check itself.
+        self._keys: dict[tuple, tuple[str, str]] = {}
         self.raw: dict[str, CommandResult] = {}
 
     def get(self, fact: str, /, **params: Any):
@@ -222,9 +226,18 @@ class FactCache:
             return self._get(fact, params)
 
     def _get(self, fact: str, params: dict[str, Any]):
+        try:
+            memo: tuple | None = (fact, *sorted(params.items()))
+            key = self._keys.get(memo)
+        except TypeError:  # an unhashable parameter: no shortcut
+            memo = key = None
+        if key is not None and key in self._values:
+            return self._cached(key)
         module = fact_registry.get(fact)
         command = module.command(self.host.vars, **params)
         key = (fact, command.render())
+        if memo is not None:
+            self._keys[memo] = key
         if key not in self._values:
             try:
                 if getattr(module, "RUNS_ON", "host") == "controller":
@@ -241,6 +254,9 @@ class FactCache:
             except (FactError, fact_registry.ParseError) as exc:
                 value = _Failed(exc)
             self._values[key] = value
+        return self._cached(key)
+
+    def _cached(self, key: tuple[str, str]):
         value = self._values[key]
         if isinstance(value, _Failed):
             raise value.exc
@@ -255,6 +271,7 @@ class FactCache:
         """Forget everything (after a change on the host, facts are gathered afresh)."""
         with self.host.lock:
             self._values.clear()
+            self._keys.clear()
             self.raw.clear()
 
 
