@@ -13,7 +13,6 @@ and a fleet needs, lives here:
 
 from __future__ import annotations
 
-import functools
 import os
 import select
 import shlex
@@ -121,6 +120,7 @@ class FleetParamikoBackend(_Become, ParamikoBackend):
                  proxy_jump: str | None = None, **kwargs: Any):
         super().__init__(hostspec, *args, timeout=max(1, int(connect_timeout)), **kwargs)
         self.proxy_jump = proxy_jump
+        self._client: paramiko.SSHClient | None = None
         self._jump: paramiko.SSHClient | None = None
         self.known_hosts = known_hosts
         self.accept_new = accept_new
@@ -128,8 +128,17 @@ class FleetParamikoBackend(_Become, ParamikoBackend):
         self.connect_timeout = connect_timeout
         self.command_timeout = command_timeout
 
-    @functools.cached_property
+    # Not functools.cached_property (testinfra's choice): before Python 3.12 it holds
+    # one lock for every instance while it computes, so the hosts gathered at once
+    # (fleetcheck.gather) connected one after the other, and 10 unreachable hosts
+    # cost 10 connect timeouts instead of one. FleetHost.lock guards each instance.
+    @property
     def client(self) -> paramiko.SSHClient:
+        if self._client is None:
+            self._client = self._connect_client()
+        return self._client
+
+    def _connect_client(self) -> paramiko.SSHClient:
         client = paramiko.SSHClient()
         known = self.known_hosts or os.path.expanduser("~/.ssh/known_hosts")
         if os.path.exists(known):
@@ -214,9 +223,9 @@ class FleetParamikoBackend(_Become, ParamikoBackend):
         self.client  # noqa: B018 - the cached property connects
 
     def close(self) -> None:
-        if "client" in self.__dict__:
-            self.client.close()
-            del self.__dict__["client"]
+        if self._client is not None:
+            self._client.close()
+            self._client = None
         if self._jump is not None:
             self._jump.close()
             self._jump = None
