@@ -17,16 +17,18 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 from fleetcheck import inventory
 from fleetcheck.hosts import ConnectOptions, FleetHost
+from fleetcheck.inventory import HostEntry
 
 SUITE = Path(__file__).resolve().parent / "naive_testinfra"
 OUTCOME = re.compile(r"(\d+) (passed|failed|skipped|errors?)\b")
 
 
-def ssh_config(entries) -> str:
+def ssh_config(entries: Iterable[HostEntry]) -> str:
     """A Host block per inventory host: what testinfra's paramiko backend reads of it."""
     blocks = []
     for entry in entries:

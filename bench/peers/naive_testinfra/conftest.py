@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from fleet import Facts, hosts
+from support import Facts, hosts
 
 # The judgement helpers the checks factor out are imported from checks/, so that both
 # suites judge alike.

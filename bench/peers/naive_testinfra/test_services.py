@@ -1,7 +1,7 @@
 """service.running: every declared service, one test (and one command) each."""
 
 import pytest
-from fleet import declared
+from support import declared
 
 
 @pytest.mark.parametrize("name", declared("services"))

@@ -1,7 +1,7 @@
 """sshd.config: every declared directive, one test (and one `sshd -T`) each."""
 
 import pytest
-from fleet import declared
+from support import declared
 
 from checks.test_sshd import same
 

@@ -1,7 +1,7 @@
 """sysctl.value: every declared kernel parameter, one test (and one command) each."""
 
 import pytest
-from fleet import declared
+from support import declared
 
 from fleetcheck.facts.sysctl import normalize
 
