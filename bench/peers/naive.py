@@ -57,7 +57,7 @@ def run_naive(inventory_path: Path, workers: str | int = "auto",
                    "-n", str(workers), "--connection=paramiko",
                    "--hosts=" + ",".join(e.name for e in entries), f"--ssh-config={config}",
                    "-q", "-rf", str(SUITE)]
-        env = dict(os.environ, BENCH_INVENTORY=str(inventory_path), **(extra_env or {}))
+        env = {**os.environ, "BENCH_INVENTORY": str(inventory_path), **(extra_env or {})}
         start = time.monotonic()
         done = subprocess.run(command, env=env, cwd=SUITE, stdin=subprocess.DEVNULL,
                               capture_output=True, text=True, errors="replace")
