@@ -80,7 +80,7 @@ def entries_of(inv: Path) -> dict:
 
 
 def fleetcheck(inv: Path, workers: str, log: Path | None = None, extra=()) -> dict:
-    argv = [sys.executable, "-m", "pytest", "--inventory", str(inv), "-q",
+    argv = [sys.executable, "-m", "pytest", f"--inventory={inv}", "-q",
             "-p", "no:cacheprovider", "--reports-dir", str(WORK / "reports"), "-n", workers,
             *extra]
     if log is not None:
