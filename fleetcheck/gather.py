@@ -92,18 +92,33 @@ class Gatherer:
         self.threads = threads
         self.stop = threading.Event()
         self._executor: ThreadPoolExecutor | None = None
+        self._starter: threading.Thread | None = None
 
     def start(self, plan: dict[FleetHost, Work]) -> None:
         if not plan or self.threads < 1:
             return
-        self._executor = ThreadPoolExecutor(min(self.threads, len(plan)),
-                                            thread_name_prefix="fleetcheck-gather")
-        for host, work in plan.items():
-            self._executor.submit(gather_host, host, work, self.stop)
+        executor = ThreadPoolExecutor(min(self.threads, len(plan)),
+                                      thread_name_prefix="fleetcheck-gather")
+        self._executor = executor
+
+        def submit_all() -> None:
+            for host, work in plan.items():
+                if self.stop.is_set():
+                    return
+                executor.submit(gather_host, host, work, self.stop)
+
+        # Starting a thread waits until it runs; with the first hosts already
+        # connecting, 50 starts cost the test thread most of a second. It goes on.
+        self._starter = threading.Thread(target=submit_all, name="fleetcheck-gather-start",
+                                         daemon=True)
+        self._starter.start()
 
     def close(self) -> None:
         """Stop gathering (a thread ends after its current command) and wait."""
         self.stop.set()
+        if self._starter is not None:
+            self._starter.join()
+            self._starter = None
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None

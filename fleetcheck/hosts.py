@@ -108,6 +108,12 @@ class FleetHost:
 
     def connect(self):
         """The testinfra Host, connected; raises Unreachable (once found, always)."""
+        # Without the lock once decided: a gathering thread holds it for the whole of
+        # each command it runs, and a check must not wait for that to learn this.
+        if self._testinfra is not None:
+            return self._testinfra
+        if self.unreachable_reason is not None:
+            raise Unreachable(self.unreachable_reason)
         with self.lock:
             return self._connect()
 
@@ -222,17 +228,18 @@ class FactCache:
 
     def get(self, fact: str, /, **params: Any):
         """The parsed fact; `params` select what to read (a path, a service name, ...)."""
-        with self.host.lock:
-            return self._get(fact, params)
+        # A fact already in is read without the host's lock, which a gathering thread
+        # holds while it runs the host's next command (dict reads are atomic).
+        memo = _memo(fact, params)
+        value = self._values.get(self._keys.get(memo), _MISSING) if memo else _MISSING
+        if value is _MISSING:
+            with self.host.lock:
+                value = self._get(fact, params, memo)
+        if isinstance(value, _Failed):
+            raise value.exc
+        return value
 
-    def _get(self, fact: str, params: dict[str, Any]):
-        try:
-            memo: tuple | None = (fact, *sorted(params.items()))
-            key = self._keys.get(memo)
-        except TypeError:  # an unhashable parameter: no shortcut
-            memo = key = None
-        if key is not None and key in self._values:
-            return self._cached(key)
+    def _get(self, fact: str, params: dict[str, Any], memo: tuple | None):
         module = fact_registry.get(fact)
         command = module.command(self.host.vars, **params)
         key = (fact, command.render())
@@ -254,13 +261,7 @@ class FactCache:
             except (FactError, fact_registry.ParseError) as exc:
                 value = _Failed(exc)
             self._values[key] = value
-        return self._cached(key)
-
-    def _cached(self, key: tuple[str, str]):
-        value = self._values[key]
-        if isinstance(value, _Failed):
-            raise value.exc
-        return value
+        return self._values[key]
 
     def __getattr__(self, name: str):
         if name.startswith("_"):
@@ -278,6 +279,19 @@ class FactCache:
 @dataclass
 class _Failed:
     exc: Exception
+
+
+_MISSING = object()
+
+
+def _memo(fact: str, params: dict[str, Any]) -> tuple | None:
+    """(fact, params) as a dict key, or None when a parameter is unhashable."""
+    memo = (fact, *sorted(params.items()))
+    try:
+        hash(memo)
+    except TypeError:
+        return None
+    return memo
 
 
 class HostPool:
