@@ -19,7 +19,7 @@ from fleetcheck.connection import Unreachable
 from fleetcheck.commandlog import CommandLog
 from fleetcheck.facts.base import to_jsonable
 from fleetcheck.gather import DEFAULT_THREADS, GatherHooks
-from fleetcheck.fixtures import EVIDENCE_KEY, Fixtures
+from fleetcheck.fixtures import EVIDENCE_KEY, Fixtures, UnreachableOutcome
 from fleetcheck.hosts import ConnectOptions, HostPool
 from fleetcheck.inventory import InventoryError
 from fleetcheck.options import add_options
@@ -256,6 +256,10 @@ def pytest_runtest_call(item: pytest.Item):
     failing host). An explicit --tb or --fulltrace keeps pytest's traceback."""
     try:
         return (yield)
+    except Unreachable as exc:
+        if isinstance(exc, UnreachableOutcome):
+            raise
+        raise UnreachableOutcome(str(exc)) from None  # lost mid-check: a message too
     except AssertionError as exc:
         config = item.config
         if (META_KEY not in item.stash or config.option.tbstyle != "auto"
