@@ -96,9 +96,10 @@ def fleetcheck(inv: Path, workers: str, log: Path | None = None, extra=()) -> di
 
 
 def _last_line(text: str) -> str:
-    lines = [ln for ln in text.strip().splitlines() if " in " in ln and ("passed" in ln
-                                                                        or "failed" in ln)]
-    return lines[-1].strip("= ") if lines else text.strip().splitlines()[-1:]
+    """pytest's outcome line ("3 failed, 40 passed in 6.1s"), else the output's last line."""
+    lines = text.strip().splitlines() or [""]
+    outcomes = [ln for ln in lines if " in " in ln and ("passed" in ln or "failed" in ln)]
+    return (outcomes or lines)[-1].strip("= ")
 
 
 def floor(inv: Path, log: Path, timeout: float = 10.0) -> dict:
