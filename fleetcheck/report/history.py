@@ -46,25 +46,32 @@ def same_fleet(meta: dict) -> tuple:
 
 
 def find_previous(reports_root: Path, run_id: str, meta: dict) -> Path | None:
-    """The results.json of the newest earlier run of the same inventory, if any."""
+    """The results.json of the newest earlier run of the same inventory, if any.
+
+    Runs are read newest first and the search stops at the first of this inventory:
+    a reports directory keeps every run (an hourly audit makes thousands), and reading
+    each one's results.json would make every run slower than the one before."""
     key = same_fleet(meta)
     if not reports_root.is_dir():
         return None
-    found = []
+    candidates = []
     for run_dir in reports_root.iterdir():
         path = run_dir / "results.json"
-        if run_dir.is_symlink() or run_dir.name == run_id or not path.is_file():
+        if run_dir.is_symlink() or run_dir.name == run_id:
             continue
+        try:
+            # Run ids sort by start second; the file time orders runs within one second.
+            candidates.append((run_dir.name[:16], path.stat().st_mtime_ns, path))
+        except OSError:
+            continue  # no results.json (a run still going, or broken off)
+    for _, _, path in sorted(candidates, reverse=True):
         try:
             with open(path, encoding="utf-8") as fh:
                 previous_meta = json.load(fh)["run"]
         except (OSError, ValueError, KeyError, TypeError):
             continue
         if same_fleet(previous_meta) == key:
-            # Run ids sort by start second; the file time orders runs within one second.
-            found.append((run_dir.name[:16], path.stat().st_mtime_ns, path))
-    if found:
-        return max(found)[2]
+            return path
     return None
 
 
