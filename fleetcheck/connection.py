@@ -56,6 +56,24 @@ class _Become:
         return super().get_sudo_command(command, sudo_user)
 
 
+def environ_snapshot() -> dict[str, str]:
+    """A copy of this process's environment, for a command started from a thread.
+
+    Without an explicit env, the child of subprocess's vfork() execs with the
+    process's `environ` array, which another thread may reallocate meanwhile: pytest's
+    test thread sets PYTEST_CURRENT_TEST at every step while the gathering threads
+    start commands, and one exec in a few dozen runs failed with EFAULT ("Bad
+    address: '/bin/sh'"). A dict given as env is turned into the child's own array by
+    the starting thread. Copying os.environ itself can race that thread (a key gone
+    between listing and reading): copy again."""
+    for _ in range(100):
+        try:
+            return dict(os.environ)
+        except (KeyError, RuntimeError):
+            continue
+    return {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
+
+
 class _TimedLocalRun:
     """run_local with a timeout (testinfra's has none)."""
 
@@ -67,7 +85,7 @@ class _TimedLocalRun:
         # Own process group, so a timeout ends the whole command, not just the shell.
         proc = subprocess.Popen(cmd, shell=True, stdin=subprocess.DEVNULL,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                start_new_session=True)
+                                start_new_session=True, env=environ_snapshot())
         try:
             stdout, stderr = proc.communicate(timeout=self.command_timeout)
         except subprocess.TimeoutExpired:

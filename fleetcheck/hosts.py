@@ -22,6 +22,7 @@ from fleetcheck.connection import (
     CommandTimeout,
     Unreachable,
     classify,
+    environ_snapshot,
     open_host,
 )
 from fleetcheck.facts.base import Command, FactError, default_from_result
@@ -183,7 +184,7 @@ class FleetHost:
             res = subprocess.run(["/bin/sh", "-c", rendered], stdin=subprocess.DEVNULL,
                                  capture_output=True, text=True, errors="replace",
                                  timeout=self.command_timeout,
-                                 env=dict(os.environ, LC_ALL="C", LANG="C"))
+                                 env=dict(environ_snapshot(), LC_ALL="C", LANG="C"))
         except subprocess.TimeoutExpired:
             raise FactError(f"`{rendered}` (on the controller) timed out after "
                             f"{self.command_timeout:g}s") from None
