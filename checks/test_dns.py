@@ -7,7 +7,8 @@ axfr_restricted run on those, serial_in_sync on the slaves, and are not-applicab
 on every other host. forward_reverse applies to every host with an IP address.
 
 The queries are the controller's own (fleetcheck.dnsprobe): they go only to the
-addresses the inventory names as nameservers, each with a timeout.
+addresses the inventory names as nameservers, each with a timeout. Those checks read
+no fact of their host (`facts=[]`), so they run while the hosts' facts are gathered.
 """
 
 import pytest
@@ -48,7 +49,7 @@ def ask_records(probe: Probe, layout: DnsLayout, name: str, addresses: list[str]
     return forward, reverse
 
 
-@pytest.mark.check("dns.forward_reverse", severity="high",
+@pytest.mark.check("dns.forward_reverse", severity="high", facts=[],
                    title="the host's name and address resolve to each other on every nameserver")
 def test_forward_reverse(host, fleet, evidence):
     """One record per host (not per nameserver): what is wrong with a host's DNS is
@@ -120,7 +121,7 @@ def test_zone_valid(host, facts, fleet, evidence):
     assert not problems, "; ".join(problems)
 
 
-@pytest.mark.check("dns.serial_in_sync", severity="high",
+@pytest.mark.check("dns.serial_in_sync", severity="high", facts=[],
                    title="the slave serves the master's SOA serial of every zone")
 def test_serial_in_sync(host, fleet, evidence):
     layout = layout_of(host, fleet)
@@ -144,7 +145,7 @@ def test_serial_in_sync(host, fleet, evidence):
     assert not behind, "; ".join(behind)
 
 
-@pytest.mark.check("dns.axfr_restricted", severity="high",
+@pytest.mark.check("dns.axfr_restricted", severity="high", facts=[],
                    title="a zone transfer without the TSIG key is refused")
 def test_axfr_restricted(host, fleet, evidence):
     layout = layout_of(host, fleet)

@@ -14,11 +14,11 @@ from fleetcheck.report.records import SEVERITIES
 
 CHECK_ID = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
 MARKER_HELP = (
-    "check(check_id, severity='medium', title='', items=None, facts=()): declare a "
+    "check(check_id, severity='medium', title='', items=None, facts=None): declare a "
     "fleetcheck check; check_id is '<area>.<name>', severity one of "
     + "|".join(SEVERITIES) + "; items names a host var whose keys (or list entries) "
     "each get a test `item`; facts lists the facts the check reads, gathered ahead "
-    "for every host at once (fleetcheck.gather)"
+    "for every host at once (fleetcheck.gather); facts=[] says it reads none"
 )
 
 # On each check item: its CheckMeta and its host's name (set at collection).
@@ -33,8 +33,9 @@ class CheckMeta:
     title: str
     items: str | None = None   # host var whose keys/entries parametrize `item`
     # What the check reads, to gather ahead: fact names, (name, params) pairs, or
-    # callables (host, item) -> iterable of those (see fleetcheck.gather).
-    facts: tuple[Any, ...] = ()
+    # callables (host, item) -> iterable of those (see fleetcheck.gather). None: not
+    # declared (the check may read anything); (): it reads no fact of its host.
+    facts: tuple[Any, ...] | None = None
 
     @property
     def area(self) -> str:
@@ -55,7 +56,7 @@ def from_node(node) -> CheckMeta | None:
     severity = kwargs.pop("severity", None) or (args.pop(0) if args else "medium")
     title = kwargs.pop("title", None) or (args.pop(0) if args else "")
     items = kwargs.pop("items", None)
-    facts = kwargs.pop("facts", ())
+    facts = kwargs.pop("facts", None)
     where = getattr(node, "nodeid", None) or getattr(node, "name", "?")
     if not isinstance(check_id, str) or not CHECK_ID.match(check_id):
         pytest.fail(f"{where}: check id {check_id!r} must look like 'area.name'",
@@ -66,10 +67,11 @@ def from_node(node) -> CheckMeta | None:
     if args or kwargs:
         pytest.fail(f"{where}: unexpected arguments to the check marker: {args or kwargs}",
                     pytrace=False)
-    problem = _bad_facts(facts)
+    problem = None if facts is None else _bad_facts(facts)
     if problem:
         pytest.fail(f"{where}: facts= of {check_id}: {problem}", pytrace=False)
-    return CheckMeta(check_id, severity, title or check_id, items, tuple(facts))
+    return CheckMeta(check_id, severity, title or check_id, items,
+                     None if facts is None else tuple(facts))
 
 
 def _bad_facts(declared: Any) -> str | None:

@@ -15,10 +15,14 @@ found once, in its thread, and reported by each of its checks at once.
 
 Under xdist each worker gathers the hosts it owns (fleetcheck.scheduling assigns
 hosts to workers before the run, so a worker knows them before its first test).
+In one process, the checks then run in the order their facts come in
+(fleetcheck.runorder), not check by check across the fleet.
 """
 
 from __future__ import annotations
 
+import functools
+import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -29,6 +33,7 @@ import pytest
 from fleetcheck.checkmeta import HOST_KEY, META_KEY, CheckMeta
 from fleetcheck.connection import Unreachable
 from fleetcheck.hosts import FleetHost
+from fleetcheck.runorder import DONE, UNDECLARED, ReadyQueue, run_ready_first
 from fleetcheck.state import STATE_KEY
 
 DEFAULT_THREADS = 64
@@ -44,7 +49,7 @@ def requests_of(meta: CheckMeta, host: FleetHost, item: Any) -> Iterator[Request
     An entry of `facts=` is a fact name, a (name, params) pair, or a callable
     (host, item) -> iterable of those; a callable may read facts it already yielded
     (host.facts) to decide what comes next, as DNS reads named.conf for its zones."""
-    for spec in meta.facts:
+    for spec in meta.facts or ():
         if callable(spec):
             yield from (_request(r) for r in spec(host, item))
         else:
@@ -58,45 +63,62 @@ def _request(spec: str | tuple[str, dict[str, Any]]) -> Request:
     return name, dict(params)
 
 
-def gather_host(host: FleetHost, work: Work, stop: threading.Event) -> int:
+def gather_host(host: FleetHost, work: Work, stop: threading.Event,
+                progress: Callable[[int], None] = lambda done: None) -> int:
     """Gather one host's declared facts in the order its checks read them; the number
     gathered. The host's lock is taken per fact (in FactCache.get), so a check whose
     facts are in runs while the rest are gathered; one that reads a fact still being
-    gathered waits for it, and one that gets to a fact first runs it itself."""
+    gathered waits for it, and one that gets to a fact first runs it itself.
+    `progress` hears how many entries of `work` are done, and DONE at the end."""
     gathered = 0
     try:
-        host.connect()
-    except Unreachable:
-        return 0  # the reason is kept on the host; each check reports it
-    for meta, item in work:
-        requests = requests_of(meta, host, item)
-        while not stop.is_set():
-            try:
-                name, params = next(requests)
-            except StopIteration:
-                break
-            except Exception:  # noqa: BLE001 - a declaration read a fact that failed
-                break
-            try:
-                host.facts.get(name, **params)
-                gathered += 1
-            except Unreachable:
-                return gathered  # connection lost: each check says so
-            except Exception:  # noqa: BLE001 - cached; its check reports it
-                continue
-    return gathered
+        try:
+            host.connect()
+        except Unreachable:
+            return 0  # the reason is kept on the host; each check reports it
+        for done, (meta, item) in enumerate(work, 1):
+            requests = requests_of(meta, host, item)
+            while not stop.is_set():
+                try:
+                    name, params = next(requests)
+                except StopIteration:
+                    break
+                except Exception:  # noqa: BLE001 - a declaration read a fact that failed
+                    break
+                try:
+                    host.facts.get(name, **params)
+                    gathered += 1
+                except Unreachable:
+                    return gathered  # connection lost: each check says so
+                except Exception:  # noqa: BLE001 - cached; its check reports it
+                    continue
+            progress(done)
+        return gathered
+    finally:
+        progress(DONE)
 
 
 class Gatherer:
     def __init__(self, threads: int):
         self.threads = threads
         self.stop = threading.Event()
+        # Each gathered host's count of work entries done (DONE when over), and a
+        # host's name each time its count moves (fleetcheck.runorder waits on it).
+        self.progress: dict[str, int] = {}
+        self.events: queue.SimpleQueue[str] = queue.SimpleQueue()
         self._executor: ThreadPoolExecutor | None = None
         self._starter: threading.Thread | None = None
 
-    def start(self, plan: dict[FleetHost, Work]) -> None:
+    def _report(self, name: str, done: int) -> None:
+        self.progress[name] = done
+        self.events.put(name)
+
+    def start(self, plan: dict[FleetHost, Work]) -> bool:
+        """Start gathering `plan`; False when there is nothing to gather (or no threads)."""
         if not plan or self.threads < 1:
-            return
+            return False
+        for host in plan:
+            self.progress[host.name] = 0
         executor = ThreadPoolExecutor(min(self.threads, len(plan)),
                                       thread_name_prefix="fleetcheck-gather")
         self._executor = executor
@@ -105,13 +127,15 @@ class Gatherer:
             for host, work in plan.items():
                 if self.stop.is_set():
                     return
-                executor.submit(gather_host, host, work, self.stop)
+                executor.submit(gather_host, host, work, self.stop,
+                                functools.partial(self._report, host.name))
 
         # Starting a thread waits until it runs; with the first hosts already
         # connecting, 50 starts cost the test thread most of a second. It goes on.
         self._starter = threading.Thread(target=submit_all, name="fleetcheck-gather-start",
                                          daemon=True)
         self._starter.start()
+        return True
 
     def close(self) -> None:
         """Stop gathering (a thread ends after its current command) and wait."""
@@ -126,28 +150,47 @@ class Gatherer:
 
 class GatherHooks:
     """Starts the gathering when the tests start (never for --collect-only, never in
-    an xdist controller, which runs no checks)."""
+    an xdist controller, which runs no checks), and runs the checks in the order
+    their facts come in (fleetcheck.runorder), except in an xdist worker."""
 
     def __init__(self, threads: int, owned: Callable[[list[str]], Iterable[str]] | None):
         self.gatherer = Gatherer(threads)
         self.owned = owned  # under xdist: which of the hosts this worker runs
 
     @pytest.hookimpl(tryfirst=True)
-    def pytest_runtestloop(self, session: pytest.Session) -> None:
+    def pytest_runtestloop(self, session: pytest.Session) -> bool | None:
         config = session.config
         if config.option.collectonly or config.pluginmanager.hasplugin("dsession"):
-            return
+            return None
+        if session.testsfailed and not config.option.continue_on_collection_errors:
+            return None  # pytest's own loop stops the run
         state = config.stash[STATE_KEY]
         mine = set(self.owned(list(state.hosts)) if self.owned else state.hosts)
         skip = set() if state.include_offline else set(state.offline)
         plan: dict[str, Work] = {}
+        slots: dict[pytest.Item, tuple[str, int]] = {}
+        undeclared: list[tuple[pytest.Item, str]] = []
         for item in session.items:  # in the order the checks will run
             name, meta = item.stash.get(HOST_KEY, None), item.stash.get(META_KEY, None)
-            if name in mine and name not in skip and meta is not None and meta.facts:
+            if name not in mine or name in skip or meta is None:
+                continue
+            if meta.facts is None:
+                undeclared.append((item, name))
+            elif meta.facts:
                 param = getattr(item, "callspec", None)
-                plan.setdefault(name, []).append(
-                    (meta, param.params.get("item") if param else None))
-        self.gatherer.start({state.pool.get(name): work for name, work in plan.items()})
+                work = plan.setdefault(name, [])
+                slots[item] = (name, len(work))
+                work.append((meta, param.params.get("item") if param else None))
+        for item, name in undeclared:
+            if name in plan:
+                slots[item] = (name, UNDECLARED)
+        started = self.gatherer.start({state.pool.get(name): work
+                                       for name, work in plan.items()})
+        if not started or hasattr(config, "workerinput"):
+            return None  # pytest's loop, or xdist's worker loop: collection order
+        run_ready_first(session, ReadyQueue(session.items, slots, self.gatherer.progress,
+                                            self.gatherer.events))
+        return True
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         self.gatherer.close()

@@ -110,3 +110,78 @@ def test_unwritable_command_log_is_one_line(pytester):
     assert res.ret == pytest.ExitCode.USAGE_ERROR
     res.stderr.fnmatch_lines(["*--command-log no/such/dir/log: No such file or directory*"])
     assert "Traceback" not in res.stderr.str()
+
+
+# --- the order checks run in (fleetcheck.runorder) ---------------------------------
+
+# "slow" samples for 3 seconds, "quick1"/"quick2" for 1: what each host's checks read
+# comes in at different times. Collection order is check by check.
+ORDER_INV = """all:
+  vars:
+    capacity: {vmstat: {interval: 1, samples: 2}}
+  hosts:
+    quick1: {ansible_connection: local}
+    quick2: {ansible_connection: local}
+    slow: {ansible_connection: local, capacity: {vmstat: {interval: 1, samples: 4}}}
+"""
+
+ORDER_CHECKS = """
+import pytest
+
+@pytest.mark.check("demo.sample", facts=["vmstat"])
+def test_sample(host, facts):
+    assert facts.vmstat.live
+
+@pytest.mark.check("demo.cpus", facts=["nproc"])
+def test_cpus(host, facts):
+    assert facts.nproc.cpus >= 1
+
+@pytest.mark.check("demo.controller", facts=[])
+def test_controller(host):
+    assert host.name
+
+@pytest.mark.check("demo.undeclared")
+def test_undeclared(host, facts):
+    assert facts.loadavg.load1 >= 0
+"""
+
+
+def run_order(pytester, *args) -> list[str]:
+    pytester.makefile(".yml", inv=ORDER_INV)
+    pytester.makepyfile(test_demo=ORDER_CHECKS)
+    res = pytester.runpytest("--inventory", "inv.yml", "-v", *args)
+    res.assert_outcomes(passed=12)
+    return [line.split("::", 1)[1].split(" ", 1)[0] for line in res.stdout.lines
+            if line.startswith("test_demo.py::") and " PASSED" in line]
+
+
+def test_checks_run_as_their_facts_come_in(pytester):
+    order = run_order(pytester)
+    pos = {name: i for i, name in enumerate(order)}
+    # facts=[]: at once (the first check run), not after every host's sample
+    assert order[0] == "test_controller[quick1]"
+    assert max(pos[f"test_controller[{h}]"] for h in ("quick1", "quick2", "slow")) \
+        < pos["test_sample[slow]"]
+    # the quick hosts' checks do not wait for the slow host's sample
+    for quick in ("quick1", "quick2"):
+        assert pos[f"test_cpus[{quick}]"] < pos["test_sample[slow]"]
+        # undeclared: after its host's gathering, never before what it declared
+        assert pos[f"test_cpus[{quick}]"] < pos[f"test_undeclared[{quick}]"]
+    assert order[-2:] == ["test_cpus[slow]", "test_undeclared[slow]"]
+
+
+def test_collection_order_without_gathering(pytester):
+    order = run_order(pytester, "--gather-threads", "0")
+    assert order == [f"test_{check}[{h}]" for check in ("sample", "cpus", "controller",
+                                                        "undeclared")
+                     for h in ("quick1", "quick2", "slow")]
+
+
+def test_exitfirst_still_stops_at_the_first_failure(pytester):
+    pytester.makefile(".yml", inv=ORDER_INV)
+    pytester.makepyfile(test_demo=ORDER_CHECKS.replace("assert host.name",
+                                                       "assert host.name != 'quick2'"))
+    res = pytester.runpytest("--inventory", "inv.yml", "-x")
+    outcomes = res.parseoutcomes()
+    assert outcomes["failed"] == 1 and outcomes.get("passed") == 1  # controller[quick1]
+    res.stdout.fnmatch_lines(["*demo.controller*quick2*"])
