@@ -19,7 +19,9 @@ import shlex
 import signal
 import socket
 import subprocess
+import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import paramiko
@@ -128,6 +130,61 @@ class _HostKeyPolicy(paramiko.MissingHostKeyPolicy):
             fh.write(f"{hostname} {key.get_name()} {key.get_base64()}\n")
 
 
+class _ParsedFiles:
+    """known_hosts and ssh_config, parsed once per process (per path, size and mtime)
+    rather than once per host: a fleet's known_hosts holds a line per host, so
+    parsing it for every connection grew with the square of the fleet (at 50 hosts,
+    2500 keys decoded)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._parsed: dict[tuple, Any] = {}
+
+    def get(self, path: str, parse: Callable[[str], Any]) -> Any:
+        try:
+            st = os.stat(path)
+            key = (path, parse, st.st_size, st.st_mtime_ns)
+        except OSError:
+            key = (path, parse, None, None)
+        with self._lock:  # the first thread parses; the others wait for it
+            if key not in self._parsed:
+                self._parsed[key] = parse(path)
+            return self._parsed[key]
+
+
+def _parse_known_hosts(path: str) -> paramiko.HostKeys | None:
+    if not os.path.exists(path):
+        return None
+    keys = paramiko.HostKeys()
+    keys.load(path)
+    return keys
+
+
+def _parse_ssh_config(path: str) -> paramiko.SSHConfig:
+    with open(path, encoding="utf-8") as fh:
+        parsed = paramiko.SSHConfig()
+        parsed.parse(fh)
+    return parsed
+
+
+_PARSED = _ParsedFiles()
+
+
+def _add_host_keys(client: paramiko.SSHClient, known_hosts: str, hostname: str,
+                   port: int) -> None:
+    """Give `client` the known keys of the host it connects to, under the name
+    paramiko looks them up by (`host`, or `[host]:port` off port 22)."""
+    known = _PARSED.get(known_hosts, _parse_known_hosts)
+    if known is None:
+        return
+    name = hostname if port == 22 else f"[{hostname}]:{port}"
+    found = known.lookup(name)
+    if found:
+        mine = client.get_host_keys()
+        for keytype in list(found.keys()):
+            mine.add(name, keytype, found[keytype])
+
+
 class FleetParamikoBackend(_Become, ParamikoBackend):
     NAME = "paramiko"
 
@@ -159,8 +216,6 @@ class FleetParamikoBackend(_Become, ParamikoBackend):
     def _connect_client(self) -> paramiko.SSHClient:
         client = paramiko.SSHClient()
         known = self.known_hosts or os.path.expanduser("~/.ssh/known_hosts")
-        if os.path.exists(known):
-            client.load_host_keys(known)
         client.set_missing_host_key_policy(
             _HostKeyPolicy(known) if self.accept_new else paramiko.RejectPolicy()
         )
@@ -171,10 +226,9 @@ class FleetParamikoBackend(_Become, ParamikoBackend):
             "password": self.host.password,
         }
         if self.ssh_config:
-            with open(self.ssh_config, encoding="utf-8") as fh:
-                parsed = paramiko.SSHConfig()
-                parsed.parse(fh)
+            parsed = _PARSED.get(self.ssh_config, _parse_ssh_config)
             self._load_ssh_config(client, cfg, parsed, os.path.dirname(self.ssh_config))
+        _add_host_keys(client, known, cfg["hostname"], cfg["port"])
         if self.key_filename:
             cfg["key_filename"] = self.key_filename
         if self.ssh_identity_file:
@@ -199,8 +253,7 @@ class FleetParamikoBackend(_Become, ParamikoBackend):
         user, host, port = parse_jump(self.proxy_jump)
         jump = paramiko.SSHClient()
         known = self.known_hosts or os.path.expanduser("~/.ssh/known_hosts")
-        if os.path.exists(known):
-            jump.load_host_keys(known)
+        _add_host_keys(jump, known, host, port)
         jump.set_missing_host_key_policy(
             _HostKeyPolicy(known) if self.accept_new else paramiko.RejectPolicy())
         sock = socket.create_connection((host, port), timeout=self.connect_timeout)

@@ -66,35 +66,56 @@ def _request(spec: str | tuple[str, dict[str, Any]]) -> Request:
 def gather_host(host: FleetHost, work: Work, stop: threading.Event,
                 progress: Callable[[int], None] = lambda done: None) -> int:
     """Gather one host's declared facts in the order its checks read them; the number
-    gathered. The host's lock is taken per fact (in FactCache.get), so a check whose
-    facts are in runs while the rest are gathered; one that reads a fact still being
-    gathered waits for it, and one that gets to a fact first runs it itself.
-    `progress` hears how many entries of `work` are done, and DONE at the end."""
-    gathered = 0
+    of requests sent. Requests wait in a batch (fleetcheck.batch: one remote command
+    for all) until something must read one of them (a declaration reading a fact, as
+    DNS reads named.conf for its zones) or the work is done. The host's lock is held
+    per batch, so a check whose facts are in runs meanwhile; one that reads a fact
+    still being gathered waits for it, one that gets to a fact first runs it itself.
+    `progress` hears how many entries of `work` are in, and DONE at the end."""
+    pending: list[Request] = []
+    sent = 0
+    complete = 0  # entries of `work` whose requests are all sent or pending
+    flushing = False
+
+    def flush() -> None:
+        nonlocal pending, sent, flushing
+        if flushing:
+            return  # gather_many reads what it sent through get(), which calls back
+        flushing = True
+        try:
+            if pending:
+                requests, pending = pending, []
+                host.facts.gather_many(requests)
+                sent += len(requests)
+            progress(complete)
+        finally:
+            flushing = False
+
     try:
         try:
             host.connect()
         except Unreachable:
             return 0  # the reason is kept on the host; each check reports it
-        for done, (meta, item) in enumerate(work, 1):
-            requests = requests_of(meta, host, item)
-            while not stop.is_set():
-                try:
-                    name, params = next(requests)
-                except StopIteration:
-                    break
-                except Exception:  # noqa: BLE001 - a declaration read a fact that failed
-                    break
-                try:
-                    host.facts.get(name, **params)
-                    gathered += 1
-                except Unreachable:
-                    return gathered  # connection lost: each check says so
-                except Exception:  # noqa: BLE001 - cached; its check reports it
-                    continue
-            progress(done)
-        return gathered
+        host.facts.on_miss(flush)  # a declaration reads a fact: send what waits first
+        for meta, item in work:
+            if stop.is_set():
+                break
+            try:
+                for request in requests_of(meta, host, item):
+                    pending.append(request)  # not extend(): a read may flush midway
+            except Unreachable:
+                raise
+            except Exception:  # noqa: BLE001 - a declaration read a fact that failed
+                pass  # its check reads it again and reports it
+            complete += 1
+            if not pending:
+                progress(complete)
+        flush()
+        return sent
+    except Unreachable:
+        return sent  # the connection is lost: each check says so
     finally:
+        host.facts.on_miss(None)
         progress(DONE)
 
 

@@ -15,6 +15,7 @@ from typing import Any, Callable, NoReturn
 
 import paramiko
 
+from fleetcheck import batch
 from fleetcheck import facts as fact_registry
 from fleetcheck.connection import (
     DEFAULT_COMMAND_TIMEOUT,
@@ -45,7 +46,7 @@ class CommandResult:
     rc: int
     stdout: str
     stderr: str
-    duration: float
+    duration: float | None   # None: one of a batch (fleetcheck.batch), timed as a whole
 
 
 class FleetHost:
@@ -57,7 +58,7 @@ class FleetHost:
     """
 
     def __init__(self, entry, options: ConnectOptions,
-                 command_log: Callable[[str, str, "CommandResult"], None] | None = None):
+                 command_log: Callable[..., None] | None = None):
         self.entry = entry
         self.name: str = entry.name
         self.vars: dict[str, Any] = entry.vars
@@ -174,6 +175,37 @@ class FleetHost:
             raise FactError(f"`{rendered}` exited {result.rc}: {result.stderr.strip()[:300]}")
         return result
 
+    def run_batch(self, commands: list[Command]) -> list[CommandResult] | None:
+        """Run `commands` in one remote command (fleetcheck.batch); each one's result,
+        or None when the batch did not come back whole (timed out, broke off): the
+        caller then runs them one by one, each with its own timeout."""
+        rendered = [c.render() for c in commands]
+        mark = batch.new_mark()
+        with self.lock:
+            host = self.connect()
+            start = time.monotonic()
+            parts = None
+            try:
+                res = host.run(batch.script(rendered, mark))
+            except CommandTimeout:
+                res = None
+            except (Unreachable, paramiko.SSHException, EOFError, OSError) as exc:
+                self._lost(classify(exc, self.connect_timeout))
+            if res is not None:
+                if res.rc == -1 and self.entry.connection != "local":
+                    self._lost("the channel closed without an exit status")
+                parts = batch.split(res.stdout, res.stderr, mark, len(rendered))
+            self.commands_run += len(rendered)
+        seconds = time.monotonic() - start
+        # what came back, or (broken off) each command without an exit status
+        results = [CommandResult(cmd, rc, out, err, None) for cmd, (rc, out, err)
+                   in zip(rendered, parts or [(None, "", "")] * len(rendered))]
+        if self.command_log is not None:
+            for result in results:
+                self.command_log(self.name, "host", result,
+                                 batch=(len(results), seconds, parts is not None))
+        return results if parts is not None else None
+
     def run_on_controller(self, command: Command) -> CommandResult:
         """Run a probe of this host from the controller (smbclient -L, showmount -e):
         a fact module with RUNS_ON = "controller" builds it from the host's vars (its
@@ -226,6 +258,13 @@ class FactCache:
         # the check itself.
         self._keys: dict[tuple, tuple[str, str]] = {}
         self.raw: dict[str, CommandResult] = {}
+        self._on_miss: tuple[int, Callable[[], None]] | None = None
+
+    def on_miss(self, flush: Callable[[], None] | None) -> None:
+        """`flush` runs before this thread reads a fact that is not in: the gathering
+        thread sends its pending batch (fleetcheck.gather), which may hold that fact.
+        None: no more."""
+        self._on_miss = (threading.get_ident(), flush) if flush is not None else None
 
     def get(self, fact: str, /, **params: Any):
         """The parsed fact; `params` select what to read (a path, a service name, ...)."""
@@ -233,6 +272,10 @@ class FactCache:
         # holds while it runs the host's next command (dict reads are atomic).
         memo = _memo(fact, params)
         value = self._values.get(self._keys.get(memo), _MISSING) if memo else _MISSING
+        hook = self._on_miss
+        if value is _MISSING and hook is not None and hook[0] == threading.get_ident():
+            hook[1]()
+            value = self._values.get(self._keys.get(memo), _MISSING) if memo else _MISSING
         if value is _MISSING:
             with self.host.lock:
                 value = self._get(fact, params, memo)
@@ -241,28 +284,67 @@ class FactCache:
         return value
 
     def _get(self, fact: str, params: dict[str, Any], memo: tuple | None):
-        module = fact_registry.get(fact)
-        command = module.command(self.host.vars, **params)
-        key = (fact, command.render())
-        if memo is not None:
-            self._keys[memo] = key
+        module, command, key = self._plan(fact, params, memo)
         if key not in self._values:
             try:
                 if getattr(module, "RUNS_ON", "host") == "controller":
                     result = self.host.run_on_controller(command)
                 else:
                     result = self.host.run(command)
-                self.raw[fact] = result
-                convert = getattr(module, "from_result", None)
-                if convert is not None:
-                    value = convert(result.rc, result.stdout, result.stderr, **params)
-                else:
-                    value = default_from_result(module.parse, command, result.rc,
-                                                result.stdout, result.stderr)
-            except (FactError, fact_registry.ParseError) as exc:
+                value = self._convert(fact, module, command, result, params)
+            except FactError as exc:
                 value = _Failed(exc)
             self._values[key] = value
         return self._values[key]
+
+    def _plan(self, fact: str, params: dict[str, Any], memo: tuple | None):
+        module = fact_registry.get(fact)
+        command = module.command(self.host.vars, **params)
+        key = (fact, command.render())
+        if memo is not None:
+            self._keys[memo] = key
+        return module, command, key
+
+    def _convert(self, fact: str, module, command: Command, result: CommandResult,
+                 params: dict[str, Any]):
+        self.raw[fact] = result
+        try:
+            convert = getattr(module, "from_result", None)
+            if convert is not None:
+                return convert(result.rc, result.stdout, result.stderr, **params)
+            return default_from_result(module.parse, command, result.rc,
+                                       result.stdout, result.stderr)
+        except (FactError, fact_registry.ParseError) as exc:
+            return _Failed(exc)
+
+    def gather_many(self, requests: list[tuple[str, dict[str, Any]]]) -> None:
+        """Gather these facts, the host-side ones not yet in as one command
+        (fleetcheck.batch); the rest (controller probes, a batch that broke off) one
+        by one, as get() would."""
+        with self.host.lock:
+            batch: list[tuple[str, dict[str, Any], Any, Command, tuple]] = []
+            seen = set()
+            for fact, params in requests:
+                try:
+                    module, command, key = self._plan(fact, params, _memo(fact, params))
+                except Exception:  # noqa: BLE001 - get() below meets it again
+                    continue
+                if key in self._values or key in seen:
+                    continue
+                seen.add(key)
+                if getattr(module, "RUNS_ON", "host") == "host":
+                    batch.append((fact, params, module, command, key))
+            results = self.host.run_batch([b[3] for b in batch]) if len(batch) > 1 else None
+            if results is not None:
+                for (fact, params, module, command, _key), result in zip(batch, results):
+                    self._values[_key] = self._convert(fact, module, command, result, params)
+        for fact, params in requests:
+            try:
+                self.get(fact, **params)
+            except Unreachable:
+                raise
+            except Exception:  # noqa: BLE001 - cached or met again: its check reports it
+                continue
 
     def __getattr__(self, name: str):
         if name.startswith("_"):
@@ -299,7 +381,7 @@ class HostPool:
     """The FleetHosts of this worker process, created on first use."""
 
     def __init__(self, entries: dict[str, Any], options: ConnectOptions,
-                 command_log: Callable[[str, str, CommandResult], None] | None = None):
+                 command_log: Callable[..., None] | None = None):
         self.entries = entries
         self.options = options
         self.command_log = command_log

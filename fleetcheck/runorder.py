@@ -34,7 +34,11 @@ import pytest
 
 DONE = sys.maxsize        # a host's progress once its gathering is over
 UNDECLARED = DONE - 1     # the entry of a check that declares no facts: ready at DONE
-PATIENCE = 1.0            # seconds with nothing ready before the closest check runs anyway
+# Seconds with nothing coming in before the closest check runs anyway (and reads or
+# waits for its facts itself). Every gathering ends (each command has a timeout), so
+# this only bounds a wait that should not happen; too short, and the test thread
+# would sit on one host's lock through that host's next batch.
+PATIENCE = 10.0
 
 
 class ReadyQueue:
