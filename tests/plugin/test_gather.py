@@ -204,7 +204,13 @@ def test_a_batch_that_breaks_off_falls_back_to_one_command_each(pytester):
     pytester.makeconftest("""
 import fleetcheck.batch
 
-fleetcheck.batch.split = lambda *args, **kwargs: None
+real_split = fleetcheck.batch.split
+
+def pytest_configure(config):
+    fleetcheck.batch.split = lambda *args, **kwargs: None
+
+def pytest_unconfigure(config):
+    fleetcheck.batch.split = real_split   # the run is in this process: put it back
 """)
     run(pytester).assert_outcomes(passed=3 * len(HOSTS))
     for host in HOSTS:
