@@ -150,22 +150,28 @@ class FleetHost:
     def testinfra(self):
         return self.connect()
 
+    def _send(self, rendered: str):
+        """testinfra's result of one remote command line, the host's lock held by the
+        caller. A broken connection marks the host lost (its remaining checks report
+        unreachable at once); CommandTimeout is the caller's to handle."""
+        host = self.connect()
+        try:
+            res = host.run(rendered)
+        except (Unreachable, paramiko.SSHException, EOFError, OSError) as exc:
+            self._lost(classify(exc, self.connect_timeout))
+        if res.rc == -1 and self.entry.connection != "local":
+            self._lost("the channel closed without an exit status")
+        return res
+
     def run(self, command: Command, ok: tuple[int, ...] | None = None) -> CommandResult:
         """Run a Command (quoted in one place) with this host's timeout."""
+        rendered = command.render()
         with self.lock:
-            host = self.connect()
-            rendered = command.render()
             start = time.monotonic()
             try:
-                res = host.run(rendered)
+                res = self._send(rendered)
             except CommandTimeout as exc:
                 raise FactError(str(exc)) from None
-            except (Unreachable, paramiko.SSHException, EOFError, OSError) as exc:
-                # The connection broke under a running check: the host is gone for
-                # this run; its remaining checks report unreachable at once.
-                self._lost(classify(exc, self.connect_timeout))
-            if res.rc == -1 and self.entry.connection != "local":
-                self._lost("the channel closed without an exit status")
             self.commands_run += 1
         result = CommandResult(rendered, res.rc, res.stdout, res.stderr,
                                time.monotonic() - start)
@@ -181,20 +187,14 @@ class FleetHost:
         caller then runs them one by one, each with its own timeout."""
         rendered = [c.render() for c in commands]
         mark = batch.new_mark()
+        parts = None
         with self.lock:
-            host = self.connect()
             start = time.monotonic()
-            parts = None
             try:
-                res = host.run(batch.script(rendered, mark))
-            except CommandTimeout:
-                res = None
-            except (Unreachable, paramiko.SSHException, EOFError, OSError) as exc:
-                self._lost(classify(exc, self.connect_timeout))
-            if res is not None:
-                if res.rc == -1 and self.entry.connection != "local":
-                    self._lost("the channel closed without an exit status")
+                res = self._send(batch.script(rendered, mark))
                 parts = batch.split(res.stdout, res.stderr, mark, len(rendered))
+            except CommandTimeout:
+                pass
             self.commands_run += len(rendered)
         seconds = time.monotonic() - start
         # what came back, or (broken off) each command without an exit status
