@@ -17,10 +17,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from fleetcheck import values
 from fleetcheck.facts.base import Command, FactError, ParseError
 
 NAME = "ganesha"
 DEFAULT_PATH = "/etc/ganesha/ganesha.conf"
+VALUE_KINDS = {"nfs.ganesha_conf": values.path}
 TOKEN = re.compile(r'\s*(?:(#[^\n]*)|("(?:[^"\\\n]|\\.)*")|([{};=,])|([^\s{};=,"#]+)|(\S))')
 SQUASH = {
     "root": "root_squash", "root_squash": "root_squash", "rootsquash": "root_squash",

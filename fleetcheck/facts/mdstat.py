@@ -57,11 +57,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from fleetcheck import values
 from fleetcheck.facts.base import Command, FactError, ParseError
 
 NAME = "mdstat"
 
 DEFAULT_PATH = "/proc/mdstat"
+VALUE_KINDS = {"raid.mdstat_path": values.path}
 
 
 def command(hostvars: Mapping[str, Any]) -> Command:

@@ -14,10 +14,24 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from fleetcheck import values
 from fleetcheck.facts.base import Command, FactError, ParseError
 
 NAME = "named_conf"
 DEFAULT_CONF = "/etc/bind/named.conf"   # Debian/Ubuntu; /etc/named.conf on RHEL
+
+# The DNS vars whose values reach a command, a query or a zone file (checked at load).
+VALUE_KINDS = {
+    "dns.named_conf": values.path,
+    "dns.zone": values.dns_name,
+    "dns.reverse_zone": values.dns_name,
+    "dns.reverse_zones[]": values.dns_name,
+    "dns.master": values.host,
+    "dns.slaves[]": values.host,
+    "dns.nameservers[]": values.address,
+    "dns.transfer_key": values.dns_name,
+    "dns_addresses[]": values.address,
+}
 
 OPEN = re.compile(r'^(?P<head>[^{};"]*(?:"[^"]*"[^{};"]*)*)\{$')
 ZONE = re.compile(r'^zone\s+"(?P<name>[^"]+)"(?:\s+(?P<cls>\w+))?\s*$')

@@ -7,10 +7,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from fleetcheck import values
 from fleetcheck.facts.base import Command, FactError, ParseError
 
 NAME = "service"
-SERVICE_NAME = re.compile(r"^[A-Za-z0-9@_.:\-]+$")
+# The vars whose values reach this fact's command (checked at load: fleetcheck.values).
+VALUE_KINDS = {"services[]": values.unit, "service_processes{}": values.unit}
 
 # One command for both service managers, so the fact is gathered in one round trip.
 SCRIPT = r"""if [ -d /run/systemd/system ]; then
@@ -36,9 +38,13 @@ fi
 def command(hostvars: Mapping[str, Any], name: str = "") -> Command:
     """`process` (from the var service_processes: {nfs-ganesha: ganesha.nfsd}) is
     looked for when the service has no init script on a host without systemd."""
-    if not SERVICE_NAME.match(name):
-        raise FactError(f"not a service name: {name!r}")
-    process = str((hostvars.get("service_processes") or {}).get(name, ""))
+    try:
+        values.unit(name, "the service name")
+        process = str((hostvars.get("service_processes") or {}).get(name, ""))
+        if process:
+            values.word(process, "the process name")
+    except values.UnsafeValue as exc:
+        raise FactError(str(exc)) from None
     return Command("sh -c %s fleetcheck %s %s", SCRIPT, name, process)
 
 

@@ -6,9 +6,27 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import re
+
+from fleetcheck import values
 from fleetcheck.facts.base import Command, ParseError
 
 NAME = "sshd"
+_DIRECTIVE = re.compile(r"[A-Za-z][A-Za-z0-9]{0,63}")
+
+
+def directive(value, what: str = "the value"):
+    """An sshd_config keyword (PermitRootLogin): letters and digits only, so it can
+    neither be an option nor break the line it is written on."""
+    text = values.word(value, what)
+    if not _DIRECTIVE.fullmatch(text):
+        raise values.UnsafeValue(f"{what} must be an sshd_config keyword: letters and digits (like PermitRootLogin), "
+                                 f"got {values.shown(text)}")
+    return text
+
+
+# The vars whose values reach sshd_config (checked at load: fleetcheck.values).
+VALUE_KINDS = {"sshd{}": directive}
 
 
 def command(hostvars: Mapping[str, Any]) -> Command:

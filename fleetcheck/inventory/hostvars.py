@@ -7,8 +7,11 @@ checked; every other variable is the checks' business. A null value means
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
+
+from fleetcheck import values
 
 DEFAULT_PORT = 22
 DEFAULT_CONNECTION = "paramiko"
@@ -123,18 +126,53 @@ _JUMP = re.compile(r"(ssh://)?([^@\s:]+@)?([^@\s:\[\]]+|\[[0-9a-fA-F:.]+\])(:[0-
 
 
 def _to_jump(value: Any) -> str:
-    """``[user@]host[:port]`` (a password in it is refused: ``user:pw@`` does not match)."""
+    """``[user@]host[:port]`` (a password in it is refused: ``user:pw@`` does not match);
+    its host and user are checked as any other host and user."""
     if not isinstance(value, str) or not _JUMP.fullmatch(value.split(",")[0].strip()):
         # the value is not shown: it may hold a password (user:pw@host)
         raise ValueError(f"expected [user@]host[:port] (no password), got {_kind(value)} "
                          "that is not")
+    for hop in value.split(","):
+        match = _JUMP.fullmatch(hop.strip())
+        if match is None:
+            raise ValueError("expected [user@]host[:port] for every hop (no password)")
+        if match.group(2):
+            values.user(match.group(2)[:-1], "the jump host's user")
+        values.host(match.group(3), "the jump host")
     return value
 
 
-def _to_name(value: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"expected a non-empty string, got {_describe(value)}")
-    return value
+def _to_host(value: Any) -> str:
+    return values.host(value, "the value")
+
+
+def _to_user(value: Any) -> str:
+    return values.user(value, "the value")
+
+
+def _to_local_path(value: Any) -> str:
+    return values.local_path(value, "the value")
+
+
+def _to_host_path(value: Any) -> str:
+    return values.path(value, "the value")
+
+
+MAX_TIMEOUT = 86400.0
+
+
+def to_timeout(value: Any) -> float:
+    """Seconds: a number (or numeric string) above 0 and at most a day."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError(f"expected a number of seconds, got {_describe(value)}")
+    try:
+        seconds = float(value)
+    except (ValueError, OverflowError):
+        raise ValueError(f"expected a number of seconds, got {values.shown(value)}") from None
+    if not math.isfinite(seconds) or not 0 < seconds <= MAX_TIMEOUT:
+        raise ValueError(f"expected seconds above 0 and at most {MAX_TIMEOUT:g}, "
+                         f"got {values.shown(value)}")
+    return seconds
 
 
 def to_priority(value: Any) -> int:
@@ -147,30 +185,43 @@ def to_priority(value: Any) -> int:
 
 
 _CHECKS = {
-    "ansible_host": _to_name,
-    "ansible_ssh_host": _to_name,
+    "ansible_host": _to_host,
+    "ansible_ssh_host": _to_host,
     "ansible_port": to_port,
     "ansible_ssh_port": to_port,
-    "ansible_user": _to_name,
-    "ansible_ssh_user": _to_name,
+    "ansible_user": _to_user,
+    "ansible_ssh_user": _to_user,
     "ansible_become": to_bool,
-    "ansible_become_user": _to_name,
+    "ansible_become_user": _to_user,
     "ansible_become_method": to_become_method,
     "fleetcheck_proxy_jump": _to_jump,
     "ansible_connection": to_connection,
     "ansible_group_priority": to_priority,
+    "ansible_ssh_private_key_file": _to_local_path,
+    "ansible_private_key_file": _to_local_path,
+    "fleetcheck_known_hosts": _to_local_path,
+    "fleetcheck_ssh_config": _to_local_path,
+    "fleetcheck_lock_dir": _to_host_path,
+    "fleetcheck_backup_dir": _to_host_path,
+    "fleetcheck_command_timeout": to_timeout,
+    "fleetcheck_connect_timeout": to_timeout,
 }
 
 
 def check_var(name: str, value: Any) -> str | None:
-    """None when ``value`` is acceptable for variable ``name``, else what is wrong."""
-    check = _CHECKS.get(name)
-    if check is None or value is None:
+    """None when ``value`` is acceptable for variable ``name``, else what is wrong (one
+    line, the var path first). Connection vars are checked here; the vars of the
+    areas by the kinds they declare (fleetcheck.values)."""
+    if value is None:
         return None
-    try:
-        check(value)
-    except ValueError as exc:
-        return f"{name}: {exc}"
+    check = _CHECKS.get(name)
+    if check is not None:
+        try:
+            check(value)
+        except ValueError as exc:
+            return f"{name}: {exc}"
+    for problem in values.problems(name, value, values.declared()):
+        return problem
     return None
 
 

@@ -286,11 +286,57 @@ BAD_VARS = [
     ("old port name", "ansible_ssh_port: ssh",
      "ansible_ssh_port: expected a port number 1-65535, got 'ssh'"),
     ("host int", "ansible_host: 1234",
-     "ansible_host: expected a non-empty string, got an integer 1234"),
+     "ansible_host: the value must be a string, got an integer 1234"),
     ("host list", "ansible_host: [a, b]",
-     "ansible_host: expected a non-empty string, got a list ['a', 'b']"),
-    ("host empty", 'ansible_host: ""', "ansible_host: expected a non-empty string, got a string ''"),
-    ("user int", "ansible_user: 0", "ansible_user: expected a non-empty string, got an integer 0"),
+     "ansible_host: the value must be a string, got a list ['a', 'b']"),
+    ("host empty", 'ansible_host: ""', "ansible_host: the value must not be empty"),
+    ("user int", "ansible_user: 0", "ansible_user: the value must be a string, got an integer 0"),
+    ("host option", 'ansible_host: "-oProxyCommand=touch /tmp/x"',
+     "ansible_host: the value must not start with '-' (a command would read it as an option): "
+     "'-oProxyCommand=touch /tmp/x'"),
+    ("become user option", 'ansible_become_user: "--command=touch /tmp/x"',
+     "ansible_become_user: the value must not start with '-' (a command would read it as an "
+     "option): '--command=touch /tmp/x'"),
+    ("become user dash", 'ansible_become_user: "-"',
+     "ansible_become_user: the value must not start with '-' (a command would read it as an "
+     "option): '-'"),
+    ("become user short option", 'ansible_become_user: "-ctouch /tmp/x"',
+     "ansible_become_user: the value must not start with '-' (a command would read it as an "
+     "option): '-ctouch /tmp/x'"),
+    ("user with a space", 'ansible_user: "root x"',
+     "ansible_user: the value must be a user name (letters, digits, '.', '_', '-', '@'), "
+     "got 'root x'"),
+    ("key file option", 'ansible_ssh_private_key_file: "-oProxyCommand=x"',
+     "ansible_ssh_private_key_file: the value must not start with '-' (a command would read "
+     "it as an option): '-oProxyCommand=x'"),
+    ("lock dir relative", "fleetcheck_lock_dir: run/lock",
+     "fleetcheck_lock_dir: the value must be an absolute path, got 'run/lock'"),
+    ("timeout word", "fleetcheck_command_timeout: soon",
+     "fleetcheck_command_timeout: expected a number of seconds, got 'soon'"),
+    ("timeout list", "fleetcheck_command_timeout: []",
+     "fleetcheck_command_timeout: expected a number of seconds, got a list []"),
+    ("timeout zero", "fleetcheck_connect_timeout: 0",
+     "fleetcheck_connect_timeout: expected seconds above 0 and at most 86400, got 0"),
+    ("jump host option", 'fleetcheck_proxy_jump: "bob@-oProxyCommand=x"',
+     "fleetcheck_proxy_jump: the jump host must not start with '-' (a command would read it "
+     "as an option): '-oProxyCommand=x'"),
+    ("service option", "services: [ssh, --help]",
+     "services[1]: the value must not start with '-' (a command would read it as an option): "
+     "'--help'"),
+    ("service dots", "services: [..]",
+     "services[0]: the value must be a service name (letters, digits, '.', '-', '_', '@', ':'), "
+     "got '..'"),
+    ("sysctl key newline", 'sysctl: {"net.ipv4.ip_forward\\n": 1}',
+     "sysctl key 'net.ipv4.ip_forward\\n': the value contains a line break or control "
+     "character: 'net.ipv4.ip_forward\\n'"),
+    ("sysctl key option", 'sysctl: {"-e": 1}',
+     "sysctl key '-e': the value must not start with '-' (a command would read it as an "
+     "option): '-e'"),
+    ("dns slave option", "dns: {slaves: [ns2, -x]}",
+     "dns.slaves[1]: the value must not start with '-' (a command would read it as an "
+     "option): '-x'"),
+    ("long value cut", "ansible_host: " + "-" + "a" * 200_000,
+     "ansible_host: the value is longer than 255 characters (200001)"),
     ("become word", "ansible_become: maybe",
      "ansible_become: expected a boolean (true/false, yes/no), got a string 'maybe'"),
     ("become number", "ansible_become: 2",
@@ -512,7 +558,7 @@ def test_vault_value_as_connection_var(tmp_path):
                 313233
         """)
     assert error_of(path) == (
-        f"{path}:4: host 'h1': ansible_user: expected a non-empty string, "
+        f"{path}:4: host 'h1': ansible_user: the value must be a string, "
         "got an Ansible vault value (fleetcheck cannot decrypt it)"
     )
 
