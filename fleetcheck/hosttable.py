@@ -32,8 +32,26 @@ DEFAULT_COLUMNS = ("name", "address", "port", "user", "groups")
 COLUMN_SETS_VAR = "fleetcheck_columns"
 FORMATS = ("table", "csv", "json")
 PROBE_COLUMNS = ("reachable", "latency_ms")
-_SECRET = re.compile(r"pass(word|wd|phrase)|secret|token|api_?key|private_key$|vault", re.I)
+# A var whose (last) name says it holds a secret: Ansible's *_pass names
+# (ansible_ssh_pass, ansible_become_pass, ansible_sudo_pass, ansible_su_pass) as well
+# as *password*, *secret*, *token*, ... A "pass" followed by a letter (passenger) is not.
+_SECRET = re.compile(r"pass(?:word|wd|phrase)?(?![a-z])|secret|token|api_?key|private_key$"
+                     r"|vault|credential", re.I)
 HIDDEN = "(hidden)"
+
+
+def is_secret(name: str) -> bool:
+    return bool(_SECRET.search(str(name)))
+
+
+def _scrub(value: Any) -> Any:
+    """A var's value with every secret-named key inside it hidden (a mapping var may
+    hold a password: `db: {user: app, password: ...}`)."""
+    if isinstance(value, dict):
+        return {k: HIDDEN if is_secret(k) else _scrub(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub(v) for v in value]
+    return value
 
 
 def _builtin(entry: HostEntry, column: str) -> Any:
@@ -97,11 +115,11 @@ def rows(hosts: list[HostEntry], names: list[str],
         for name in names:
             if name in PROBE_COLUMNS and probes is not None:
                 row[name] = probes[entry.name][name]
-            elif _SECRET.search(name.rsplit(".", 1)[-1]):
+            elif any(is_secret(part) for part in name.split(".")):
                 row[name] = HIDDEN
             else:
                 value = _builtin(entry, name)
-                row[name] = None if value is filters._MISSING else value
+                row[name] = None if value is filters._MISSING else _scrub(value)
         out.append(row)
     return out
 

@@ -35,7 +35,10 @@ all:
     web:
       vars: {role: web}
       hosts:
-        web1: {ansible_host: 192.0.2.10, ansible_password: hunter2-SECRET, tags: [a, b]}
+        web1: {ansible_host: 192.0.2.10, ansible_password: hunter2-SECRET, tags: [a, b],
+               ansible_ssh_pass: hunter3-SECRET, ansible_become_pass: hunter4-SECRET,
+               ansible_sudo_pass: hunter5-SECRET, ansible_su_pass: hunter6-SECRET,
+               db: {user: app, password: hunter7-SECRET}, passenger: on}
         web2: {ansible_host: 192.0.2.11, ansible_port: 2222, ansible_become: true,
                ansible_become_method: su, ansible_become_user: app}
     db:
@@ -92,9 +95,17 @@ def test_json_keeps_types(inv_file):
 
 
 def test_secrets_are_never_printed(inv_file):
+    # Ansible's *_pass names too, and a secret inside a mapping var
+    columns = ("name,ansible_password,ansible_ssh_pass,ansible_become_pass,"
+               "ansible_sudo_pass,ansible_su_pass,db,db.password")
     for fmt in hosttable.FORMATS:
-        out = table(inv_file, "name,ansible_password", fmt)
-        assert "hunter2" not in out and hosttable.HIDDEN in out
+        out = table(inv_file, columns, fmt)
+        assert "hunter" not in out and hosttable.HIDDEN in out
+    assert "app" in table(inv_file, "db", "json")   # the rest of the mapping is shown
+
+
+def test_a_pass_followed_by_a_letter_is_not_a_secret(inv_file):
+    assert hosttable.HIDDEN not in table(inv_file, "passenger", "csv")
 
 
 def test_unknown_column_set(inv_file):
