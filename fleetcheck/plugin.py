@@ -170,7 +170,11 @@ def _is_audit(config: pytest.Config) -> bool:
 def _setup_reports(config: pytest.Config, state: FleetRun) -> None:
     root = Path(config.option.fleet_reports_dir or config.rootpath / "reports")
     state.reports_dir = root / state.run_id
-    state.reports_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        state.reports_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise pytest.UsageError(f"--reports-dir {root}: cannot create {state.run_id}/: "
+                                f"{exc.strerror or exc}") from None
     if getattr(config.option, "htmlpath", "unset") is None:
         config.option.htmlpath = str(state.reports_dir / "report.html")
         config.option.self_contained_html = True
@@ -364,9 +368,12 @@ class RecordCollector:
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         state = self.state
-        results_io.write_results(state.reports_dir / "results.json", state.metadata(),
-                                 self.sorted_records(), time.time() - state.started)
-        results_io.point_latest(state.reports_dir.parent, state.run_id)
+        try:
+            results_io.write_results(state.reports_dir / "results.json", state.metadata(),
+                                     self.sorted_records(), time.time() - state.started)
+            results_io.point_latest(state.reports_dir.parent, state.run_id)
+        except OSError as exc:   # a full disk: said at the end, the exit code is 3
+            state.report_failed("results.json", exc)
 
     def pytest_terminal_summary(self, terminalreporter, config: pytest.Config) -> None:
         state = self.state
@@ -390,7 +397,8 @@ class RecordCollector:
                 line += "  (" + ", ".join(sorted({f"{r.check_id} [{r.severity}]"
                                                  for r in bad})) + ")"
             tr.write_line(line, red=bool(bad), green=not bad)
-        tr.write_line(f"reports: {_shown(state.reports_dir)}/ (report.html, results.json, "
+        where = "reports (INCOMPLETE, see below)" if state.report_problems else "reports"
+        tr.write_line(f"{where}: {_shown(state.reports_dir)}/ (report.html, results.json, "
                       f"junit.xml); latest: {_shown(state.reports_dir.parent / 'latest')}")
 
 

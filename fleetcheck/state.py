@@ -46,6 +46,12 @@ class FleetRun:
     # Filled at the end of the run (gate, waivers, history: fleetcheck.report.wiring)
     # and written with the metadata into results.json.
     summary: dict[str, Any] = field(default_factory=dict)
+    # Report files that could not be written (a full disk): one line each, said at the
+    # end of the run; they turn a passing run's exit code into 3.
+    report_problems: list[str] = field(default_factory=list)
+
+    def report_failed(self, what: str, exc: OSError) -> None:
+        self.report_problems.append(f"{what} not written: {exc.strerror or exc}")
 
     def metadata(self) -> dict[str, Any]:
         try:

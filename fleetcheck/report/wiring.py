@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from fleetcheck.report import gate, history, nagios, prometheus, sarif
+from fleetcheck.report import gate, guarded, history, nagios, prometheus, sarif
 from fleetcheck.report.results import write_atomic, write_json_atomic
 from fleetcheck.report.waivers import WaiverBook
 from fleetcheck.state import FleetRun
@@ -82,6 +82,7 @@ class RunReports:
         self.stale = []
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
+        guarded.guard(self.config, self.state)
         # pytest-testinfra owns --nagios: when it is set, its pytest_configure sends the
         # terminal output to a spooled file and registers "nagiosreporter", whose
         # sessionfinish prints "TESTINFRA OK|CRITICAL" from pytest's pass/fail counts.
@@ -115,9 +116,20 @@ class RunReports:
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus):
         self._finish(session)
         result = yield
+        self._report_exit(session)
         if self.nagios:
             self._print_nagios(session)
         return result
+
+    def _report_exit(self, session: pytest.Session) -> None:
+        """A run whose reports are incomplete does not pass: exit 0 becomes 3."""
+        if self.state.report_problems and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
+
+    def _say_report_problems(self, terminalreporter) -> None:
+        for problem in self.state.report_problems:
+            terminalreporter.write_line(f"ERROR: reports incomplete: {problem}",
+                                        red=True, bold=True)
 
     def _finish(self, session: pytest.Session) -> None:
         state = self.state
@@ -140,13 +152,19 @@ class RunReports:
         })
         duration = time.time() - state.started
         if self.prometheus_path:
-            write_atomic(Path(self.prometheus_path), prometheus.render(
-                records, verdict, state.started, duration, state.run_id))
+            try:
+                write_atomic(Path(self.prometheus_path), prometheus.render(
+                    records, verdict, state.started, duration, state.run_id))
+            except OSError as exc:
+                state.report_failed(f"--prometheus {self.prometheus_path}", exc)
         if self.sarif_path:
             from fleetcheck import __version__
 
-            write_json_atomic(Path(self.sarif_path),
-                              sarif.build(records, __version__, state.run_id))
+            try:
+                write_json_atomic(Path(self.sarif_path),
+                                  sarif.build(records, __version__, state.run_id))
+            except OSError as exc:
+                state.report_failed(f"--sarif {self.sarif_path}", exc)
         if session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
             failed = verdict.failing or self.other_failures
             session.exitstatus = pytest.ExitCode.TESTS_FAILED if failed else pytest.ExitCode.OK
@@ -170,6 +188,7 @@ class RunReports:
 
     @pytest.hookimpl(trylast=True)  # after the per-host summary of RecordCollector
     def pytest_terminal_summary(self, terminalreporter, config: pytest.Config) -> None:
+        self._say_report_problems(terminalreporter)
         if self.verdict is None or not self.state.records:
             return
         tr = terminalreporter
