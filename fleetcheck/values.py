@@ -20,9 +20,10 @@ wrong (never the whole value: :func:`shown` cuts it).
 
 Areas declare which of their vars reach a command or a file as ``VALUE_KINDS`` in
 their fact module (``fleetcheck/facts/<area>.py``): a mapping of var paths to kinds,
-where a path is dotted (``dns.zone``), ``[]`` stands for every element of a list and
-``{}`` for every key of a mapping (``services[]``, ``sysctl{}``,
-``nfs.exports[].path``). :func:`problems` walks a var's value along those paths.
+where a path is dotted (``dns.zone``), ``[]`` stands for every element of a list,
+``{}`` for every key of a mapping and ``*`` for every value of a mapping
+(``services[]``, ``sysctl{}``, ``sshd.*``, ``nfs.exports[].path``). :func:`problems`
+walks a var's value along those paths.
 """
 
 from __future__ import annotations
@@ -64,7 +65,9 @@ def describe(value: Any) -> str:
     return f"{kind} {shown(value)}"
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
+# control characters, what str.splitlines() breaks on, and lone surrogates (a JSON
+# inventory may hold "\ud800": no file or command can carry it)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029\ud800-\udfff]")
 
 
 def _text(value: Any, what: str, *, max_len: int = 4096, allow_int: bool = False) -> str:
@@ -85,6 +88,20 @@ def _no_option(value: str, what: str) -> str:
     if value.startswith("-"):
         raise UnsafeValue(f"{what} must not start with '-' (a command would read it as an "
                           f"option): {shown(value)}")
+    return value
+
+
+def text(value: Any, what: str = "the value", *, max_len: int = 4096) -> str:
+    """Any text (a string or an integer): not empty, no line break or control
+    character, at most ``max_len`` characters. The base of the file-syntax kinds."""
+    return _text(value, what, max_len=max_len, allow_int=True)
+
+
+def boolean(value: Any, what: str = "the value") -> bool:
+    """``true`` or ``false`` (a YAML/JSON boolean): a string such as ``"no"`` is
+    refused, as Python would read it as true."""
+    if not isinstance(value, bool):
+        raise UnsafeValue(f"{what} must be true or false, got {describe(value)}")
     return value
 
 
@@ -200,7 +217,7 @@ def require(kind: Kind, value: Any, what: str | None = None) -> Any:
 
 def _split(path: str) -> list[str]:
     """'nfs.exports[].path' -> ['nfs', 'exports', '[]', 'path']; 'sysctl{}' ->
-    ['sysctl', '{}']."""
+    ['sysctl', '{}']; 'sshd.*' -> ['sshd', '*']."""
     parts: list[str] = []
     for piece in path.split("."):
         while piece.endswith(("[]", "{}")):
@@ -213,6 +230,9 @@ def _split(path: str) -> list[str]:
         if piece:
             parts.append(piece)
     return parts
+
+
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 
 def _walk(value: Any, steps: list[str], where: str) -> Iterator[tuple[str, Any]]:
@@ -229,6 +249,13 @@ def _walk(value: Any, steps: list[str], where: str) -> Iterator[tuple[str, Any]]
             for key in value:
                 # the key itself is the value to check
                 yield from _walk(key, rest, f"{where} key {shown(key, 40)}")
+    elif step == "*":
+        if isinstance(value, Mapping):
+            for key, item in value.items():
+                # every value; its key named as written when it is a plain word
+                shown_key = (f".{key}" if isinstance(key, str) and _PLAIN_KEY.fullmatch(key)
+                             else f"[{shown(key, 40)}]")
+                yield from _walk(item, rest, f"{where}{shown_key}")
     elif isinstance(value, Mapping) and step in value:
         yield from _walk(value[step], rest, f"{where}.{step}")
 

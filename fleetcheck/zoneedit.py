@@ -2,9 +2,19 @@
 and its SOA serial; the allow-transfer clauses of named.conf.
 
 Edits keep everything else of the file as the admin wrote it (comments, order,
-layout), so the diff shows only the change. dnspython reads the zone before and
-after: an edit that does not give exactly the records wanted is refused, never
-written.
+layout), so the diff shows only the change. Each edit is read back through the
+re-parse guard (fleetcheck.remediation.edit.verify) before it is returned:
+
+- a zone file by dnspython (zone_model): every record set but the edited owners'
+  exactly as before (TTL and data), the edited owners' exactly the wanted records,
+  the SOA unchanged but its serial, which is the old one + 1;
+- a named.conf file by this module's tokenizer (named_model: fleetcheck's
+  named_conf fact reads `named-checkconf -p` output, which a raw file with comments
+  and includes is not): every token outside the allow-transfer clauses exactly as
+  before, every clause that required a key as it was, every other one
+  `key "KEY"`, one added to options where asked.
+
+An edit that does not read back as intended raises EditRefused with the reason.
 """
 
 from __future__ import annotations
@@ -16,6 +26,10 @@ import dns.exception
 import dns.name
 import dns.rdatatype
 import dns.zone
+
+from fleetcheck import values
+from fleetcheck.facts.named_conf import key_name
+from fleetcheck.remediation.edit import verify
 
 
 class EditRefused(ValueError):
@@ -127,7 +141,8 @@ def set_records(text: str, origin: str, owner: str, rdtype: str, values: list[st
     origin = str(dns.name.from_text(origin))
     owner = str(dns.name.from_text(owner))
     lines = text.splitlines(keepends=True)
-    scanned = [s for s in _scan(lines, origin) if s.owner == owner]
+    # names are case-insensitive: WEB1 in the file is web1's line
+    scanned = [s for s in _scan(lines, origin) if (s.owner or "").lower() == owner.lower()]
     mine = [s for s in scanned if s.rdtype == rdtype]
     want = [v.lower() for v in values]
     have = {_absolute(s.rdata, rdtype, origin): s for s in mine if s.rdata}
@@ -143,7 +158,8 @@ def set_records(text: str, origin: str, owner: str, rdtype: str, values: list[st
         else:
             edits[s.index] = None
             nxt = next((x for x in _scan(lines, origin) if x.index > s.index), None)
-            if s.explicit and nxt is not None and not nxt.explicit and nxt.owner == owner:
+            if s.explicit and nxt is not None and not nxt.explicit and \
+                    (nxt.owner or "").lower() == owner.lower():
                 edits[nxt.index] = _relative(owner, origin) + lines[nxt.index]
     new = []
     for i, line in enumerate(lines):
@@ -189,34 +205,65 @@ def bump_serial(text: str, origin: str) -> tuple[str, int, int]:
     return edited, old, new
 
 
-def fix_records(text: str, origin: str, owner: str,
-                wanted: dict[str, list[str]]) -> str | None:
-    """The zone text with owner's records of each type set to wanted[type] (absolute
-    names for PTR) and the serial bumped once, or None when they already are.
-    Verified by reading it back: only those records (and the serial) change."""
+def zone_model(text: str, origin: str, ours=frozenset()) -> dict:
+    """A zone file as the re-parse guard compares it: "OWNER TYPE" -> (TTL, sorted
+    record texts) for every record set, the SOA without its serial and the serial
+    apart; the record sets named in `ours` by their data only, in lower case (a new
+    record takes the TTL in effect where it is written)."""
     zone = load_zone(text, origin)
-    owner = str(dns.name.from_text(owner))
-    want = {t: sorted(_absolute(v, t, origin) for v in values) for t, values in wanted.items()}
-    if all(records(zone, owner, t) == v for t, v in want.items()):
+    model: dict = {}
+    for name, rds in zone.iterate_rdatasets():
+        key = f"{str(name).lower()} {dns.rdatatype.to_text(rds.rdtype)}"   # names: any case
+        if rds.rdtype == dns.rdatatype.SOA:
+            model[key] = (rds.ttl, tuple(rd.replace(serial=0).to_text() for rd in rds))
+            model["serial"] = int(rds[0].serial)
+        elif key in ours:
+            model[key] = tuple(sorted(rd.to_text().lower() for rd in rds))
+        else:
+            model[key] = (rds.ttl, tuple(sorted(rd.to_text() for rd in rds)))
+    return model
+
+
+def fix_zone(text: str, origin: str, wanted: dict[str, dict[str, list[str]]]) -> str | None:
+    """The zone text with each owner's records of each type set to
+    wanted[owner][type] (absolute names for PTR) and the serial bumped once, or None
+    when they already are. Verified by reading it back (zone_model): only those
+    records and the serial change."""
+    zone = load_zone(text, origin)
+    want = {str(dns.name.from_text(owner)):
+            {t: sorted(_absolute(v, t, origin) for v in vals) for t, vals in types.items()}
+            for owner, types in wanted.items()}
+    todo = [(owner, t, v) for owner, types in want.items() for t, v in types.items()
+            if records(zone, owner, t) != v]
+    if not todo:
         return None
     edited = text
-    for rdtype, values in want.items():
-        if records(zone, owner, rdtype) != values:
-            edited = set_records(edited, origin, owner, rdtype, values)
+    for owner, rdtype, vals in todo:
+        edited = set_records(edited, origin, owner, rdtype, vals)
     edited, _, _ = bump_serial(edited, origin)
-    check = load_zone(edited, origin)
-    for rdtype, values in want.items():
-        if records(check, owner, rdtype) != values:
-            raise EditRefused(f"the edit does not give {owner} {rdtype} {values}")
-    ours = {(owner, dns.rdatatype.from_text(t)) for t in want}
-    soa = (str(zone.origin), dns.rdatatype.SOA)
-    before = {(str(n), rds.rdtype): rds for n, rds in zone.iterate_rdatasets()}
-    after = {(str(n), rds.rdtype): rds for n, rds in check.iterate_rdatasets()}
-    other = {k for k in before.keys() | after.keys() - ours - {soa}
-             if k not in ours and k != soa and before.get(k) != after.get(k)}
-    if other:
-        raise EditRefused(f"the edit would change other records too: {sorted(other)[:3]}")
+    ours = {f"{owner.lower()} {t.upper()}" for owner, types in want.items() for t in types}
+
+    def expected(old: dict) -> dict:
+        new = {k: v for k, v in old.items() if k not in ours}
+        for owner, types in want.items():
+            for rdtype, vals in types.items():
+                if vals:
+                    new[f"{owner.lower()} {rdtype.upper()}"] = tuple(sorted(v.lower()
+                                                                            for v in vals))
+        new["serial"] = (old["serial"] + 1) % (2 ** 32) or 1
+        return new
+
+    why = verify(lambda t: zone_model(t, origin, ours), text, edited, expected,
+                 what="the zone file")
+    if why:
+        raise EditRefused(why)
     return edited
+
+
+def fix_records(text: str, origin: str, owner: str,
+                wanted: dict[str, list[str]]) -> str | None:
+    """fix_zone for one owner."""
+    return fix_zone(text, origin, {owner: wanted})
 
 
 # ------------------------------------------------------------ named.conf
@@ -312,10 +359,44 @@ def keyed(clause: Clause) -> bool:
     return all(e.startswith("key ") or e == "none" for e in clause.elements)
 
 
+def named_model(text: str) -> dict:
+    """A named.conf file as the re-parse guard compares it: its tokens outside the
+    allow-transfer clauses (comments left out), the clauses (enclosing block,
+    elements) and whether it has an options block."""
+    clauses, options_close = transfer_clauses(text)
+    spans = [(c.start, c.end) for c in clauses]
+    return {
+        "statements": [tok for tok, start, _ in _tokens(text)
+                       if not any(a <= start < b for a, b in spans)],
+        "allow-transfer clauses": sorted((c.block, tuple(c.elements)) for c in clauses),
+        "options block": options_close is not None,
+    }
+
+
+def transfers_intended(key: str, options_needed: bool):
+    ours = ("key " + f'"{key}"',)
+
+    def expected(old: dict) -> dict:
+        clauses = [(block, elements if all(e.startswith("key ") or e == "none"
+                                           for e in elements) else ours)
+                   for block, elements in old["allow-transfer clauses"]]
+        if options_needed and old["options block"] and \
+                not any(block == "options" for block, _ in clauses):
+            clauses.append(("options", ours))
+        return dict(old, **{"allow-transfer clauses": sorted(clauses)})
+    return expected
+
+
 def restrict_transfers(text: str, key: str, options_needed: bool) -> str:
     """Every allow-transfer clause that lets an unsigned request through becomes
     `allow-transfer { key "KEY"; };`; with options_needed and no clause in the
-    options block, one is added there (BIND's default lets anyone transfer)."""
+    options block, one is added there (BIND's default lets anyone transfer). The key
+    must be a key name (fleetcheck.facts.named_conf.key_name); the result is read
+    back (named_model) before it is returned."""
+    try:
+        values.require(key_name, key, "the transfer key")
+    except values.UnsafeValue as exc:
+        raise EditRefused(str(exc)) from None
     clauses, options_close = transfer_clauses(text)
     wanted = f'allow-transfer {{ key "{key}"; }};'
     edits = [(c.start, c.end, wanted) for c in clauses if not keyed(c)]
@@ -325,4 +406,9 @@ def restrict_transfers(text: str, key: str, options_needed: bool) -> str:
     out = text
     for start, end, replacement in sorted(edits, reverse=True):
         out = out[:start] + replacement + out[end:]
+    if out != text:
+        why = verify(named_model, text, out, transfers_intended(key, options_needed),
+                     what="named.conf")
+        if why:
+            raise EditRefused(why)
     return out

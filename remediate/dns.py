@@ -11,30 +11,57 @@ dns.axfr_restricted: every allow-transfer clause of the server's named.conf (and
 files it includes) that lets an unsigned request through becomes
 `allow-transfer { key "<dns.transfer_key>"; };`, validated with `named-checkconf`
 before `rndc reconfig` (which rereads the configuration without reloading zones).
+
+Every value written or passed to a command (names, addresses, the key, the files
+named.conf names) is checked again with its kind, and each edited file is read back
+before it is planned (fleetcheck.zoneedit: dnspython for zone files, its own
+tokenizer for named.conf); a value or an edit that does not pass refuses the fix.
 """
 
 import ipaddress
 import posixpath
-import re
+from collections.abc import Mapping
 
+import dns.exception
+import dns.name
+
+from fleetcheck import values
 from fleetcheck.dnsprobe import DnsLayout, fqdn, reverse_name
+from fleetcheck.facts import named_conf
 from fleetcheck.facts.base import Command
 from fleetcheck.facts.named_conf import conf_path
 from fleetcheck.remediation import RunCommand, WriteFile, fix, refuse
-from fleetcheck.zoneedit import EditRefused, fix_records, includes, restrict_transfers
+from fleetcheck.remediation.edit import declared_problem, not_utf8, unsafe
+from fleetcheck.zoneedit import EditRefused, fix_zone, includes, restrict_transfers
 
-KEY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 MAX_INCLUDES = 32
 
 
-def _addresses(ctx) -> list[str]:
-    declared = [str(a) for a in ctx.vars.get("dns_addresses") or []]
-    if declared:
-        return declared
-    try:
-        return [str(ipaddress.ip_address(str(ctx.vars.get("ansible_host") or "")))]
-    except ValueError:
-        return []
+def _dns_vars(ctx) -> tuple[Mapping | None, str | None]:
+    """The var dns, its values checked again with their kinds; or the reason."""
+    dnsvars = ctx.vars.get("dns")
+    if not isinstance(dnsvars, Mapping):
+        return None, f"the var dns must be a mapping, got {values.describe(dnsvars)}"
+    why = declared_problem("dns", dnsvars, named_conf.VALUE_KINDS) or declared_problem(
+        "dns_addresses", ctx.vars.get("dns_addresses"), named_conf.VALUE_KINDS)
+    return (None, why) if why else (dnsvars, None)
+
+
+def _addresses(ctx) -> tuple[list[str], str | None]:
+    """The host's addresses in canonical form (as dnspython prints them), each a
+    record address (no zone index); or the reason."""
+    declared = ctx.vars.get("dns_addresses") or []
+    if not isinstance(declared, list):
+        return [], f"dns_addresses must be a list, got {values.describe(declared)}"
+    if not declared:
+        try:
+            declared = [str(ipaddress.ip_address(str(ctx.vars.get("ansible_host") or "")))]
+        except ValueError:
+            return [], None
+    why = unsafe([(named_conf.record_address, a, "an address of the host") for a in declared])
+    if why:
+        return [], why
+    return [str(ipaddress.ip_address(a)) for a in declared], None
 
 
 def _primary_file(conf, zone: str):
@@ -46,16 +73,37 @@ def _primary_file(conf, zone: str):
 
 @fix("dns.forward_reverse")
 def plan_forward_reverse(ctx):
-    dnsvars = ctx.vars.get("dns") or {}
+    dnsvars, why = _dns_vars(ctx)
+    if why:
+        return refuse(ctx.check_id, ctx.host, why)
     master = dnsvars.get("master")
     if not master or not dnsvars.get("zone"):
         return refuse(ctx.check_id, ctx.host, "the inventory names no dns.master / dns.zone")
-    addresses = _addresses(ctx)
+    addresses, why = _addresses(ctx)
+    if why:
+        return refuse(ctx.check_id, ctx.host, why)
     if not addresses:
         return refuse(ctx.check_id, ctx.host, "no IP address in the inventory")
-    layout = DnsLayout.from_vars(dnsvars, {})
-    name = fqdn(ctx.host, layout.zone)
-    facts = ctx.facts_of(master)
+    try:
+        layout = DnsLayout.from_vars(dnsvars, {})
+    except (TypeError, ValueError, AttributeError) as exc:
+        return refuse(ctx.check_id, ctx.host, f"the var dns cannot be read: {exc}")
+    name = fqdn(str(ctx.host), layout.zone)
+    why = unsafe([(values.dns_name, layout.zone, "dns.zone"),
+                  (values.dns_name, name, "the host's DNS name")])
+    if why:
+        return refuse(ctx.check_id, ctx.host, why)
+    try:
+        inside = dns.name.from_text(name).is_subdomain(dns.name.from_text(layout.zone))
+    except dns.exception.DNSException:
+        inside = False
+    if "*" in name or not inside:
+        return refuse(ctx.check_id, ctx.host, f"the host's name {name} is not a name of the "
+                      f"zone {layout.zone}")
+    try:
+        facts = ctx.facts_of(master)
+    except LookupError as exc:
+        return refuse(ctx.check_id, ctx.host, f"no facts of the DNS master: {exc}")
     conf = facts.get("named_conf")
     if not conf.valid:
         return refuse(ctx.check_id, ctx.host, f"named.conf on {master} is invalid: "
@@ -78,13 +126,19 @@ def plan_forward_reverse(ctx):
         if z is None:
             return refuse(ctx.check_id, ctx.host, f"{master} is not the primary of {zone} "
                           "with a text zone file")
+        # the zone's name and file come from the master's named.conf: they reach
+        # named-checkzone and rndc as arguments
+        why = unsafe([(values.dns_name, z.name, f"zone {zone} in named.conf"),
+                      (values.path, z.file, f"the file of zone {zone} in named.conf")])
+        if why:
+            return refuse(ctx.check_id, ctx.host, f"{master}: {why}")
         current = facts.get("file", path=z.file)
         if not current.exists:
             return refuse(ctx.check_id, ctx.host, f"{z.file} does not exist on {master}")
-        text = current.text
+        if not_utf8(z.file, current):
+            return refuse(ctx.check_id, ctx.host, not_utf8(z.file, current))
         try:
-            for owner, by_type in owners.items():
-                text = fix_records(text, zone, owner, by_type) or text
+            text = fix_zone(current.text, zone, owners) or current.text
         except EditRefused as exc:
             return refuse(ctx.check_id, ctx.host, f"{z.file} on {master}: {exc}: fix by hand")
         if text != current.text:
@@ -108,22 +162,33 @@ def plan_forward_reverse(ctx):
 
 @fix("dns.axfr_restricted")
 def plan_axfr_restricted(ctx):
-    key = (ctx.vars.get("dns") or {}).get("transfer_key")
+    dnsvars, why = _dns_vars(ctx)
+    if why:
+        return refuse(ctx.check_id, ctx.host, why)
+    key = dnsvars.get("transfer_key")
     if not key:
         return refuse(ctx.check_id, ctx.host, "set dns.transfer_key (the TSIG key name "
                       "zone transfers must be signed with) in the inventory")
-    if not KEY_NAME.match(str(key)):
-        return refuse(ctx.check_id, ctx.host, f"dns.transfer_key {key!r} is not a key name")
     main = conf_path(ctx.vars)
+    why = unsafe([(named_conf.key_name, key, "dns.transfer_key"),
+                  (values.path, main, "dns.named_conf")])
+    if why:
+        return refuse(ctx.check_id, ctx.host, why)
     todo, seen, actions = [main], [], []
     while todo and len(seen) < MAX_INCLUDES:
         path = todo.pop(0)
         if path in seen:
             continue
         seen.append(path)
+        # an include's path comes from the host's own files: it is read and written
+        why = unsafe([(values.path, path, "an included file")])
+        if why:
+            return refuse(ctx.check_id, ctx.host, why)
         current = ctx.facts.get("file", path=path)
         if not current.exists:
             continue
+        if not_utf8(path, current):
+            return refuse(ctx.check_id, ctx.host, not_utf8(path, current))
         text = current.text
         todo += [p if p.startswith("/") else posixpath.join(posixpath.dirname(main), p)
                  for p in includes(text)]

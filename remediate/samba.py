@@ -6,16 +6,25 @@ start it when it is stopped.
 A share open to guests for writing that the inventory does not declare has nothing
 to be restored from: the fix is refused and says so. A declared path that does not
 exist is not created (its owner and mode are the admin's call): refused too.
+
+Every declared value is checked again with its kind (fleetcheck.facts.smbconf: share
+name, path, booleans), and the new smb.conf is read back (the re-parse guard,
+fleetcheck.remediation.edit.verify): [global] and every other share exactly as
+before, each restored share with its other parameters kept and the declared ones
+(no synonym left to contradict them); else the fix is refused.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
+from fleetcheck import values
+from fleetcheck.facts import smbconf
 from fleetcheck.facts.base import Command, ParseError
 from fleetcheck.facts.smbconf import parse as parse_smbconf
 from fleetcheck.remediation import RunCommand, Service, WriteFile, fix, refuse
-from fleetcheck.remediation.edit import unsafe_value
+from fleetcheck.remediation.edit import declared_problem, not_utf8, unsafe, verify
 
 SMB_CONF = "/etc/samba/smb.conf"
 HEADER = re.compile(r"^\s*\[([^\]]+)\]\s*$")
@@ -70,23 +79,71 @@ def set_share(text: str, want: dict) -> str:
     return "".join(lines[:start + 1] + block + body + lines[end:])
 
 
+def smb_model(text: str) -> dict[str, dict[str, str]]:
+    """smb.conf as the guard compares it: every section's parameters."""
+    conf = parse_smbconf(text)
+    model = {"[global]": dict(conf.globals)}
+    for share in conf.shares:
+        model[f"[{share.name.lower()}]"] = dict(share.params)
+    return model
+
+
+def smb_intended(changed: list[dict]):
+    def expected(old: dict) -> dict:
+        new = dict(old)
+        for want in changed:
+            key = f"[{str(want['name']).lower()}]"
+            params = wanted_params(want)
+            drop = set().union(*(SYNONYMS[k] for k in params))
+            new[key] = {k: v for k, v in old.get(key, {}).items() if k not in drop} | params
+        return new
+    return expected
+
+
+def _declared(ctx) -> tuple[list[dict] | None, str | None]:
+    """The declared shares, each value checked again with its kind; or the reason."""
+    samba = ctx.vars.get("samba")
+    if not isinstance(samba, Mapping):
+        return None, f"the var samba must be a mapping, got {values.describe(samba)}"
+    why = declared_problem("samba", samba, smbconf.VALUE_KINDS)
+    if why:
+        return None, why
+    declared = [s for s in samba.get("shares") or [] if isinstance(s, dict) and s.get("name")]
+    seen = set()
+    for n, want in enumerate(declared):
+        where = f"samba.shares[{n}]"
+        if not want.get("path"):
+            return None, f"share {want['name']} declares no path"
+        why = unsafe([(smbconf.share_name, want["name"], f"{where}.name"),
+                      (smbconf.share_path, want["path"], f"{where}.path"),
+                      *[(values.boolean, want[k], f"{where}.{k}")
+                        for k in ("read_only", "guest_ok", "allow_guest_write") if k in want]])
+        if why:
+            return None, why
+        name = str(want["name"]).lower()
+        if name in seen:
+            return None, f"{where}: share {want['name']} is declared twice"
+        seen.add(name)
+    return declared, None
+
+
 @fix("samba.shares")
 def plan_samba(ctx):
-    samba = ctx.vars.get("samba") or {}
-    declared = [s for s in samba.get("shares") or [] if isinstance(s, dict) and s.get("name")]
+    declared, why = _declared(ctx)
+    if why:
+        return refuse(ctx.check_id, ctx.host, why)
+    samba = ctx.vars["samba"]
     conf_path = str(samba.get("config") or SMB_CONF)
     service = str(samba.get("service") or "smbd")
-    for want in declared:
-        for value in (str(want["name"]), str(want.get("path", ""))):
-            why = unsafe_value(value) or ("has [ or ]" if re.search(r"[\[\]]", value)
-                                          else None)
-            if why:
-                return refuse(ctx.check_id, ctx.host, f"share value {value!r}: {why}")
-        if not want.get("path"):
-            return refuse(ctx.check_id, ctx.host, f"share {want['name']} declares no path")
+    why = unsafe([(values.path, conf_path, "samba.config"),
+                  (values.unit, service, "samba.service")])
+    if why:
+        return refuse(ctx.check_id, ctx.host, why)
     current = ctx.facts.get("file", path=conf_path)
     if not current.exists:
         return refuse(ctx.check_id, ctx.host, f"{conf_path} does not exist")
+    if not_utf8(conf_path, current):
+        return refuse(ctx.check_id, ctx.host, not_utf8(conf_path, current))
     try:
         raw = parse_smbconf(current.text)
     except ParseError as exc:
@@ -110,14 +167,17 @@ def plan_samba(ctx):
     if missing:
         return refuse(ctx.check_id, ctx.host, f"share path(s) {', '.join(missing)} do not exist: "
                       "create them with the right owner and mode first")
+    changed = [s for s in declared if not share_matches(raw, s)]
     after = current.text
-    for want in declared:
-        if not share_matches(parse_smbconf(after), want):
-            after = set_share(after, want)
+    for want in changed:
+        after = set_share(after, want)
     actions = []
     if after != current.text:
-        changed = [str(s["name"]) for s in declared if not share_matches(raw, s)]
-        actions += [WriteFile(f"restore share(s) {', '.join(changed)} in {conf_path}",
+        why = verify(smb_model, current.text, after, smb_intended(changed), what=conf_path)
+        if why:
+            return refuse(ctx.check_id, ctx.host, why)
+        names = ", ".join(str(s["name"]) for s in changed)
+        actions += [WriteFile(f"restore share(s) {names} in {conf_path}",
                               path=conf_path, content=after.encode(), before=current.content),
                     RunCommand("validate with testparm -s", command=Command("sh -c %s", VALIDATE))]
     running = ctx.facts.get("service", name=service).running

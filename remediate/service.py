@@ -1,11 +1,20 @@
-"""service.running: start the service and enable it at boot."""
+"""service.running: start the service and enable it at boot.
 
+The service name reaches `systemctl`/`service` as an argument: it is checked again
+with its kind (values.unit: no '/', never an option) and refused otherwise.
+"""
+
+from fleetcheck import values
 from fleetcheck.remediation import Service, fix, refuse
+from fleetcheck.remediation.edit import unsafe
 
 
 @fix("service.running")
 def plan_service(ctx):
     name = ctx.item
+    why = unsafe([(values.unit, name, "the service")])
+    if why:
+        return refuse(ctx.check_id, ctx.host, why)
     state = ctx.facts.get("service", name=name)
     if state.init == "sysv" and not state.known:
         return refuse(ctx.check_id, ctx.host,

@@ -1,29 +1,79 @@
-"""sysctl.value: set the runtime value and persist it in /etc/sysctl.d."""
+"""sysctl.value: set the runtime value and persist it in /etc/sysctl.d.
+
+The key and the value are checked again with their kinds (values.sysctl_key,
+fleetcheck.facts.sysctl.persisted_value). The new file is read back as sysctl.d(5)
+reads it (read_sysctl_d below: fleetcheck's sysctl fact reads `sysctl -e` output,
+not a sysctl.d file) and must give exactly the keys and values it gave, with ours
+set to the declared value; else the fix is refused.
+"""
+
+from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
+from fleetcheck import values
 from fleetcheck.facts.base import Command
-from fleetcheck.facts.sysctl import normalize
+from fleetcheck.facts.sysctl import VALUE_KINDS, normalize, persisted_value
 from fleetcheck.remediation import RunCommand, WriteFile, fix, refuse
-from fleetcheck.remediation.edit import set_keyword, unsafe_value
+from fleetcheck.remediation.edit import declared_problem, not_utf8, set_keyword, unsafe, verify
 
 PERSIST = "/etc/sysctl.d/99-fleetcheck.conf"
 HEADER = "# Kernel parameters set by fleetcheck --remediate (from the inventory).\n"
 
 
+def sysctl_name(key: str) -> str:
+    """A key in dotted form: `net/ipv4/conf/eth0.100/rp_filter` (the first separator
+    a '/') is `net.ipv4.conf.eth0/100.rp_filter`, as systemd-sysctl normalizes it."""
+    key = key.strip()
+    first = re.search(r"[./]", key)
+    if first and first.group() == "/":
+        key = key.translate(str.maketrans("./", "/."))
+    return key
+
+
+def read_sysctl_d(text: str) -> dict[str, str]:
+    """key -> value as sysctl.d(5) reads a file: blank lines and lines starting with
+    `#` or `;` are comments, a leading '-' only says failures are ignored, a line is
+    split at its first '=' and both sides trimmed; a later line wins. Raises
+    ValueError on a line that is not an assignment."""
+    out: dict[str, str] = {}
+    for n, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line[0] in "#;":
+            continue
+        key, sep, value = line.removeprefix("-").partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"line {n}: not a 'key = value' line: {values.shown(raw, 60)}")
+        out[sysctl_name(key)] = normalize(value)
+    return out
+
+
 @fix("sysctl.value")
 def plan_sysctl(ctx):
     key = ctx.item
-    want = normalize(ctx.vars["sysctl"][key])
-    why = unsafe_value(want)
+    settings = ctx.vars.get("sysctl")
+    if not isinstance(settings, Mapping) or key not in settings:
+        return refuse(ctx.check_id, ctx.host, f"the var sysctl does not set {values.shown(key)}")
+    # the load's check again (the same message), on what is written
+    why = declared_problem("sysctl", {key: settings[key]}, VALUE_KINDS) or unsafe(
+        [(values.sysctl_key, key, "the sysctl key"),
+         (persisted_value, settings[key], f"sysctl.{key}")])
     if why:
-        return refuse(ctx.check_id, ctx.host, f"{key}: {why}")
+        return refuse(ctx.check_id, ctx.host, why)
+    want = normalize(settings[key])
     actual = ctx.facts.get("sysctl").values.get(key)
     current = ctx.facts.get("file", path=PERSIST)
+    if not_utf8(PERSIST, current):
+        return refuse(ctx.check_id, ctx.host, not_utf8(PERSIST, current))
     before = current.text if current.exists else HEADER
     after = set_keyword(before, re.escape(key) + r"\s*=", f"{key} = {want}")
     actions = []
     if not current.exists or after != before:
+        why = verify(read_sysctl_d, before, after,
+                     lambda old: dict(old, **{sysctl_name(key): want}), what=PERSIST)
+        if why:
+            return refuse(ctx.check_id, ctx.host, why)
         actions.append(WriteFile(f"persist {key} = {want} in {PERSIST}", path=PERSIST,
                                  content=after.encode(),
                                  before=current.content if current.exists else None))

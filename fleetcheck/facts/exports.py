@@ -10,11 +10,14 @@ nfs-utils' default (ro, sync, root_squash, secure, wdelay, hide, no_subtree_chec
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from fleetcheck import values
+from fleetcheck.facts import ganesha
 from fleetcheck.facts.base import Command, FactError, ParseError
 
 NAME = "exports"
@@ -33,6 +36,109 @@ FAMILIES = [
     ({"subtree_check", "no_subtree_check"}, "no_subtree_check"),
 ]
 OPTION = re.compile(r"^[A-Za-z0-9_]+(=[^,()\s]*)?$")
+
+
+# ---------------------------------------------------------------- value kinds
+# A declared export reaches /etc/exports (render_line) and, on ganesha hosts, an
+# EXPORT block (ganesha.render_export): each kind holds for both syntaxes.
+
+_PATH_SPECIAL = re.compile(r'[#(){};]')
+
+
+def export_path(value: Any, what: str = "the value") -> str:
+    """An export path: absolute, no '..', no control character, none of ``" \\``
+    (a quote ends the quoted path, a backslash starts an octal escape or continues
+    the line: ganesha.path_value) nor ``# ( ) { } ;`` (``#`` starts a comment
+    anywhere on an exports line, a parenthesis opens a client's options; braces and
+    ``;`` end a ganesha block or value: safe inside the quotes ganesha's writer puts
+    around an unusual path, refused all the same). A blank is allowed: both writers
+    quote such a path."""
+    text = ganesha.path_value(value, what)
+    bad = _PATH_SPECIAL.search(text)
+    if bad:
+        raise values.UnsafeValue(f"{what} must not contain {bad.group()!r} (an /etc/exports "
+                                 f"line would read it otherwise): {values.shown(text)}")
+    return text
+
+
+_CLIENT_NAME = re.compile(r"[A-Za-z0-9_*?][A-Za-z0-9_.*?-]{0,254}")
+_NETGROUP = re.compile(r"@[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}")
+
+
+def export_client(value: Any, what: str = "the value") -> str:
+    """An exports(5) client: a host name or wildcard (``*``, ``*.lab.test``, ``?``),
+    ``@netgroup``, an IP address or network (``10.0.0.0/24``, ``10.0.0.0/255.0.0.0``,
+    ``2001:db8::/32``). Never ``-...`` (an exports line reads it as default options),
+    a blank, a parenthesis, a comma or a quote (ganesha.client_value)."""
+    text = ganesha.client_value(value, what)
+    if _NETGROUP.fullmatch(text) or (_CLIENT_NAME.fullmatch(text) and ".." not in text):
+        return text
+    try:
+        ipaddress.ip_network(text, strict=False)
+        return text
+    except ValueError:
+        pass
+    raise values.UnsafeValue(f"{what} must be an NFS client (a host name or wildcard, "
+                             f"@netgroup, an address or a network), got {values.shown(text)}")
+
+
+def export_clients(value: Any, what: str = "the value") -> Any:
+    """The clients of a declared export: a list (each checked by ``clients[]``) or a
+    string of blank-separated clients; never empty (a line without clients exports
+    to the world)."""
+    if isinstance(value, list):
+        if not value:
+            raise values.UnsafeValue(f"{what} must name at least one client (an export "
+                                     "without clients is exported to the world)")
+        return value
+    if not isinstance(value, str):
+        raise values.UnsafeValue(f"{what} must be a list of clients or a string, got "
+                                 f"{values.describe(value)}")
+    for word in values.text(value, what).split():
+        export_client(word, what)
+    return value
+
+
+_OPTION_KIND = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}(?:=[A-Za-z0-9_.:/@+-]{1,255})?")
+
+
+def export_option(value: Any, what: str = "the value") -> str:
+    """An export option: ``word`` or ``word=value`` (value of letters, digits and
+    ``_ . : / @ + -``): no comma, parenthesis, blank, quote or second '='."""
+    text = values.word(value, what)
+    if not _OPTION_KIND.fullmatch(text):
+        raise values.UnsafeValue(f"{what} must be an export option (word or word=value), "
+                                 f"got {values.shown(text)}")
+    return text
+
+
+def export_options(value: Any, what: str = "the value") -> list:
+    """The options of a declared export: a list (a string would be read letter by
+    letter)."""
+    if not isinstance(value, list):
+        raise values.UnsafeValue(f"{what} must be a list of options, got "
+                                 f"{values.describe(value)}")
+    return value
+
+
+def export_list(value: Any, what: str = "the value") -> list:
+    if not isinstance(value, list):
+        raise values.UnsafeValue(f"{what} must be a list of exports, got "
+                                 f"{values.describe(value)}")
+    return value
+
+
+# The vars whose values reach /etc/exports and the ganesha config (checked at load:
+# fleetcheck.values; again by the nfs.exports fix and by the writers below).
+VALUE_KINDS = {
+    "nfs.exports": export_list,
+    "nfs.exports[].path": export_path,
+    "nfs.exports[].clients[]": export_client,
+    "nfs.exports[].clients": export_clients,
+    "nfs.exports[].options[]": export_option,
+    "nfs.exports[].options": export_options,
+    "nfs.exports[].allow_insecure": values.boolean,
+}
 
 
 def command(hostvars: Mapping[str, Any]) -> Command:
@@ -165,7 +271,16 @@ def from_result(rc: int, stdout: str, stderr: str) -> Exports:
 
 
 def render_line(path: str, clients: list[tuple[str, list[str]]]) -> str:
-    """One /etc/exports line (the path quoted when it holds a blank)."""
+    """One /etc/exports line (the path quoted when it holds a blank). Every value is
+    checked for this syntax first (values.UnsafeValue), and a line needs a client."""
+    values.require(export_path, path, "the export path")
+    if not clients:
+        raise values.UnsafeValue(f"{values.shown(path)} has no client (it would be "
+                                 "exported to the world)")
+    for host, options in clients:
+        values.require(export_client, host, "an export client")
+        for option in options:
+            values.require(export_option, option, "an export option")
     shown = f'"{path}"' if re.search(r"\s", path) else path
     return shown + "\t" + " ".join(f"{h}({','.join(o)})" for h, o in clients)
 

@@ -22,6 +22,9 @@ from fleetcheck.facts.base import Command, FactError, ParseError
 
 NAME = "ganesha"
 DEFAULT_PATH = "/etc/ganesha/ganesha.conf"
+# The vars whose values reach a command or this file (checked at load: fleetcheck.values).
+# The declared exports (nfs.exports[]) are declared with fleetcheck.facts.exports, whose
+# kinds include this module's path_value and client_value.
 VALUE_KINDS = {"nfs.ganesha_conf": values.path}
 TOKEN = re.compile(r'\s*(?:(#[^\n]*)|("(?:[^"\\\n]|\\.)*")|([{};=,])|([^\s{};=,"#]+)|(\S))')
 SQUASH = {
@@ -34,6 +37,62 @@ SQUASH = {
     "rootidsquash": "root_id_squash",
 }
 ACCESS = {"rw": "rw", "ro": "ro", "mdonly": "ro", "mdonly_ro": "ro", "none": "none"}
+
+
+# ---------------------------------------------------------------- value kinds
+# What render_export writes: `Path = VALUE;`, `Pseudo = VALUE;`, `Clients = A, B;`,
+# `Access_Type = RW;`, `Squash = Root_Squash;`. A value is a bare word or a quoted
+# string; `{ } ; , = #` and blanks end a bare word, `"` ends a quoted one and `\\`
+# escapes in it.
+BARE = re.compile(r"[A-Za-z0-9_./+:@%*?-]+")
+
+
+def path_value(value: Any, what: str = "the value") -> str:
+    """Path and Pseudo: absolute, no '..', no control character, no ``"`` or ``\\``
+    and no blank at either end; render_export quotes any path that is not a bare word
+    (a blank, ``{ } ; , = #``)."""
+    text = values.path(value, what)
+    for ch in ('"', "\\"):
+        if ch in text:
+            raise values.UnsafeValue(f"{what} must not contain {ch!r} (it ends or escapes a "
+                                     f"quoted value): {values.shown(text)}")
+    if text != text.strip():
+        raise values.UnsafeValue(f"{what} must not end in a blank: {values.shown(text)}")
+    return text
+
+
+CLIENT = re.compile(r"[A-Za-z0-9_.:/@*?-]{1,255}")
+
+
+def client_value(value: Any, what: str = "the value") -> str:
+    """One entry of Clients: letters, digits and ``_ . : / @ * ? -`` (a host, a
+    wildcard, @netgroup, an address or network), never an option; no blank, comma,
+    semicolon, brace, '=', quote or '#'."""
+    text = values.word(value, what)
+    if not CLIENT.fullmatch(text):
+        raise values.UnsafeValue(f"{what} must be a client (host, wildcard, @netgroup, "
+                                 f"address or network), got {values.shown(text)}")
+    return text
+
+
+def access_value(value: Any, what: str = "the value") -> str:
+    """Access_Type: RW, RO, MDONLY, MDONLY_RO or NONE (any case)."""
+    if not isinstance(value, str) or value.lower() not in ACCESS:
+        raise values.UnsafeValue(f"{what} must be an Access_Type ({', '.join(ACCESS)}), got "
+                                 f"{values.describe(value)}")
+    return value
+
+
+SQUASH_WORDS = {"root_squash": "Root_Squash", "no_root_squash": "No_Root_Squash",
+                "all_squash": "All_Squash"}
+
+
+def squash_value(value: Any, what: str = "the value") -> str:
+    """Squash as fleetcheck writes it: root_squash, no_root_squash or all_squash."""
+    if not isinstance(value, str) or value not in SQUASH_WORDS:
+        raise values.UnsafeValue(f"{what} must be one of {', '.join(SQUASH_WORDS)}, got "
+                                 f"{values.describe(value)}")
+    return value
 
 
 def conf_path(hostvars: Mapping[str, Any]) -> str:
@@ -234,12 +293,30 @@ def from_result(rc: int, stdout: str, stderr: str) -> GaneshaConf:
     return parse(stdout)
 
 
-def render_export(export_id: int, path: str, clients: str, access: str, squash: str) -> str:
-    """One EXPORT block as fleetcheck writes it (VFS backend, NFSv3+v4, sys auth)."""
-    squash_word = {"root_squash": "Root_Squash", "no_root_squash": "No_Root_Squash",
-                   "all_squash": "All_Squash"}[squash]
+def quoted(value: str) -> str:
+    """A Path/Pseudo value as written: bare when it is a bare word, else quoted
+    (path_value keeps `"` and `\\` out of it)."""
+    return value if BARE.fullmatch(value) else f'"{value}"'
+
+
+def render_export(export_id: int, path: str, clients: str | list[str], access: str,
+                  squash: str) -> str:
+    """One EXPORT block as fleetcheck writes it (VFS backend, NFSv3+v4, sys auth).
+    Every value is checked for this syntax first (values.UnsafeValue)."""
+    if isinstance(export_id, bool) or not isinstance(export_id, int) or \
+            not 0 < export_id <= 65535:
+        raise values.UnsafeValue(f"Export_Id must be 1-65535, got {values.describe(export_id)}")
+    path = quoted(values.require(path_value, path, "Path"))
+    names = [c.strip() for c in clients.split(",")] if isinstance(clients, str) else clients
+    if not names:
+        raise values.UnsafeValue(f"{path} has no client")
+    for name in names:
+        values.require(client_value, name, "a client")
+    values.require(access_value, access, "Access_Type")
+    squash_word = SQUASH_WORDS[values.require(squash_value, squash, "Squash")]
     return (f"EXPORT {{\n\tExport_Id = {export_id};\n\tPath = {path};\n\tPseudo = {path};\n"
             f"\tProtocols = 3, 4;\n\tTransports = TCP;\n\tSecType = sys;\n"
             f"\tAccess_Type = None;\n\tFSAL {{\n\t\tName = VFS;\n\t}}\n"
-            f"\tCLIENT {{\n\t\tClients = {clients};\n\t\tAccess_Type = {access.upper()};\n"
+            f"\tCLIENT {{\n\t\tClients = {', '.join(names)};\n"
+            f"\t\tAccess_Type = {access.upper()};\n"
             f"\t\tSquash = {squash_word};\n\t}}\n}}\n")

@@ -20,7 +20,40 @@ from fleetcheck.facts.base import Command, FactError, ParseError
 NAME = "named_conf"
 DEFAULT_CONF = "/etc/bind/named.conf"   # Debian/Ubuntu; /etc/named.conf on RHEL
 
-# The DNS vars whose values reach a command, a query or a zone file (checked at load).
+
+
+def key_name(value: Any, what: str = "the value") -> str:
+    """A TSIG key name as the axfr fix writes it, `key "NAME";` in named.conf: a DNS
+    name (values.dns_name: no quote, brace, ';', blank or comment character) and no
+    wildcard."""
+    text = values.dns_name(value, what)
+    if "*" in text:
+        raise values.UnsafeValue(f"{what} must be a key name, not a wildcard: "
+                                 f"{values.shown(text)}")
+    return text
+
+
+def record_address(value: Any, what: str = "the value") -> str:
+    """An address as an A/AAAA record holds it: an IPv4 or IPv6 address without a
+    zone index (``fe80::1%eth0`` passes Python's ipaddress, and '%...' would reach the
+    zone file)."""
+    text = values.address(value, what)
+    if "%" in text:
+        raise values.UnsafeValue(f"{what} must be an address without a zone index ('%'): "
+                                 f"{values.shown(text)}")
+    return text
+
+
+def address_list(value: Any, what: str = "the value") -> list:
+    """dns_addresses: a list (a string would be read character by character)."""
+    if not isinstance(value, list):
+        raise values.UnsafeValue(f"{what} must be a list of addresses, got "
+                                 f"{values.describe(value)}")
+    return value
+
+
+# The DNS vars whose values reach a command, a query, named.conf or a zone file
+# (checked at load; again by the DNS fixes).
 VALUE_KINDS = {
     "dns.named_conf": values.path,
     "dns.zone": values.dns_name,
@@ -29,8 +62,9 @@ VALUE_KINDS = {
     "dns.master": values.host,
     "dns.slaves[]": values.host,
     "dns.nameservers[]": values.address,
-    "dns.transfer_key": values.dns_name,
-    "dns_addresses[]": values.address,
+    "dns.transfer_key": key_name,
+    "dns_addresses[]": record_address,
+    "dns_addresses": address_list,
 }
 
 OPEN = re.compile(r'^(?P<head>[^{};"]*(?:"[^"]*"[^{};"]*)*)\{$')

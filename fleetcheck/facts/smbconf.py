@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from fleetcheck import values
 from fleetcheck.facts.base import Command, FactError, ParseError
 
 NAME = "smbconf"
@@ -23,6 +24,80 @@ FALSE = {"no", "false", "0", "off"}
 PROBLEM = re.compile(r"unknown parameter|ignoring|error|warning|invalid|can't|cannot|"
                      r"failed|does not exist", re.IGNORECASE)
 SPECIAL = {"global"}
+
+
+# ---------------------------------------------------------------- value kinds
+# What the samba.shares fix writes: a `[NAME]` header and `\tparameter = VALUE` lines.
+# Samba reads a header up to the first `]` (blanks at the ends trimmed, runs of blanks
+# inside made one), a value as the rest of the line (blanks at the ends trimmed; a
+# final `\\` joins the next line; `%U`-style variables are expanded); `#` and `;`
+# start a comment only at the start of a line.
+SPECIAL_SECTIONS = {"global", "homes", "printers"}
+MAX_SHARE_NAME = 80      # Windows' NNLEN: longer names are not listed by clients
+_SHARE_NAME = re.compile(r"[\w$.-]+(?: [\w$.-]+)*")
+
+
+def share_name(value: Any, what: str = "the value") -> str:
+    """A share name: letters, digits, ``_ . - $`` and single blanks inside, at most
+    80 characters (Windows' limit; Samba accepts more but clients do not list them),
+    not a special section (global, homes, printers), never an option. No ``[ ]``
+    (a header ends at the first ``]``), ``= ; # %``, quotes or slashes."""
+    text = values.word(value, what)
+    if len(text) > MAX_SHARE_NAME or len(text.encode()) > MAX_SHARE_NAME:
+        raise values.UnsafeValue(f"{what} is longer than {MAX_SHARE_NAME} characters: "
+                                 f"{values.shown(text)}")
+    if not _SHARE_NAME.fullmatch(text):
+        raise values.UnsafeValue(f"{what} must be a share name (letters, digits, '_', '.', "
+                                 f"'-', '$', single inner blanks), got {values.shown(text)}")
+    if text.lower() in SPECIAL_SECTIONS:
+        raise values.UnsafeValue(f"{what} must not be [{text.lower()}]: a special section of "
+                                 "smb.conf, not a share")
+    return text
+
+
+def conf_value(value: Any, what: str = "the value") -> str:
+    """A parameter value on one smb.conf line: no line break or control character, no
+    blank at either end (Samba trims it), no final backslash (it joins the next line)."""
+    text = values.text(value, what)
+    if text != text.strip():
+        raise values.UnsafeValue(f"{what} must not start or end with a blank: "
+                                 f"{values.shown(text)}")
+    if text.endswith("\\"):
+        raise values.UnsafeValue(f"{what} must not end in a backslash (smb.conf joins the "
+                                 f"next line): {values.shown(text)}")
+    return text
+
+
+def share_path(value: Any, what: str = "the value") -> str:
+    """A share's path: an absolute path (values.path) that is also a conf_value, with
+    no ``%`` (Samba would expand it as a variable: the path checked on the host would
+    not be the path served)."""
+    text = conf_value(values.path(value, what), what)
+    if "%" in text:
+        raise values.UnsafeValue(f"{what} must not contain '%' (Samba expands %-variables "
+                                 f"in a path): {values.shown(text)}")
+    return text
+
+
+def share_list(value: Any, what: str = "the value") -> list:
+    if not isinstance(value, list):
+        raise values.UnsafeValue(f"{what} must be a list of shares, got "
+                                 f"{values.describe(value)}")
+    return value
+
+
+# The vars whose values reach smb.conf or a command (checked at load:
+# fleetcheck.values; again by the samba.shares fix).
+VALUE_KINDS = {
+    "samba.config": values.path,
+    "samba.service": values.unit,
+    "samba.shares": share_list,
+    "samba.shares[].name": share_name,
+    "samba.shares[].path": share_path,
+    "samba.shares[].read_only": values.boolean,
+    "samba.shares[].guest_ok": values.boolean,
+    "samba.shares[].allow_guest_write": values.boolean,
+}
 
 
 def command(hostvars: Mapping[str, Any]) -> Command:

@@ -175,3 +175,21 @@ def test_without_transfer_key_the_fix_is_refused():
     p = plan_axfr({"/etc/bind/named.conf.options": OPTIONS_OPEN},
                   dict(DNSVARS, transfer_key='x"; }; allow-transfer { any'))
     assert p.refused
+
+
+def test_an_owner_written_in_capitals_is_corrected_in_place():
+    zone = FWD.replace("web1\t", "WEB1\t")
+    text = fix_records(zone, "lab.test", "web1.lab.test.", {"A": ["10.213.47.99"]})
+    assert "WEB1\tIN\tA\t10.213.47.99\n" in text and "10.213.47.30" not in text
+    assert records(load_zone(text, "lab.test"), "web1.lab.test.", "A") == ["10.213.47.99"]
+
+
+def test_an_edit_that_reads_back_otherwise_is_refused(monkeypatch):
+    """The re-parse guard (zoneedit.zone_model through edit.verify): a writer that
+    also changes another record is refused with what differs."""
+    import fleetcheck.zoneedit as zoneedit
+    real = zoneedit.bump_serial
+    monkeypatch.setattr(zoneedit, "bump_serial", lambda text, origin: real(
+        text.replace("10.213.47.31", "10.213.47.66"), origin))
+    with pytest.raises(EditRefused, match="app1.lab.test. A"):
+        fix_records(FWD, "lab.test", "web1.lab.test.", {"A": ["10.213.47.99"]})
