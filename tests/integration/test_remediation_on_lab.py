@@ -97,12 +97,18 @@ def test_invalid_sshd_value_is_validated_and_restored(healthy, tmp_path):
     assert records[0]["outcome"] == "not-applicable", out
 
 
-def test_newline_in_a_value_is_refused(healthy, tmp_path):
+def test_newline_in_a_value_is_refused_before_any_host(healthy, tmp_path):
+    # The value kinds refuse it at load (one line, the var path, exit 4); the plan's own
+    # refusal of such a value is tested in tests/unit/test_plans_hostile.py.
+    before = checksums(healthy)
     inv = variant(tmp_path, healthy, sshd={"PermitRootLogin": "no\nPermitEmptyPasswords yes"})
     rc, records, out = audit(tmp_path, "--limit", HOST, "--remediate", "-k", "sshd",
                              inventory=inv)
-    (rec,) = records
-    assert rec["plan"]["status"] == "refused" and "line break" in rec["plan"]["summary"]
+    assert rc == 4 and records == [], out
+    line = [ln for ln in out.splitlines() if "sshd.PermitRootLogin" in ln]
+    assert len(line) == 1 and "line break" in line[0], out
+    assert "Traceback" not in out
+    assert checksums(healthy) == before
 
 
 def test_hostile_sysctl_value_is_data(healthy, tmp_path):
