@@ -15,7 +15,7 @@ from typing import Any, Callable, NoReturn
 
 import paramiko
 
-from fleetcheck import batch
+from fleetcheck import batch, hostkeys, values
 from fleetcheck import facts as fact_registry
 from fleetcheck.connection import (
     DEFAULT_COMMAND_TIMEOUT,
@@ -27,6 +27,7 @@ from fleetcheck.connection import (
     open_host,
 )
 from fleetcheck.facts.base import Command, FactError, default_from_result
+from fleetcheck.inventory.hostvars import to_timeout
 
 # Inventory vars that name files; relative paths are taken from the inventory file's
 # directory, as an admin writing `../keys/id_ed25519` next to the inventory expects.
@@ -43,10 +44,25 @@ class ConnectOptions:
 @dataclass
 class CommandResult:
     command: str
-    rc: int
+    rc: int | None           # None: no exit status (timed out, connection lost, batch cut)
     stdout: str
     stderr: str
     duration: float | None   # None: one of a batch (fleetcheck.batch), timed as a whole
+    # What ran, become wrapper included (connection.py: an argv list on the controller,
+    # the exec request's string on a paramiko channel); None: nothing was sent.
+    executed: list[str] | str | None = None
+    error: str | None = None  # why there is no exit status
+
+
+def _timeout(value: Any, var: str, default: float) -> float:
+    """A timeout var as seconds, or ValueError naming the var (one line). Null is
+    "not set", as at the inventory's load (fleetcheck.inventory.hostvars)."""
+    if value is None:
+        return default
+    try:
+        return to_timeout(value)
+    except ValueError as exc:
+        raise ValueError(f"{var}: {exc}") from None
 
 
 class FleetHost:
@@ -63,11 +79,13 @@ class FleetHost:
         self.name: str = entry.name
         self.vars: dict[str, Any] = entry.vars
         self.options = options
-        self.command_timeout = float(
-            self.vars.get("fleetcheck_command_timeout", DEFAULT_COMMAND_TIMEOUT))
-        self.connect_timeout = float(
-            options.connect_timeout if options.connect_timeout is not None
-            else self.vars.get("fleetcheck_connect_timeout", DEFAULT_CONNECT_TIMEOUT))
+        self.command_timeout = _timeout(self.vars.get("fleetcheck_command_timeout"),
+                                        "fleetcheck_command_timeout", DEFAULT_COMMAND_TIMEOUT)
+        self.connect_timeout = (
+            _timeout(options.connect_timeout, "--connect-timeout", DEFAULT_CONNECT_TIMEOUT)
+            if options.connect_timeout is not None else
+            _timeout(self.vars.get("fleetcheck_connect_timeout"), "fleetcheck_connect_timeout",
+                     DEFAULT_CONNECT_TIMEOUT))
         self.facts = FactCache(self)
         self._testinfra = None
         self.unreachable_reason: str | None = None
@@ -91,6 +109,17 @@ class FleetHost:
     def key_file(self) -> str | None:
         return (self.path_var("ansible_ssh_private_key_file")
                 or self.path_var("ansible_private_key_file"))
+
+    @property
+    def warnings(self) -> list[str]:
+        """What the user should hear about how this host is reached, one line each:
+        the directives of its ssh_config that fleetcheck overrides (host key policy,
+        fleetcheck.hostkeys). Read from the vars and the file, without connecting;
+        the same file gives the same lines for every host that names it."""
+        config = self.path_var("fleetcheck_ssh_config")
+        if config is None or self.entry.connection == "local":
+            return []
+        return hostkeys.config_warnings(config, self.path_var("fleetcheck_known_hosts"))
 
     def describe(self) -> dict[str, Any]:
         """How this host is reached, for the run's metadata: never a secret (no
@@ -123,15 +152,18 @@ class FleetHost:
         if self.unreachable_reason is not None:
             raise Unreachable(self.unreachable_reason)
         if self._testinfra is None:
-            host = open_host(
-                self.entry, accept_new=self.options.accept_new,
-                connect_timeout=self.connect_timeout, command_timeout=self.command_timeout,
-                known_hosts=self.path_var("fleetcheck_known_hosts"),
-                ssh_config=self.path_var("fleetcheck_ssh_config"),
-                key_filename=self.key_file,
-                proxy_jump=self.entry.proxy_jump,
-            )
+            host = None
             try:
+                self._check_files()
+                host = open_host(
+                    self.entry, accept_new=self.options.accept_new,
+                    connect_timeout=self.connect_timeout,
+                    command_timeout=self.command_timeout,
+                    known_hosts=self.path_var("fleetcheck_known_hosts"),
+                    ssh_config=self.path_var("fleetcheck_ssh_config"),
+                    key_filename=self.key_file,
+                    proxy_jump=self.entry.proxy_jump,
+                )
                 connect = getattr(host.backend, "connect", None)
                 if connect is not None:
                     connect()
@@ -141,42 +173,87 @@ class FleetHost:
                         f"`true` exited {result.rc}: {result.stderr.strip()[:200]}")
             except Exception as exc:  # noqa: BLE001 - every failure becomes a reason
                 self.unreachable_reason = classify(exc, self.connect_timeout)
-                _close(host)
+                if host is not None:
+                    _close(host)
                 raise Unreachable(self.unreachable_reason) from None
             self._testinfra = host
         return self._testinfra
+
+    def _check_files(self) -> None:
+        """The ssh_config and known_hosts the inventory names: see hostkeys.trusted_file
+        (a key file is ssh's and paramiko's to check)."""
+        source = getattr(self.entry, "source", None)
+        try:
+            owner = os.stat(source).st_uid if source and "://" not in source else None
+        except OSError:
+            owner = None
+        try:
+            for var in ("fleetcheck_ssh_config", "fleetcheck_known_hosts"):
+                path = self.path_var(var)
+                if path is not None:
+                    hostkeys.trusted_file(path, var, owner)
+        except values.UnsafeValue as exc:
+            raise Unreachable(f"not connecting: {exc}") from None
 
     @property
     def testinfra(self):
         return self.connect()
 
     def _send(self, rendered: str):
-        """testinfra's result of one remote command line, the host's lock held by the
-        caller. A broken connection marks the host lost (its remaining checks report
-        unreachable at once); CommandTimeout is the caller's to handle."""
+        """(testinfra's result, what was executed) of one remote command line, the
+        host's lock held by the caller. A broken connection marks the host lost (its
+        remaining checks report unreachable at once). After a CommandTimeout on a
+        remote host the connection is probed: a stuck channel after a cut link looks
+        like a slow command, and a host that does not answer a `true` within
+        min(connect timeout, 10 s) is lost too; otherwise the timeout is the
+        caller's to handle. Either exception carries ``executed``: what was sent."""
         host = self.connect()
+        backend = host.backend
+        backend.last_executed = None
         try:
-            res = host.run(rendered)
-        except (Unreachable, paramiko.SSHException, EOFError, OSError) as exc:
-            self._lost(classify(exc, self.connect_timeout))
-        if res.rc == -1 and self.entry.connection != "local":
-            self._lost("the channel closed without an exit status")
-        return res
+            try:
+                res = host.run(rendered)
+            except CommandTimeout as exc:
+                alive = getattr(backend, "alive", None)
+                if alive is not None and not alive(min(self.connect_timeout, 10.0)):
+                    self._lost(f"no answer after a command timed out "
+                               f"({self.command_timeout:g}s)")
+                raise
+            except (Unreachable, paramiko.SSHException, EOFError, OSError) as exc:
+                self._lost(classify(exc, self.connect_timeout))
+            if res.rc == -1 and self.entry.connection != "local":
+                self._lost("the channel closed without an exit status")
+        except (CommandTimeout, Unreachable) as exc:
+            exc.executed = backend.last_executed
+            raise
+        return res, backend.last_executed
+
+    def _log(self, result: CommandResult, **batch_info: Any) -> None:
+        if self.command_log is not None:
+            self.command_log(self.name, "host", result, **batch_info)
 
     def run(self, command: Command, ok: tuple[int, ...] | None = None) -> CommandResult:
-        """Run a Command (quoted in one place) with this host's timeout."""
+        """Run a Command (quoted in one place) with this host's timeout. A timeout is
+        a FactError; a lost connection Unreachable ("connection lost: ..."), also
+        when the connection stopped answering during the command."""
         rendered = command.render()
         with self.lock:
             start = time.monotonic()
             try:
-                res = self._send(rendered)
-            except CommandTimeout as exc:
-                raise FactError(str(exc)) from None
+                res, executed = self._send(rendered)
+            except (CommandTimeout, Unreachable) as exc:
+                executed = getattr(exc, "executed", None)
+                if executed is not None:  # sent: it is in the log, without an exit status
+                    self.commands_run += 1
+                    self._log(CommandResult(rendered, None, "", "", time.monotonic() - start,
+                                            executed, str(exc)))
+                if isinstance(exc, CommandTimeout):
+                    raise FactError(str(exc)) from None
+                raise
             self.commands_run += 1
         result = CommandResult(rendered, res.rc, res.stdout, res.stderr,
-                               time.monotonic() - start)
-        if self.command_log is not None:
-            self.command_log(self.name, "host", result)
+                               time.monotonic() - start, executed)
+        self._log(result)
         if ok is not None and result.rc not in ok:
             raise FactError(f"`{rendered}` exited {result.rc}: {result.stderr.strip()[:300]}")
         return result
@@ -184,26 +261,38 @@ class FleetHost:
     def run_batch(self, commands: list[Command]) -> list[CommandResult] | None:
         """Run `commands` in one remote command (fleetcheck.batch); each one's result,
         or None when the batch did not come back whole (timed out, broke off): the
-        caller then runs them one by one, each with its own timeout."""
+        caller then runs them one by one, each with its own timeout. A lost
+        connection is Unreachable, as in run(). The log has a line per command; the
+        first holds what was executed for the whole batch."""
         rendered = [c.render() for c in commands]
         mark = batch.new_mark()
         parts = None
+        lost: Unreachable | None = None
+        error = None
         with self.lock:
             start = time.monotonic()
             try:
-                res = self._send(batch.script(rendered, mark))
+                res, executed = self._send(batch.script(rendered, mark))
                 parts = batch.split(res.stdout, res.stderr, mark, len(rendered))
-            except CommandTimeout:
-                pass
+                if parts is None:
+                    error = "the batch did not come back whole"
+            except (CommandTimeout, Unreachable) as exc:
+                executed = getattr(exc, "executed", None)
+                error = str(exc)
+                lost = exc if isinstance(exc, Unreachable) else None
+                if lost is not None and executed is None:
+                    raise  # nothing was sent
             self.commands_run += len(rendered)
         seconds = time.monotonic() - start
         # what came back, or (broken off) each command without an exit status
-        results = [CommandResult(cmd, rc, out, err, None) for cmd, (rc, out, err)
-                   in zip(rendered, parts or [(None, "", "")] * len(rendered))]
-        if self.command_log is not None:
-            for result in results:
-                self.command_log(self.name, "host", result,
-                                 batch=(len(results), seconds, parts is not None))
+        results = [CommandResult(cmd, rc, out, err, None, executed if i == 0 else None,
+                                 None if parts is not None else error)
+                   for i, (cmd, (rc, out, err))
+                   in enumerate(zip(rendered, parts or [(None, "", "")] * len(rendered)))]
+        for i, result in enumerate(results):
+            self._log(result, batch=(len(results), seconds, parts is not None, mark, i))
+        if lost is not None:
+            raise lost
         return results if parts is not None else None
 
     def run_on_controller(self, command: Command) -> CommandResult:
@@ -211,17 +300,22 @@ class FleetHost:
         a fact module with RUNS_ON = "controller" builds it from the host's vars (its
         address); it runs here with this host's command timeout."""
         rendered = command.render()
+        argv = ["/bin/sh", "-c", rendered]
         start = time.monotonic()
         try:
-            res = subprocess.run(["/bin/sh", "-c", rendered], stdin=subprocess.DEVNULL,
+            res = subprocess.run(argv, stdin=subprocess.DEVNULL,
                                  capture_output=True, text=True, errors="replace",
                                  timeout=self.command_timeout,
                                  env=dict(environ_snapshot(), LC_ALL="C", LANG="C"))
         except subprocess.TimeoutExpired:
-            raise FactError(f"`{rendered}` (on the controller) timed out after "
-                            f"{self.command_timeout:g}s") from None
+            message = (f"`{rendered}` (on the controller) timed out after "
+                       f"{self.command_timeout:g}s")
+            if self.command_log is not None:
+                self.command_log(self.name, "controller", CommandResult(
+                    rendered, None, "", "", time.monotonic() - start, argv, message))
+            raise FactError(message) from None
         result = CommandResult(rendered, res.returncode, res.stdout, res.stderr,
-                               time.monotonic() - start)
+                               time.monotonic() - start, argv)
         if self.command_log is not None:
             self.command_log(self.name, "controller", result)
         return result

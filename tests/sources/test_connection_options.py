@@ -54,7 +54,8 @@ def test_su_wrapping_uses_the_one_quote():
     host = local(ansible_become=True, ansible_become_method="su", ansible_become_user="app")
     backend = open_host(host.entry, connect_timeout=1, command_timeout=1, known_hosts=None,
                         ssh_config=None, key_filename=None).backend
-    assert backend.get_command("echo %s", "x y") == "su -s /bin/sh -c 'echo '\"'\"'x y'\"'\"'' app"
+    assert backend.get_command("echo %s", "x y") == \
+        "su -s /bin/sh -c 'echo '\"'\"'x y'\"'\"'' -- app"
 
 
 def test_per_host_command_timeout():
@@ -97,7 +98,8 @@ def test_ssh_and_paramiko_backends_get_the_jump_host():
                       groups=["all"], source="inv.yml")
     ssh = open_host(entry, connect_timeout=1, command_timeout=1, known_hosts=None,
                     ssh_config=None, key_filename=None, proxy_jump=entry.proxy_jump).backend
-    assert "-o ProxyJump=ops@192.0.2.1" in ssh.ssh_extra_args
+    proxy = next(w for w in ssh.ssh_argv("true") if w.startswith("ProxyCommand="))
+    assert proxy.endswith("-W '[%h]:%p' -- 192.0.2.1") and " -l ops " in proxy
     entry.vars["ansible_connection"] = "paramiko"
     para = open_host(entry, connect_timeout=1, command_timeout=1, known_hosts=None,
                      ssh_config=None, key_filename=None, proxy_jump=entry.proxy_jump).backend

@@ -1,5 +1,5 @@
-"""fleetcheck.connection: the environment a command is started with, and the
-known_hosts and ssh_config files parsed once for a whole fleet.
+"""fleetcheck.connection: the environment a command is started with; fleetcheck.hostkeys:
+the known_hosts and ssh_config files parsed once for a whole fleet.
 
 environ_snapshot: the race it closes (a vfork child exec'ing with an `environ` another thread is
 reallocating; EFAULT once in a few dozen runs) cannot be forced on purpose; what is
@@ -11,7 +11,7 @@ from collections.abc import MutableMapping
 
 import paramiko
 
-from fleetcheck import connection
+from fleetcheck import connection, hostkeys
 from fleetcheck.connection import FleetLocalBackend, environ_snapshot
 
 
@@ -69,31 +69,31 @@ def test_known_hosts_parsed_once_for_every_host(tmp_path, monkeypatch):
     known.write_text("".join(f"10.0.0.{i} ssh-rsa {key.get_base64()}\n" for i in range(1, 60))
                      + f"[10.0.0.7]:2222 ssh-rsa {key.get_base64()}\n")
     parses = []
-    real = connection._parse_known_hosts
-    monkeypatch.setattr(connection, "_parse_known_hosts",
+    real = hostkeys.parse_known_hosts
+    monkeypatch.setattr(hostkeys, "parse_known_hosts",
                         lambda path: parses.append(path) or real(path))
-    monkeypatch.setattr(connection, "_PARSED", connection._ParsedFiles())
+    monkeypatch.setattr(hostkeys, "PARSED", hostkeys.ParsedFiles())
     clients = []
     for i in range(1, 51):
         client = paramiko.SSHClient()
-        connection._add_host_keys(client, str(known), f"10.0.0.{i}", 22)
+        hostkeys.add_host_keys(client, str(known), f"10.0.0.{i}", 22)
         clients.append(client)
     assert len(parses) == 1
     # each client knows its own host's key, under the name paramiko looks up
     assert clients[4].get_host_keys().lookup("10.0.0.5")["ssh-rsa"] == key
     assert clients[4].get_host_keys().lookup("10.0.0.6") is None
     other_port = paramiko.SSHClient()
-    connection._add_host_keys(other_port, str(known), "10.0.0.7", 2222)
+    hostkeys.add_host_keys(other_port, str(known), "10.0.0.7", 2222)
     assert other_port.get_host_keys().lookup("[10.0.0.7]:2222")["ssh-rsa"] == key
     # a changed file (a key added by --ssh-accept-new) is read again
     with open(known, "a") as fh:
         fh.write(f"10.0.1.1 ssh-rsa {key.get_base64()}\n")
     fresh = paramiko.SSHClient()
-    connection._add_host_keys(fresh, str(known), "10.0.1.1", 22)
+    hostkeys.add_host_keys(fresh, str(known), "10.0.1.1", 22)
     assert len(parses) == 2 and fresh.get_host_keys().lookup("10.0.1.1") is not None
 
 
 def test_missing_known_hosts_adds_nothing(tmp_path):
     client = paramiko.SSHClient()
-    connection._add_host_keys(client, str(tmp_path / "none"), "10.0.0.1", 22)
+    hostkeys.add_host_keys(client, str(tmp_path / "none"), "10.0.0.1", 22)
     assert len(client.get_host_keys()) == 0
