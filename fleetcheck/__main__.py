@@ -43,51 +43,9 @@ def cmd_parse(args: argparse.Namespace) -> int:
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
-    from pathlib import Path
+    from fleetcheck.remediation.rollback import main
 
-    from fleetcheck.hosts import ConnectOptions, FleetHost
-    from fleetcheck.inventory import InventoryError
-    from fleetcheck.remediation.rollback import load_manifests, rollback_host
-    from fleetcheck.selection import select_hosts
-
-    run_dir = Path(args.reports_dir) / args.run_id
-    manifests = load_manifests(run_dir) if run_dir.is_dir() else {}
-    if not manifests:
-        print(f"fleetcheck rollback: {run_dir}: no backups of run {args.run_id}",
-              file=sys.stderr)
-        return 2
-    inventories = args.inventory
-    if not inventories:
-        try:
-            run = json.loads((run_dir / "results.json").read_text())["run"]
-            inventories = run["inventory"]
-        except (OSError, KeyError, ValueError):
-            print("fleetcheck rollback: give --inventory (the run's results.json does not "
-                  "name it)", file=sys.stderr)
-            return 2
-    option = argparse.Namespace(fleet_inventory=inventories, hosts=None,
-                                fleet_limit=args.limit)
-    try:
-        entries, _ = select_hosts(option)
-    except InventoryError as exc:
-        print(f"fleetcheck rollback: {exc}", file=sys.stderr)
-        return 4
-    failures = 0
-    for name, files in manifests.items():
-        if name not in entries:
-            if args.limit is None:
-                print(f"{name}: not in the inventory, skipped", file=sys.stderr)
-                failures += 1
-            continue
-        host = FleetHost(entries[name], ConnectOptions(accept_new=False))
-        try:
-            for outcome in rollback_host(host, files, args.run_id, args.force):
-                print(f"{outcome.host} {outcome.path}: {outcome.status}"
-                      + (f": {outcome.detail}" if outcome.detail else ""))
-                failures += not outcome.ok
-        finally:
-            host.close()
-    return 1 if failures else 0
+    return main(args)
 
 
 def cmd_hosts(args: argparse.Namespace) -> int:
@@ -129,6 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--force", action="store_true",
                    help="restore files that changed again since the run")
     r.add_argument("--reports-dir", default="reports")
+    r.add_argument("--from-hosts", action="store_true",
+                   help="also read the manifest each selected host keeps next to its backups "
+                   "(when the controller's reports of the run are lost)")
     r.set_defaults(func=cmd_rollback)
     h = sub.add_parser("hosts", help="list the selected hosts with chosen columns")
     h.add_argument("--inventory", action="append", default=[], metavar="SOURCE",

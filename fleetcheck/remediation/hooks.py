@@ -3,6 +3,7 @@ then (unless --dry-run) applied, and the same assertion re-runs on fresh facts."
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,9 @@ class RemediationHooks:
         self.reports_dir = reports_dir
         self.meta_key = meta_key
         self._policy: RollingPolicy | None = None
+        # hosts whose connection was lost (or a command timed out) in a fix: this run
+        # does not touch them again (a command may still be running there)
+        self._cut: dict[str, str] = {}
 
     @property
     def policy(self) -> RollingPolicy | None:
@@ -107,6 +111,10 @@ class RemediationHooks:
         checked = host
         if plan.target:
             host = item.config.stash[STATE_KEY].pool.get(plan.target)
+        if host.name in self._cut:
+            info["status"] = (f"not attempted: an earlier fix on {host.name} lost its "
+                              f"connection ({self._cut[host.name]})")
+            return False
         policy = self.policy
         if policy is not None:
             reason = policy.begin(host.name)
@@ -117,13 +125,25 @@ class RemediationHooks:
         try:
             backups_dir = (self.reports_dir / "backups" / host.name
                            if self.reports_dir is not None else None)
+            context = engine.ApplyContext(
+                self.run_id, backups_dir, self.options.lock_timeout,
+                item=item.callspec.params.get("item") if hasattr(item, "callspec") else None,
+                inventory=_inventory(item.config))
             try:
-                result = engine.apply(plan, host, engine.ApplyContext(
-                    self.run_id, backups_dir, self.options.lock_timeout))
+                result = engine.apply(plan, host, context)
             except engine.ApplyFailed as exc:
+                warnings = exc.details.pop("warnings", None) or []
                 info.update(status="failed", error=str(exc), **exc.details)
+                if warnings:
+                    info["warnings"] = warnings
+                    self._warn(item, host.name, warnings)
+                if exc.cut:
+                    self._cut[host.name] = exc.details.get("lost", "connection lost")
                 raise AssertionError(f"fix failed: {exc}") from None
             info["backups"] = result.backups
+            if result.warnings:
+                info["warnings"] = result.warnings
+                self._warn(item, host.name, result.warnings)
             host.facts.clear()
             checked.facts.clear()
             evidence = item.funcargs.get("evidence")
@@ -142,3 +162,18 @@ class RemediationHooks:
         finally:
             if policy is not None:
                 policy.end(failed)
+
+    @staticmethod
+    def _warn(item: pytest.Item, host: str, warnings: list[str]) -> None:
+        """A stale lock taken over: one line on the terminal (the record has it too)."""
+        terminal = item.config.pluginmanager.get_plugin("terminalreporter")
+        for warning in warnings:
+            if terminal is not None:
+                terminal.write_line(f"WARNING: {host}: {warning}", yellow=True)
+
+
+def _inventory(config: pytest.Config) -> list[str]:
+    """The run's inventory sources, for a rollback without the run's results.json
+    (files as absolute paths: rollback may run from another directory)."""
+    paths = config.stash[STATE_KEY].inventory_paths
+    return [os.path.abspath(p) if os.path.exists(p) else p for p in paths]

@@ -1,21 +1,36 @@
 """`python -m fleetcheck rollback RUN_ID`: put back every file a run changed.
 
-The run's manifests (reports/<run-id>/backups/<host>/manifest.json) say, per file, its
-checksum before the run, after the run, and where the backups are. A file is restored
-only while it still holds what the run wrote; a file changed again since is refused
-(unless --force), so a rollback never silently undoes somebody else's later change.
+The run's journals (reports/<run-id>/backups/<host>/manifest.json, see
+fleetcheck.remediation.journal) say, per file, its checksum before the run, what the
+run meant to write, and where the backups are. They are written before the first
+change on a host, so a run killed, cut off or powered down at any point can be rolled
+back. A file is restored only while it holds what it held before the run (nothing to
+do) or one of the checksums the run could have left; a file changed again since is
+refused (unless --force), so a rollback never silently undoes somebody else's change.
+
+With --from-hosts, a selected host the controller has no journal for is asked for its
+own copy (<backup root>/<run-id>/.manifest.json, next to its backups): the controller's
+reports may be lost, the host's backups and manifest are still there.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from fleetcheck.connection import Unreachable
 from fleetcheck.facts.base import Command, FactError
 from fleetcheck.remediation import engine
+from fleetcheck.remediation.journal import HOST_MANIFEST, MANIFEST
+from fleetcheck.remediation.lock import HostLock, LockError, lease_for, sh
 from fleetcheck.remediation.model import b64
+
+# $1 path: remove what an interrupted write or restore left beside it.
+CLEAN_SCRIPT = 'rm -f -- "$(dirname -- "$1")"/.fleetcheck.tmp.?????? "$1.fleetcheck-restore"'
 
 
 @dataclass
@@ -30,32 +45,100 @@ class FileOutcome:
         return self.status in ("restored", "removed", "unchanged")
 
 
-def load_manifests(run_dir: Path) -> dict[str, list[dict]]:
-    """host -> one entry per path: the state before the run's first change of it and
-    after its last."""
-    out: dict[str, list[dict]] = {}
-    for manifest in sorted((run_dir / "backups").glob("*/manifest.json")):
-        entries: dict[str, dict] = {}
-        for entry in json.loads(manifest.read_text())["files"]:
-            first = entries.setdefault(entry["path"], dict(entry))
-            first["sha256_after"] = entry.get("sha256_after")
-        out[manifest.parent.name] = list(entries.values())
+def written(plans: list[dict] | None) -> set[tuple[int, str]] | None:
+    """(plan, path) of every file write a journal says was started (None: a journal
+    of format 1, which does not say)."""
+    if plans is None:
+        return None
+    return {(p["plan"], a["path"]) for p in plans for a in p.get("actions", [])
+            if a.get("kind") == "WriteFile" and a.get("state", "pending") != "pending"}
+
+
+def merge(files: list[dict], plans: list[dict] | None = None) -> list[dict]:
+    """One entry per path from a journal's file entries: the state before the run's
+    first change of it (and that change's backups), and every checksum the run may
+    have left it with (each plan's planned or found result, each later plan's start).
+    Left out: entries never backed up and (with the journal's `plans`) files whose
+    write never started: the run did not change them."""
+    started = written(plans)
+    files = [f for f in files if f.get("backed_up", True)
+             and (started is None or (f.get("plan"), f["path"]) in started)]
+    by_path: dict[str, list[dict]] = {}
+    for entry in files:
+        by_path.setdefault(entry["path"], []).append(entry)
+    out = []
+    for path, entries in by_path.items():
+        entries.sort(key=lambda e: e.get("plan", 0))
+        first = dict(entries[0])
+        first["sha256_after"] = entries[-1].get("sha256_after")
+        states = {e.get("sha256_after") for e in entries}
+        states |= {e.get("sha256_before") for e in entries[1:]}
+        first["run_sha256"] = sorted(s for s in states
+                                     if s and s != first["sha256_before"])
+        out.append(first)
     return out
 
 
-def rollback_host(host, entries: list[dict], run_id: str, force: bool,
-                  lock_timeout: float = 30.0) -> list[FileOutcome]:
-    results = []
+def load_manifests(run_dir: Path) -> dict[str, list[dict]]:
+    """host -> merged entries, from the controller's journals of the run."""
+    out: dict[str, list[dict]] = {}
+    for manifest in sorted((run_dir / "backups").glob(f"*/{MANIFEST}")):
+        try:
+            data = json.loads(manifest.read_text())
+        except (OSError, ValueError):
+            continue
+        out[manifest.parent.name] = merge(data.get("files", []), data.get("plans"))
+    return out
+
+
+def run_inventory(run_dir: Path) -> list[str] | None:
+    """The inventories the run read: its results.json, else (a run that did not get
+    to write it) its journals."""
     try:
-        engine.acquire_lock(host, engine.ApplyContext(run_id, None, lock_timeout))
-    except (engine.ApplyFailed, Unreachable) as exc:
+        return json.loads((run_dir / "results.json").read_text())["run"]["inventory"]
+    except (OSError, KeyError, ValueError):
+        pass
+    for manifest in sorted((run_dir / "backups").glob(f"*/{MANIFEST}")):
+        try:
+            inventory = json.loads(manifest.read_text()).get("inventory")
+        except (OSError, ValueError):
+            continue
+        if inventory:
+            return inventory
+    return None
+
+
+def host_manifest(host, run_id: str) -> list[dict] | None:
+    """The merged entries of the host's own manifest of the run, None without one."""
+    path = f"{engine.backup_root(host)}/{run_id}/{HOST_MANIFEST}"
+    res = host.run(Command("cat -- %s", path))
+    if res.rc != 0:
+        return None
+    try:
+        data = json.loads(res.stdout)
+        return merge(data.get("files", []), data.get("plans"))
+    except ValueError:
+        return None
+
+
+def rollback_host(host, entries: list[dict], run_id: str, force: bool,
+                  lock_timeout: float = 30.0,
+                  warn: Callable[[str], None] | None = None) -> list[FileOutcome]:
+    lock = HostLock(host, run_id, lock_timeout,
+                    lease_for(lock_timeout, getattr(host, "command_timeout", 60.0)))
+    try:
+        for warning in lock.acquire():
+            if warn is not None:
+                warn(warning)
+    except (LockError, Unreachable, FactError) as exc:
         return [FileOutcome(host.name, e["path"], "failed", str(exc)) for e in entries]
     try:
-        for entry in entries:
-            results.append(_rollback_file(host, entry, force))
+        return [_rollback_file(host, entry, force) for entry in entries]
     finally:
-        engine.release_lock(host)
-    return results
+        try:
+            lock.release()
+        except (Unreachable, FactError):
+            pass
 
 
 def _rollback_file(host, entry: dict, force: bool) -> FileOutcome:
@@ -63,22 +146,23 @@ def _rollback_file(host, entry: dict, force: bool) -> FileOutcome:
     try:
         current = engine.file_sha(host, path)
         if current == entry["sha256_before"]:
+            host.run(sh(CLEAN_SCRIPT, path))
             return FileOutcome(host.name, path, "unchanged", "already as before the run")
-        if current != entry.get("sha256_after") and not force:
+        ours = set(entry.get("run_sha256") or []) | {entry.get("sha256_after")}
+        if current not in ours and not force:
             return FileOutcome(host.name, path, "refused",
                                "changed since the run (sha256 "
                                f"{current[:12]} is neither before nor after it); "
                                "--force to restore anyway")
         if not entry["existed"]:
-            res = host.run(engine.sh(engine.RESTORE_SCRIPT, path, ""))
+            res = host.run(sh(engine.RESTORE_SCRIPT, path, ""))
             status = "removed"
         elif _exists(host, entry.get("host_backup")):
-            res = host.run(engine.sh(engine.RESTORE_SCRIPT, path, entry["host_backup"]))
+            res = host.run(sh(engine.RESTORE_SCRIPT, path, entry["host_backup"]))
             status = "restored"
         elif entry.get("local_backup") and Path(entry["local_backup"]).exists():
             content = Path(entry["local_backup"]).read_bytes()
-            res = host.run(engine.sh(engine.WRITE_SCRIPT, path, b64(content), "", "",
-                                     current))
+            res = host.run(sh(engine.WRITE_SCRIPT, path, b64(content), "", "", current, ""))
             status = "restored"
         else:
             return FileOutcome(host.name, path, "failed", "no backup left to restore from")
@@ -98,3 +182,68 @@ def _exists(host, path: str | None) -> bool:
     if not path:
         return False
     return host.run(Command("test -e %s", path)).rc == 0
+
+
+def main(args: argparse.Namespace) -> int:
+    """The command: 0 when every file is back (or was never changed), 1 when one is
+    not, 2 when there is nothing to roll back or no inventory, 4 on a bad inventory."""
+    from fleetcheck.hosts import ConnectOptions, FleetHost  # noqa: PLC0415
+    from fleetcheck.inventory import InventoryError  # noqa: PLC0415
+    from fleetcheck.selection import select_hosts  # noqa: PLC0415
+
+    run_dir = Path(args.reports_dir) / args.run_id
+    manifests = load_manifests(run_dir) if run_dir.is_dir() else {}
+    if not manifests and not args.from_hosts:
+        print(f"fleetcheck rollback: {run_dir}: no backups of run {args.run_id} "
+              "(--from-hosts --inventory INV reads the hosts' own manifests)", file=sys.stderr)
+        return 2
+    inventories = args.inventory or run_inventory(run_dir)
+    if not inventories:
+        print("fleetcheck rollback: give --inventory (the run's reports do not name it)",
+              file=sys.stderr)
+        return 2
+    option = argparse.Namespace(fleet_inventory=inventories, hosts=None,
+                                fleet_limit=args.limit)
+    try:
+        entries, _ = select_hosts(option)
+    except InventoryError as exc:
+        print(f"fleetcheck rollback: {exc}", file=sys.stderr)
+        return 4
+    names = list(manifests) + ([n for n in entries if n not in manifests]
+                               if args.from_hosts else [])
+    failures = found = 0
+    for name in names:
+        if name not in entries:
+            if args.limit is None:
+                print(f"{name}: not in the inventory, skipped", file=sys.stderr)
+                failures += 1
+            continue
+        host = FleetHost(entries[name], ConnectOptions(accept_new=False))
+        try:
+            files = manifests.get(name)
+            if files is None:
+                try:
+                    files = host_manifest(host, args.run_id)
+                except (Unreachable, FactError) as exc:
+                    print(f"{name}: {exc}", file=sys.stderr)
+                    failures += 1
+                    continue
+                if files is None:
+                    continue
+            found += 1
+            if not files:
+                print(f"{name}: nothing to restore: run {args.run_id} changed no file there")
+                continue
+            for outcome in rollback_host(
+                    host, files, args.run_id, args.force,
+                    warn=lambda w, n=name: print(f"WARNING: {n}: {w}", file=sys.stderr)):
+                print(f"{outcome.host} {outcome.path}: {outcome.status}"
+                      + (f": {outcome.detail}" if outcome.detail else ""))
+                failures += not outcome.ok
+        finally:
+            host.close()
+    if not found and not failures:
+        print(f"fleetcheck rollback: no backups of run {args.run_id} on the controller or "
+              "the selected hosts", file=sys.stderr)
+        return 2
+    return 1 if failures else 0

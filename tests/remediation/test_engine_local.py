@@ -255,8 +255,9 @@ def test_serial_and_interval_hold_across_workers(pytester):
     spans = sorted(zip(starts, ends))
     for (s1, e1), (s2, _) in zip(spans, spans[1:]):
         assert s2 >= e1, "two hosts were changed at once despite --serial 1"
-        # measured at the host's log line, a few ms after the policy's own clock
-        assert s2 - s1 >= 0.9, "--interval 1 not kept between hosts"
+        # measured at the host's log line: the policy's clock starts before the fix's
+        # journal, lock and backup, which take 0.1-0.3 s here and vary from host to host
+        assert s2 - s1 >= 0.7, "--interval 1 not kept between hosts"
 
 
 def test_unknown_remediate_area_is_a_usage_error(pytester):
