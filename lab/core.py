@@ -111,7 +111,7 @@ def _wait_gone(pid: int, start: int | None, timeout: float = 5.0):
 
 
 def _mountinfo() -> list[str]:
-    with open("/proc/self/mountinfo") as f:
+    with open("/proc/self/mountinfo", errors="surrogateescape") as f:
         return [line.split()[4].replace("\\040", " ") for line in f]
 
 

@@ -140,7 +140,7 @@ def _pids_rooted_in(target: Path) -> list[int]:
 def _mounts_under(path: Path) -> list[str]:
     p = str(path)
     res = []
-    with open("/proc/self/mountinfo") as f:
+    with open("/proc/self/mountinfo", errors="surrogateescape") as f:
         for line in f:
             mp = line.split()[4].replace("\\040", " ")
             if mp == p or mp.startswith(p + "/"):
