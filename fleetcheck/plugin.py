@@ -76,6 +76,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if workerinput is None:
         try:
             state.connections = {name: state.pool.get(name).describe() for name in hosts}
+            state.connection_warnings = list(dict.fromkeys(
+                line for name in hosts for line in state.pool.get(name).warnings))
         except (ValueError, TypeError) as exc:  # e.g. fleetcheck_command_timeout: "soon"
             raise pytest.UsageError(f"bad connection var: {exc}") from None
     config.stash[STATE_KEY] = state
@@ -197,7 +199,9 @@ def _setup_reports(config: pytest.Config, state: FleetRun) -> None:
 def pytest_report_header(config: pytest.Config) -> list[str]:
     """An inventory answered from the cache is said at the start too, not only at the end."""
     state = config.stash.get(STATE_KEY, None)
-    return [f"WARNING: {note}" for note in state.inventory_notes] if state else []
+    if state is None:
+        return []
+    return [f"WARNING: {note}" for note in state.inventory_notes + state.connection_warnings]
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -383,6 +387,8 @@ class RecordCollector:
         tr.write_sep("=", "fleetcheck summary")
         for note in state.inventory_notes:
             tr.write_line(f"WARNING: {note}", red=True, bold=True)
+        for note in state.connection_warnings:
+            tr.write_line(f"WARNING: {note}", yellow=True)
         records = self.sorted_records()
         by_host = summarize(records)
         width = max(len(h) for h in by_host)

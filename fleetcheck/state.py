@@ -42,6 +42,9 @@ class FleetRun:
     offline: list[str] = field(default_factory=list)
     include_offline: bool = False
     connections: dict[str, dict] = field(default_factory=dict)
+    # What fleetcheck overrides in the hosts' ssh_config files (a weakened host key
+    # policy is ignored): one line each, said at the start and the end of the run.
+    connection_warnings: list[str] = field(default_factory=list)
     selection: Any = None            # fleetcheck.selection.Selection (xdist ships it)
     # Filled at the end of the run (gate, waivers, history: fleetcheck.report.wiring)
     # and written with the metadata into results.json.
@@ -73,6 +76,7 @@ class FleetRun:
             "offline": list(self.offline),
             "include_offline": self.include_offline,
             "connections": self.connections,
+            "connection_warnings": list(self.connection_warnings),
             "fleetcheck_version": __version__,
             **self.summary,
         }

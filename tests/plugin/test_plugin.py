@@ -320,3 +320,35 @@ def test_failed_assertion_is_its_message_unless_tb_asked(pytester):
     assert "def test_name" not in res.stdout.str()  # no source of the check
     res = pytester.runpytest("--inventory", "inv.yml", "-k", "name", "--tb=long")
     res.stdout.fnmatch_lines(["*def test_name(host, evidence):*", "E *AssertionError: b is bad"])
+
+
+def test_ssh_config_that_weakens_host_keys_is_said_once(pytester):
+    """An ssh_config with StrictHostKeyChecking no is overridden (fleetcheck.hostkeys):
+    the run says so once, at the start and in the summary, and in results.json."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]   # closed once the block ends: the hosts are unreachable
+    pytester.makefile("", ssh_config="Host *\n  StrictHostKeyChecking no\n"
+                                     "  UserKnownHostsFile /dev/null\n")
+    pytester.makefile(".yml", inv=f"""
+all:
+  vars: {{fleetcheck_ssh_config: ssh_config, ansible_host: 127.0.0.1, ansible_port: {port}}}
+  hosts: {{a: {{}}, b: {{}}}}
+""")
+    pytester.makepyfile(test_demo="""
+import pytest
+
+@pytest.mark.check("demo.ok", severity="low", title="ok")
+def test_ok(host):
+    assert host.name
+""")
+    res = pytester.runpytest("--inventory", "inv.yml", "--allow-unreachable")
+    out = res.stdout.str()
+    warned = [ln for ln in out.splitlines() if ln.startswith("WARNING: ")
+              and "StrictHostKeyChecking" in ln]
+    assert len(warned) == 2, out        # the header and the summary, not once per host
+    import json
+    run = json.loads((pytester.path / "reports" / "latest" / "results.json").read_text())["run"]
+    assert [w for w in run["connection_warnings"] if "StrictHostKeyChecking" in w], run
