@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fleetcheck import values
 from fleetcheck.connection import Unreachable
 from fleetcheck.facts.base import Command, FactError
 from fleetcheck.remediation import journal as journals
@@ -323,8 +324,19 @@ def _run_action(action, command: Command, ok: tuple[int, ...], host) -> None:
                           f"(sha256 {res.stdout.strip()[:12]}...)", {"rc": res.rc})
 
 
+SERVICE_OPERATIONS = ("start", "stop", "reload", "restart", "enable", "disable")
+
+
 def service_command(host, name: str, operation: str) -> Command:
     """systemd when the host runs it, else SysV `service` / update-rc.d."""
+    # The second check of the name (the first is at load: the `services` var), so no
+    # name reaches `service` or update-rc.d as an option or as a path ('..').
+    try:
+        values.unit(name, "the service name")
+    except values.UnsafeValue as exc:
+        raise ApplyFailed(str(exc)) from None
+    if operation not in SERVICE_OPERATIONS:
+        raise ApplyFailed(f"unknown service operation {values.shown(operation)}")
     init = host.facts.get("init").system
     if init == "systemd":
         return Command("systemctl %s -- %s", operation, name)

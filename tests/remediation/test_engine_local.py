@@ -271,3 +271,11 @@ def test_dry_run_without_remediate_is_a_usage_error(pytester):
     setup(pytester, {"a": {}})
     res = pytester.runpytest_subprocess("--inventory", "inv.yml", "--dry-run")
     assert res.ret == 4
+
+
+@pytest.mark.parametrize("name", ["..", "-x", "--help", "a b", "ssh\n"])
+def test_service_command_refuses_a_name_that_got_past_the_load(name):
+    from fleetcheck.remediation import engine
+
+    with pytest.raises(engine.ApplyFailed, match="the service name"):
+        engine.service_command(None, name, "start")
