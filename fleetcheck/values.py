@@ -265,11 +265,8 @@ def problems(name: str, value: Any, kinds: Mapping[str, Kind]) -> Iterator[str]:
     (var path -> kind): one line each, naming the var path."""
     if value is None:
         return
-    for declared, kind in kinds.items():
-        steps = _split(declared)
-        if steps[0] != name:
-            continue
-        for where, found in _walk(value, steps[1:], name):
+    for steps, kind in _paths(kinds).get(name, ()):
+        for where, found in _walk(value, steps, name):
             if found is None:
                 continue
             try:
@@ -278,7 +275,24 @@ def problems(name: str, value: Any, kinds: Mapping[str, Kind]) -> Iterator[str]:
                 yield f"{where}: {exc}"
 
 
+def _paths(kinds: Mapping[str, Kind]) -> dict[str, list[tuple[list[str], Kind]]]:
+    """``kinds`` by var name: the steps after it, and the kind. Kept for declared()'s
+    mapping, which problems() is asked about for every var of every host (splitting
+    every declared path each time was most of loading 100,000 hosts)."""
+    global _DECLARED_PATHS
+    if kinds is _DECLARED and _DECLARED_PATHS is not None and _DECLARED_PATHS[0] is kinds:
+        return _DECLARED_PATHS[1]
+    paths: dict[str, list[tuple[list[str], Kind]]] = {}
+    for declared_path, kind in kinds.items():
+        steps = _split(declared_path)
+        paths.setdefault(steps[0], []).append((steps[1:], kind))
+    if kinds is _DECLARED:
+        _DECLARED_PATHS = (kinds, paths)
+    return paths
+
+
 _DECLARED: dict[str, Kind] | None = None
+_DECLARED_PATHS: tuple[Mapping[str, Kind], dict] | None = None
 
 
 def declared() -> dict[str, Kind]:
