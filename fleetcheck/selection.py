@@ -3,7 +3,6 @@ testinfra's --hosts, --limit, --where, and which of them are offline."""
 
 from __future__ import annotations
 
-import copy
 import json
 from dataclasses import dataclass, field
 from importlib import resources
@@ -72,12 +71,11 @@ def select(option) -> Selection:
     notes: list[str] = []
     if paths or not specs:
         files = paths or [default_inventory()]
-        inv = inventory.load(files, source_options(option))
+        # The embedded defaults sit under every inventory, as role defaults do in
+        # Ansible: an inventory that sets no thresholds gets the sensible ones. They
+        # are merged once per set of groups, not copied into each host.
+        inv = inventory.load(files, source_options(option), base_vars=defaults)
         notes = list(inv.notes)
-        for entry in inv.hosts.values():
-            # The embedded defaults sit under every inventory, as role defaults do in
-            # Ansible: an inventory that sets no thresholds gets the sensible ones.
-            entry.vars = inventory.deep_merge(copy.deepcopy(defaults), entry.vars)
         hosts.update((entry.name, entry) for entry in inv.select(limit))
         others.update(inv.hosts)
         paths = files

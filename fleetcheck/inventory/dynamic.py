@@ -18,13 +18,59 @@ that are not a mapping, a connection var with a bad value.
 
 from __future__ import annotations
 
+import json
+import sys
 from typing import Any
 
+from fleetcheck.values import shown
+
 from .build import InventoryBuilder
-from .errors import InventoryError
+from .errors import MAX_NESTING, InventoryError
 from .hostvars import _kind, check_var, with_aliases
 
 GROUP_KEYS = ("hosts", "vars", "children")
+
+
+class RefusedJSON(ValueError):
+    """JSON that parses but that fleetcheck will not take in (see :func:`loads`)."""
+
+
+def loads(text: str | bytes) -> Any:
+    """``json.loads`` for untrusted text: raises json.JSONDecodeError for what is not
+    JSON, RefusedJSON (one line) for an integer longer than Python reads or nesting
+    deeper than MAX_NESTING, never RecursionError or a bare ValueError."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        raise
+    except RecursionError:
+        raise RefusedJSON(f"lists and objects nested more than {MAX_NESTING} levels deep "
+                          "(the limit of an inventory)") from None
+    except ValueError as exc:
+        if "digits" in str(exc):
+            raise RefusedJSON(f"an integer has more than {sys.get_int_max_str_digits()} "
+                              "digits") from None
+        raise RefusedJSON(str(exc)[:200]) from None
+    check_nesting(data)
+    return data
+
+
+def check_nesting(data: Any) -> None:
+    """RefusedJSON when lists/objects in ``data`` nest deeper than MAX_NESTING
+    (walked without recursion)."""
+    todo = [(data, 0)]
+    while todo:
+        value, depth = todo.pop()
+        if isinstance(value, dict):
+            items = value.values()
+        elif isinstance(value, list):
+            items = value
+        else:
+            continue
+        if depth >= MAX_NESTING:
+            raise RefusedJSON(f"lists and objects nested more than {MAX_NESTING} levels deep "
+                              "(the limit of an inventory)")
+        todo.extend((item, depth + 1) for item in items if isinstance(item, (dict, list)))
 
 
 def add_json(data: Any, source: str, builder: InventoryBuilder) -> None:
@@ -34,6 +80,10 @@ def add_json(data: Any, source: str, builder: InventoryBuilder) -> None:
     def fail(reason: str) -> InventoryError:
         return InventoryError(f"not an Ansible dynamic inventory: {reason}", source)
 
+    try:
+        check_nesting(data)
+    except RefusedJSON as exc:
+        raise fail(str(exc)) from None
     if not isinstance(data, dict):
         raise fail(f"the JSON document must be an object of groups, got {_kind(data)}")
     builder.add_source(source)
@@ -53,26 +103,27 @@ def add_json(data: Any, source: str, builder: InventoryBuilder) -> None:
         elif group is None:
             continue
         elif not isinstance(group, dict):
-            raise fail(f"group {name!r} must be an object with hosts, vars or children "
+            raise fail(f"group {shown(name)} must be an object with hosts, vars or children "
                        f"(or a list of hosts), got {_kind(group)}")
         unknown = [key for key in group if key not in GROUP_KEYS]
         if unknown:
-            raise fail(f"unknown key {unknown[0]!r} in group {name!r} "
+            raise fail(f"unknown key {shown(unknown[0])} in group {shown(name)} "
                        f"(expected {', '.join(GROUP_KEYS)})")
         hosts = group.get("hosts") or []
         if not isinstance(hosts, list):
-            raise fail(f"hosts of group {name!r} must be a list of names, got {_kind(hosts)}")
+            raise fail(f"hosts of group {shown(name)} must be a list of names, "
+                       f"got {_kind(hosts)}")
         for host in hosts:
-            _check_name(host, f"a host of group {name!r}", fail)
+            _check_name(host, f"a host of group {shown(name)}", fail)
             builder.add_host(host, name, source)
         children = group.get("children") or []
         if not isinstance(children, list):
-            raise fail(f"children of group {name!r} must be a list of group names, "
+            raise fail(f"children of group {shown(name)} must be a list of group names, "
                        f"got {_kind(children)}")
         for child in children:
-            _check_name(child, f"a child of group {name!r}", fail)
+            _check_name(child, f"a child of group {shown(name)}", fail)
             builder.add_child(name, child, source, None)
-        values = _vars(group.get("vars"), f"group {name!r}", source, fail)
+        values = _vars(group.get("vars"), f"group {shown(name)}", source, fail)
         if values:
             builder.set_group_vars(name, values)
 
@@ -80,7 +131,7 @@ def add_json(data: Any, source: str, builder: InventoryBuilder) -> None:
         _check_name(host, "a host in '_meta.hostvars'", fail)
         if host not in builder.hosts:
             builder.add_host(host, "ungrouped", source)
-        builder.set_host_vars(host, _vars(values, f"host {host!r}", source, fail))
+        builder.set_host_vars(host, _vars(values, f"host {shown(host)}", source, fail))
 
 
 def _check_name(value: Any, what: str, fail) -> None:

@@ -34,10 +34,13 @@ from urllib.parse import urljoin, urlsplit
 
 import yaml
 
+from fleetcheck.values import shown
+
 if TYPE_CHECKING:
     import requests
 
-from .errors import InventoryError, one_line
+from .dynamic import RefusedJSON, loads
+from .errors import MAX_SOURCE_BYTES, InventoryError, one_line
 
 AUTH_ENV = "FLEETCHECK_INVENTORY_AUTH"
 AUTH_KEYS = ("token_env", "username_env", "password_env", "token_url", "token_field")
@@ -45,6 +48,9 @@ SECRET_KEYS = ("token", "password", "secret", "api_key")
 DEFAULT_TIMEOUT = 20.0
 DEFAULT_RETRIES = 2          # after the first attempt, on 5xx only
 RETRY_PAUSE = 0.5            # doubled after each retry
+CHUNK = 1 << 16
+TOKEN_MAX_BYTES = 1 << 20    # a token endpoint's answer
+AUTH_MAX_BYTES = 64 * 1024   # an auth file names a few environment variables
 
 
 @dataclass(frozen=True)
@@ -131,7 +137,11 @@ def load_auth(path: str | None, token_env: str | None = None) -> Auth | None:
         return None
     try:
         with open(path, encoding="utf-8") as handle:
-            data = yaml.safe_load(handle)
+            text = handle.read(AUTH_MAX_BYTES + 1)
+        if len(text) > AUTH_MAX_BYTES:
+            raise InventoryError(f"inventory auth file: larger than {AUTH_MAX_BYTES >> 10} KiB "
+                                 "(it only names environment variables)", path)
+        data = yaml.safe_load(text)
     except OSError as exc:
         raise InventoryError(f"cannot read the inventory auth file: {exc.strerror or exc}",
                              path) from None
@@ -140,16 +150,19 @@ def load_auth(path: str | None, token_env: str | None = None) -> Auth | None:
         raise InventoryError(f"inventory auth file: YAML syntax error: "
                              f"{getattr(exc, 'problem', None) or 'invalid YAML'}", path,
                              mark.line + 1 if mark else None) from None
+    except (ValueError, RecursionError):  # not UTF-8, a bad date or int, deep nesting
+        raise InventoryError("inventory auth file: not a small YAML mapping of "
+                             f"{', '.join(AUTH_KEYS)}", path) from None
     if not isinstance(data, dict):
         raise InventoryError("inventory auth file: expected a mapping of "
                              f"{', '.join(AUTH_KEYS)}", path)
     for key in data:
         if key in SECRET_KEYS:
-            raise InventoryError(f"inventory auth file: {key!r} would be a secret in a file; "
+            raise InventoryError(f"inventory auth file: {shown(key)} would be a secret in a file; "
                                  "name the environment variable that holds it "
                                  f"({key}_env)", path)
         if key not in AUTH_KEYS:
-            raise InventoryError(f"inventory auth file: unknown key {key!r} "
+            raise InventoryError(f"inventory auth file: unknown key {shown(key)} "
                                  f"(expected {', '.join(AUTH_KEYS)})", path)
         if not isinstance(data[key], str) or not data[key].strip():
             raise InventoryError(f"inventory auth file: {key} must be a non-empty string", path)
@@ -173,7 +186,7 @@ def load_auth(path: str | None, token_env: str | None = None) -> Auth | None:
             value = os.environ.get(data[key])
             if not value:
                 raise InventoryError(f"inventory auth file: environment variable "
-                                     f"{data[key]} ({key}) is not set", path)
+                                     f"{data[key][:80]} ({key}) is not set", path)
             if key != "username_env":
                 secrets.append(value)
     return Auth(file=path, secrets=tuple(secrets),
@@ -195,7 +208,7 @@ def _request(method: str, url: str, options: SourceOptions, **kwargs: Any) -> re
     for attempt in range(1, attempts + 1):
         try:
             resp = requests.request(method, url, timeout=options.timeout, verify=verify,
-                                    allow_redirects=False, **kwargs)
+                                    allow_redirects=False, stream=True, **kwargs)
         except requests.exceptions.SSLError as exc:
             raise _Failure(_tls_reason(exc, options)) from None
         except requests.exceptions.Timeout:
@@ -210,6 +223,8 @@ def _request(method: str, url: str, options: SourceOptions, **kwargs: Any) -> re
         time.sleep(pause)
         pause *= 2
     status = resp.status_code
+    if status != 200:
+        resp.close()
     if status >= 500:
         raise _Failure(f"HTTP {status} {resp.reason or ''}".rstrip()
                        + f" (after {attempts} attempts)")
@@ -260,12 +275,42 @@ def _connection_reason(exc: Exception) -> str:
     return "connection failed"
 
 
-def _json(resp: requests.Response, what: str) -> Any:
+def _body(resp: requests.Response, what: str, max_bytes: int) -> bytearray:
+    """The body, read as it streams in, at most ``max_bytes`` of it."""
+    import requests  # noqa: PLC0415
+
+    too_big = _Failure(f"{what} is larger than {max_bytes >> 20} MiB (the limit of an "
+                       "inventory source)")
     try:
-        return resp.json()
+        declared = int(resp.headers.get("Content-Length") or 0)
     except ValueError:
+        declared = 0
+    body = bytearray()
+    try:
+        if declared > max_bytes:
+            raise too_big
+        for chunk in resp.iter_content(CHUNK):
+            body.extend(chunk)
+            if len(body) > max_bytes:
+                raise too_big
+    except requests.exceptions.Timeout:
+        raise _Failure(f"timed out reading {what} (--inventory-timeout)") from None
+    except requests.exceptions.RequestException as exc:
+        raise _Failure(f"{what} could not be read: {type(exc).__name__}") from None
+    finally:
+        resp.close()
+    return body
+
+
+def _json(resp: requests.Response, what: str, max_bytes: int | None = None) -> Any:
+    body = _body(resp, what, MAX_SOURCE_BYTES if max_bytes is None else max_bytes)
+    try:
+        return loads(body)
+    except RefusedJSON as exc:
+        raise _Failure(f"{what} is JSON that fleetcheck refuses: {exc}") from None
+    except ValueError:  # not JSON (json.JSONDecodeError), or not UTF-8/16/32
         kind = resp.headers.get("Content-Type", "no content type").split(";")[0]
-        raise _Failure(f"{what} is not JSON ({kind}, {len(resp.content)} bytes)") from None
+        raise _Failure(f"{what} is not JSON ({one_line(kind)[:60]}, {len(body)} bytes)") from None
 
 
 def _token(auth: Auth, options: SourceOptions) -> str:
@@ -275,10 +320,10 @@ def _token(auth: Auth, options: SourceOptions) -> str:
         resp = _request("POST", auth.token_url, options, json=body)
     except _Failure as exc:
         raise _Failure(f"{where}: {exc}") from None
-    data = _json(resp, f"{where}: the answer")
+    data = _json(resp, f"{where}: the answer", TOKEN_MAX_BYTES)
     token = data.get(auth.token_field) if isinstance(data, dict) else None
     if not isinstance(token, str) or not token:
-        raise _Failure(f"{where}: the answer has no string field {auth.token_field!r} "
+        raise _Failure(f"{where}: the answer has no string field {shown(auth.token_field)} "
                        "(token_field in the auth file)")
     return token
 
@@ -372,6 +417,6 @@ def read_cache(url: str, options: SourceOptions) -> dict | None:
             cached = json.load(handle)
         if {"fetched_ts", "fetched", "inventory"} <= set(cached):
             return cached
-    except (OSError, ValueError, TypeError):
+    except (OSError, ValueError, TypeError, RecursionError):
         pass
     return None

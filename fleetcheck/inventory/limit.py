@@ -22,12 +22,21 @@ import fnmatch
 import re
 from typing import TYPE_CHECKING
 
+from fleetcheck.values import shown
+
 from .errors import InventoryError, name_list
 
 if TYPE_CHECKING:
     from .model import HostEntry, Inventory
 
 _GLOB_CHARS = (".", "?", "*", "[")
+
+
+def quoted(limit: str) -> str:
+    """``'web*'`` as error messages show a pattern: in quotes, cut to 80 characters."""
+    if len(limit) <= 78:
+        return f"'{limit}'"
+    return f"'{limit[:60]}...' ({len(limit)} characters)"
 
 
 def split_terms(limit: str) -> list[str]:
@@ -69,7 +78,8 @@ def _read_limit_file(limit: str, path: str) -> list[str]:
             lines = handle.read().splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "strerror", None) or exc
-        raise InventoryError(f"--limit '{limit}': cannot read limit file {path!r}: {reason}") from None
+        raise InventoryError(f"--limit {quoted(limit)}: cannot read limit file {shown(path)}: "
+                             f"{reason}") from None
     return [line.strip() for line in lines if line.strip() and not line.strip().startswith("#")]
 
 
@@ -82,26 +92,27 @@ def select(inventory: Inventory, limit: str | None) -> list[HostEntry]:
         limit = ",".join(limit)
     terms = split_terms(limit)
     if not terms:
-        raise InventoryError(f"--limit '{limit}': empty pattern")
+        raise InventoryError(f"--limit {quoted(limit)}: empty pattern")
 
     plain = [t for t in terms if t[0] not in "&!"] or ["all"]
+    members = _Members(inventory)
     selected: set[str] = set()
     for term in plain:
         if term in inventory.hosts:  # a host name is that host, even if a group has the name
             selected.add(term)
         else:
-            selected |= _matches(inventory, limit, term)
+            selected |= _matches(inventory, limit, term, members)
     for term in terms:
         if term[0] == "&":
-            selected &= _matches(inventory, limit, _strip_op(limit, term))
+            selected &= _matches(inventory, limit, _strip_op(limit, term), members)
     for term in terms:
         if term[0] == "!":
-            selected -= _matches(inventory, limit, _strip_op(limit, term))
+            selected -= _matches(inventory, limit, _strip_op(limit, term), members)
 
     hosts = [host for name, host in inventory.hosts.items() if name in selected]
     if not hosts:
         raise InventoryError(
-            f"--limit '{limit}' selects no host (inventory has: {name_list(inventory.hosts)})"
+            f"--limit {quoted(limit)} selects no host (inventory has: {name_list(inventory.hosts)})"
         )
     return hosts
 
@@ -109,11 +120,29 @@ def select(inventory: Inventory, limit: str | None) -> list[HostEntry]:
 def _strip_op(limit: str, term: str) -> str:
     rest = term[1:].strip()
     if not rest or rest[0] in "&!":
-        raise InventoryError(f"--limit '{limit}': {term[0]!r} must be followed by a pattern")
+        raise InventoryError(f"--limit {quoted(limit)}: {term[0]!r} must be followed by a pattern")
     return rest
 
 
-def _matches(inventory: Inventory, limit: str, term: str) -> set[str]:
+class _Members:
+    """The hosts of each group (in it or below it), gathered in one pass over the hosts
+    the first time a group is asked for (not one pass per matching group)."""
+
+    def __init__(self, inventory: Inventory):
+        self.inventory = inventory
+        self.by_group: dict[str, set[str]] | None = None
+
+    def of(self, group: str) -> set[str]:
+        if self.by_group is None:
+            self.by_group = {}
+            for name, host in self.inventory.hosts.items():
+                for member_of in host.groups:
+                    self.by_group.setdefault(member_of, set()).add(name)
+        return self.by_group.get(group, set())
+
+
+def _matches(inventory: Inventory, limit: str, term: str,
+             members: _Members | None = None) -> set[str]:
     """Hosts one term stands for (Ansible's _enumerate_matches): the hosts of every
     matching group, plus matching host names when no group matched or the term is a
     glob or a regex."""
@@ -122,15 +151,16 @@ def _matches(inventory: Inventory, limit: str, term: str) -> set[str]:
             match = re.compile(term[1:]).match
         except re.error as exc:
             raise InventoryError(
-                f"--limit '{limit}': invalid regular expression {term[1:]!r}: {exc}"
+                f"--limit {quoted(limit)}: invalid regular expression {shown(term[1:])}: {exc}"
             ) from None
     else:
         match = re.compile(fnmatch.translate(term)).match
 
+    members = members or _Members(inventory)
     hosts: set[str] = set()
     groups = [name for name in inventory.groups if match(name)]
     for group in groups:
-        hosts.update(inventory.group_hosts(group))
+        hosts.update(members.of(group))
     if not groups or term.startswith("~") or any(c in term for c in _GLOB_CHARS):
         hosts.update(name for name in inventory.hosts if match(name))
     return hosts

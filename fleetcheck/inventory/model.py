@@ -22,6 +22,255 @@ def deep_merge(base: dict, override: dict) -> dict:
     return merged
 
 
+# -- vars shared between hosts -------------------------------------------------------
+#
+# Hosts share their merged vars: every host of the same groups points to the same
+# objects, which are never changed (FrozenDict, FrozenList). What a host hands out is
+# its own: HostEntry.vars is a CowDict, and reading a list or mapping out of it
+# (``vars["ntp"]``, ``.get("ntp")``) puts a shallow copy of its own in place, a
+# CowDict/CowList again, so ``host.vars["ntp"]["servers"].append(...)`` changes that
+# host only. What is reached another way (``.items()``, ``.values()``) is the shared
+# object itself, and changing that raises TypeError: no host can change another's.
+
+_READ_ONLY = ("these inventory vars are shared between hosts and read-only; index "
+              "host.vars (host.vars[name][...]) for a copy of this host's own, or "
+              "copy.deepcopy() them")
+
+
+def _read_only(self, *args, **kwargs):
+    raise TypeError(_READ_ONLY)
+
+
+class FrozenDict(dict):
+    """A read-only mapping of vars shared between hosts."""
+
+    __slots__ = ()
+    __setitem__ = __delitem__ = __ior__ = _read_only
+    clear = pop = popitem = setdefault = update = _read_only
+
+    def __reduce__(self):
+        return (FrozenDict, (dict(self),))
+
+    def __copy__(self):
+        return CowDict(self)
+
+    def __deepcopy__(self, memo):
+        return _plain_copy(self, memo)
+
+
+class FrozenList(list):
+    """A read-only list of vars shared between hosts."""
+
+    __slots__ = ()
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _read_only
+    append = extend = insert = pop = remove = clear = sort = reverse = _read_only
+
+    def __reduce__(self):
+        return (FrozenList, (list(self),))
+
+    def __copy__(self):
+        return CowList(self)
+
+    def __deepcopy__(self, memo):
+        return _plain_copy(self, memo)
+
+
+def _own(value: Any) -> Any:
+    """``value``, or a shallow copy of a shared (frozen) list/mapping that can change."""
+    make = _OWN.get(type(value))
+    return value if make is None else make(value)
+
+
+_MISSING = object()
+
+
+class CowDict(dict):
+    """A host's own mapping of vars (see above): a shared list or mapping in it is
+    copied the first time it is read by key."""
+
+    __slots__ = ()
+
+    def __getitem__(self, key):
+        value = dict.__getitem__(self, key)
+        make = _OWN.get(type(value))
+        if make is None:
+            return value
+        value = make(value)
+        dict.__setitem__(self, key, value)
+        return value
+
+    def get(self, key, default=None):
+        value = dict.get(self, key, _MISSING)
+        if value is _MISSING:
+            return default
+        make = _OWN.get(type(value))
+        if make is None:
+            return value
+        value = make(value)
+        dict.__setitem__(self, key, value)
+        return value
+
+    def setdefault(self, key, default=None):
+        if key in self:
+            return self[key]
+        dict.__setitem__(self, key, default)
+        return default
+
+    def pop(self, key, *default):
+        if key in self:
+            value = self[key]
+            dict.__delitem__(self, key)
+            return value
+        return dict.pop(self, key, *default)
+
+    def popitem(self):
+        key, value = dict.popitem(self)
+        return key, _own(value)
+
+    def __deepcopy__(self, memo):
+        return _plain_copy(self, memo)
+
+
+class CowList(list):
+    """A host's own list of vars (see above): a shared list or mapping in it is copied
+    the first time it is read by index or by iterating."""
+
+    __slots__ = ()
+
+    def __getitem__(self, index):
+        value = list.__getitem__(self, index)
+        if isinstance(index, slice):
+            return CowList(value)
+        own = _own(value)
+        if own is not value:
+            list.__setitem__(self, index, own)
+        return own
+
+    def __iter__(self):
+        for index in range(len(self)):
+            yield self[index]
+
+    def pop(self, index=-1):
+        value = self[index]
+        list.__delitem__(self, index)
+        return value
+
+    def __deepcopy__(self, memo):
+        return _plain_copy(self, memo)
+
+
+_OWN: dict[type, type] = {FrozenDict: CowDict, FrozenList: CowList, frozenset: set}
+
+
+def _plain_copy(value: Any, memo: dict) -> Any:
+    """A deep copy made of plain dicts and lists (what copy.deepcopy gives for vars)."""
+    found = memo.get(id(value))
+    if found is not None:
+        return found
+    if isinstance(value, dict):
+        result: Any = {}
+        memo[id(value)] = result
+        for key, item in dict.items(value):
+            result[key] = _plain_copy(item, memo)
+    elif isinstance(value, list):
+        result = []
+        memo[id(value)] = result
+        result.extend(_plain_copy(item, memo) for item in list.__iter__(value))
+    elif isinstance(value, (set, frozenset)):
+        result = {copy.deepcopy(item, memo) for item in value}
+    else:
+        return copy.deepcopy(value, memo)
+    return result
+
+
+class Freezer:
+    """Turns vars into shared read-only ones and counts their values.
+
+    ``freeze(value)`` gives a FrozenDict/FrozenList/frozenset tree (each list or
+    mapping frozen once: what aliases share stays shared); ``size(value)`` counts
+    every scalar, list and mapping in it as if shared parts were copied (what a
+    host's vars hold once written out in full), counting each shared part once."""
+
+    def __init__(self) -> None:
+        self._frozen: dict[int, tuple[Any, Any]] = {}   # id(original) -> (original, frozen)
+        self._sizes: dict[int, tuple[Any, int]] = {}    # id(frozen) -> (frozen, size)
+
+    def freeze(self, value: Any) -> Any:
+        kind = type(value)
+        if kind is FrozenDict or kind is FrozenList or \
+                not isinstance(value, (dict, list, tuple, set)):
+            return value
+        found = self._frozen.get(id(value))
+        if found is not None:
+            return found[1]
+        if isinstance(value, dict):
+            frozen: Any = FrozenDict({key: self.freeze(item) for key, item in dict.items(value)})
+        elif isinstance(value, list):
+            frozen = FrozenList([self.freeze(item) for item in list.__iter__(value)])
+        elif isinstance(value, tuple):
+            frozen = tuple(self.freeze(item) for item in value)
+        else:
+            frozen = frozenset(value)
+        self._frozen[id(value)] = (value, frozen)
+        return frozen
+
+    def size(self, value: Any) -> int:
+        if not isinstance(value, (dict, list, tuple, set, frozenset)):
+            return 1
+        found = self._sizes.get(id(value))
+        if found is not None:
+            return found[1]
+        if isinstance(value, dict):
+            total = 1 + sum(map(self.size, dict.values(value)))
+        elif isinstance(value, list):
+            total = 1 + sum(map(self.size, list.__iter__(value)))
+        elif isinstance(value, tuple):
+            total = 1 + sum(map(self.size, value))
+        else:
+            total = 1 + len(value)
+        self._sizes[id(value)] = (value, total)
+        return total
+
+
+class Merger:
+    """deep_merge for frozen vars, counting what it makes.
+
+    ``merge(base, override)`` is a new FrozenDict (``result_type`` for the top level):
+    a mapping merged over a mapping is merged again, anything else is shared as it is.
+    Merges below the top level are remembered, so the hosts of one range (which share
+    their vars) share the merged result too. ``entries`` counts the entries of every
+    mapping made; :meth:`count` raises ``too_many(entries)`` past ``limit``."""
+
+    def __init__(self, limit: int, too_many) -> None:
+        self.limit, self.too_many = limit, too_many
+        self.entries = 0
+        self._made: dict[tuple[int, int], tuple[Any, Any, FrozenDict]] = {}
+
+    def count(self, entries: int) -> None:
+        self.entries += entries
+        if self.entries > self.limit:
+            raise self.too_many(self.entries)
+
+    def merge(self, base: dict, override: dict, result_type: type = FrozenDict) -> dict:
+        key = (id(base), id(override))
+        if result_type is FrozenDict:
+            found = self._made.get(key)
+            if found is not None:
+                return found[2]
+        self.count(len(base) + len(override))
+        merged = result_type(base)
+        put = dict.__setitem__
+        for name, value in dict.items(override):
+            old = dict.get(merged, name)
+            if isinstance(old, dict) and isinstance(value, dict):
+                put(merged, name, self.merge(old, value))
+            else:
+                put(merged, name, value)
+        if result_type is FrozenDict:
+            self._made[key] = (base, override, merged)
+        return merged
+
+
 @dataclass(frozen=True)
 class VaultedValue:
     """A ``!vault`` value from an Ansible inventory: kept, never decrypted. A check that

@@ -8,7 +8,11 @@ import math
 import re
 import string
 
-MAX_HOSTS_PER_PATTERN = 100_000
+from fleetcheck.values import shown
+
+from .errors import MAX_HOSTS_PER_PATTERN
+
+MAX_DIGITS = 18  # a range bound or step: beyond this it is no host number
 _DIGITS = re.compile(r"[0-9]+")
 _PORT_SUFFIX = re.compile(r"(.+):([0-9]+)")
 _BRACKETS = re.compile(r"\[[^\]]*\]")
@@ -23,40 +27,71 @@ def split_port(key: str) -> tuple[str, str | None]:
     return key, None
 
 
+def count(pattern: str) -> int:
+    """How many host names ``pattern`` stands for, computed without building them.
+    Raises ValueError as :func:`expand` does."""
+    return math.prod(len(piece) for piece in _pieces(pattern))
+
+
 def expand(pattern: str) -> list[str]:
     """Every host name ``pattern`` stands for, in order. Raises ValueError saying what
-    is wrong with a malformed range or one that expands to nothing."""
+    is wrong with a malformed range, one that expands to nothing, or one that stands
+    for more than MAX_HOSTS_PER_PATTERN hosts (counted before any name is built)."""
     if "[" not in pattern and "]" not in pattern:
         return [pattern]
-    pieces: list[list[str]] = []
+    pieces = _pieces(pattern)
+    total = math.prod(len(piece) for piece in pieces)
+    if total > MAX_HOSTS_PER_PATTERN:
+        raise ValueError(
+            f"host pattern {shown(pattern)} expands to {total} hosts "
+            f"(more than {MAX_HOSTS_PER_PATTERN})"
+        )
+    return ["".join(parts) for parts in itertools.product(*pieces)]
+
+
+class _Numbers:
+    """The names of a numeric range, as a sequence that knows its length unbuilt."""
+
+    def __init__(self, values: range, width: int):
+        self.values, self.width = values, width
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def __iter__(self):
+        width = self.width
+        return (str(value).zfill(width) for value in self.values)
+
+
+def _pieces(pattern: str) -> list:
+    """``pattern`` as a list of pieces (a literal in a one-item list, a range as a
+    sized sequence of its values); the host names are their product."""
+    if "[" not in pattern and "]" not in pattern:
+        return [[pattern]]
+    pieces: list = []
     pos = 0
     while pos < len(pattern):
         start = pattern.find("[", pos)
         stray = pattern.find("]", pos)
         if stray >= 0 and (start < 0 or stray < start):
-            raise ValueError(f"unmatched ']' in host name {pattern!r}")
+            raise ValueError(f"unmatched ']' in host name {shown(pattern)}")
         if start < 0:
             pieces.append([pattern[pos:]])
             break
         end = pattern.find("]", start)
         if end < 0:
-            raise ValueError(f"unterminated host range in {pattern!r} (missing ']')")
+            raise ValueError(f"unterminated host range in {shown(pattern)} (missing ']')")
         inner = pattern[start + 1 : end]
         if "[" in inner:
-            raise ValueError(f"nested '[' in host range of {pattern!r}")
+            raise ValueError(f"nested '[' in host range of {shown(pattern)}")
         pieces.append([pattern[pos:start]])
-        pieces.append(_expand_range(inner, pattern))
+        pieces.append(_range(inner, pattern))
         pos = end + 1
-    total = math.prod(len(piece) for piece in pieces)
-    if total > MAX_HOSTS_PER_PATTERN:
-        raise ValueError(
-            f"host pattern {pattern!r} expands to {total} hosts (more than {MAX_HOSTS_PER_PATTERN})"
-        )
-    return ["".join(parts) for parts in itertools.product(*pieces)]
+    return pieces
 
 
-def _expand_range(inner: str, pattern: str) -> list[str]:
-    where = f"host range '[{inner}]' in {pattern!r}"
+def _range(inner: str, pattern: str):
+    where = f"host range {shown('[' + inner + ']', 40)} in {shown(pattern)}"
     fields = inner.split(":")
     if len(fields) not in (2, 3):
         raise ValueError(f"malformed {where} (expected [start:end] or [start:end:step])")
@@ -64,11 +99,16 @@ def _expand_range(inner: str, pattern: str) -> list[str]:
     if not end:
         raise ValueError(f"malformed {where}: no end value")
     step_text = fields[2] if len(fields) == 3 else "1"
+    if _DIGITS.fullmatch(step_text) and len(step_text) > MAX_DIGITS:
+        raise ValueError(f"malformed {where}: step has more than {MAX_DIGITS} digits")
     if not _DIGITS.fullmatch(step_text) or int(step_text) == 0:
-        raise ValueError(f"malformed {where}: step must be a positive integer, got {step_text!r}")
+        raise ValueError(f"malformed {where}: step must be a positive integer, "
+                         f"got {shown(step_text, 40)}")
     step = int(step_text)
 
     if _DIGITS.fullmatch(beg) and _DIGITS.fullmatch(end):
+        if len(beg) > MAX_DIGITS or len(end) > MAX_DIGITS:
+            raise ValueError(f"malformed {where}: a number has more than {MAX_DIGITS} digits")
         width = len(beg) if beg.startswith("0") and len(beg) > 1 else 0
         if width and len(end) != width:
             raise ValueError(
@@ -77,7 +117,7 @@ def _expand_range(inner: str, pattern: str) -> list[str]:
         values = range(int(beg), int(end) + 1, step)
         if not values:
             raise ValueError(f"{where} expands to nothing (start {beg} is after end {end})")
-        return [str(value).zfill(width) for value in values]
+        return _Numbers(values, width)
 
     letters = string.ascii_letters
     if len(beg) == 1 and len(end) == 1 and beg in letters and end in letters:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 
 from . import http, script
-from .build import InventoryBuilder
+from .build import InventoryBuilder, without_gc
 from .dynamic import add_json
 from .errors import InventoryError
 from .http import SourceOptions
@@ -24,9 +24,11 @@ def kind(source: str) -> str:
     return "yaml"
 
 
-def load(paths, options: SourceOptions | None = None) -> Inventory:
+def load(paths, options: SourceOptions | None = None,
+         base_vars: dict | None = None) -> Inventory:
     """Load and merge inventories; ``Inventory.notes`` says what the run must be told
-    (an HTTP inventory answered from the cache)."""
+    (an HTTP inventory answered from the cache). ``base_vars`` sit under 'all' in every
+    host's vars (fleetcheck's defaults)."""
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     paths = [os.fspath(p) for p in paths]
@@ -35,23 +37,23 @@ def load(paths, options: SourceOptions | None = None) -> Inventory:
     options = options or SourceOptions()
     builder = InventoryBuilder()
     notes: list[str] = []
-    for path in paths:
-        what = kind(path)
-        if what == "yaml":
-            _FileLoader(path, builder).load()
-            continue
-        if what == "http":
-            data, note = http.fetch(path, options)
-            source = http.display_url(path)
-        else:
-            data, note, source = script.run_script(path, options.timeout), None, path
-        add_json(data, source, InventoryBuilder())  # whole or nothing: validate first
-        add_json(data, source, builder)
-        if what == "http" and note is None:
-            http.write_cache(path, data, options)
-        if note:
-            notes.append(note)
-    inventory = builder.finish()
+    with without_gc():
+        for path in paths:
+            what = kind(path)
+            if what == "yaml":
+                _FileLoader(path, builder).load()
+                continue
+            if what == "http":
+                data, note = http.fetch(path, options)
+                source = http.display_url(path)
+            else:
+                data, note, source = script.run_script(path, options.timeout), None, path
+            # Any error stops the whole load, so nothing half-added is ever used.
+            add_json(data, source, builder)
+            if what == "http" and note is None:
+                http.write_cache(path, data, options)
+            if note:
+                notes.append(note)
+        inventory = builder.finish(base_vars)
     inventory.notes = notes
     return inventory
-

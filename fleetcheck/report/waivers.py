@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 from fleetcheck.inventory import Group, Inventory, InventoryError
 from fleetcheck.inventory import limit as limit_grammar
+from fleetcheck.values import shown
 
 VAR = "fleetcheck_waivers"
 WAIVABLE = frozenset({"failed", "would-fix"})
@@ -37,6 +38,7 @@ _KEYS = {"check", "hosts", "reason", "owner", "expires"}
 _REQUIRED = ("check", "reason", "expires")
 # Check id patterns: the characters of an id ('area.name') plus fnmatch's * ? [ ] !.
 _CHECK_PATTERN = re.compile(r"^[a-z0-9_.*?\[\]!-]+$")
+MAX_WAIVERS = 10_000  # in one host's vars: far more than anyone accepts findings for
 
 
 @dataclass(frozen=True)
@@ -117,12 +119,15 @@ def load(hosts: dict, today: dt.date | None = None) -> WaiverBook:
         raw = entry.vars.get(VAR)
         if raw is None:
             continue
-        where = f"{VAR} of host {name!r}"
+        where = f"{VAR} of host {shown(name)}"
         if not isinstance(raw, list):
             raise InventoryError(f"{where} must be a list of waivers, "
                                  f"got {type(raw).__name__}", file=entry.source)
+        if len(raw) > MAX_WAIVERS:
+            raise InventoryError(f"{where} holds {len(raw)} waivers (more than {MAX_WAIVERS})",
+                                 file=entry.source)
         for index, item in enumerate(raw):
-            waiver = _parse(item, f"{VAR}[{index}] of host {name!r}", entry.source)
+            waiver = _parse(item, f"{VAR}[{index}] of host {shown(name)}", entry.source)
             if waiver not in holders:
                 waivers.append(waiver)
                 holders[waiver] = set()
@@ -142,7 +147,7 @@ def _parse(item, where: str, source: str | None) -> Waiver:
         raise bad(f"a waiver is a mapping with {', '.join(sorted(_KEYS))}")
     unknown = sorted(set(map(str, item)) - _KEYS)
     if unknown:
-        raise bad(f"unknown key {unknown[0]!r} (a waiver has: {', '.join(sorted(_KEYS))})")
+        raise bad(f"unknown key {shown(unknown[0])} (a waiver has: {', '.join(sorted(_KEYS))})")
     for key in _REQUIRED:
         value = item.get(key)
         if value is None or (isinstance(value, str) and not value.strip()):
@@ -150,11 +155,15 @@ def _parse(item, where: str, source: str | None) -> Waiver:
     check = item["check"]
     if not isinstance(check, str) or not _CHECK_PATTERN.match(check) or "." not in check \
             and "*" not in check:
-        raise bad(f"check pattern {check!r} must match check ids like 'sshd.*' "
+        raise bad(f"check pattern {shown(check)} must match check ids like 'sshd.*' "
                   "or 'raid.md_healthy' (fnmatch: * ? [...])")
     hosts = item.get("hosts", "all")
     if not isinstance(hosts, str) or not hosts.strip():
-        raise bad(f"hosts pattern {hosts!r} must be a --limit style pattern string")
+        raise bad(f"hosts pattern {shown(hosts)} must be a --limit style pattern string")
+    if any(term.strip().startswith("@") for term in re.split(r"[,:]", hosts)):
+        # --limit's @file reads a file on the controller: not for a pattern that comes
+        # from the inventory
+        raise bad(f"hosts pattern {shown(hosts)}: '@file' is for --limit, not for a waiver")
     for key in ("reason", "owner"):
         if item.get(key) is not None and not isinstance(item[key], str):
             raise bad(f"{key!r} must be text")
@@ -171,9 +180,11 @@ def _date(value, bad) -> dt.date:
     if isinstance(value, str):
         try:
             return dt.date.fromisoformat(value.strip())
-        except ValueError:
-            pass
-    raise bad(f"expires {value!r} is not a date (YYYY-MM-DD)")
+        except ValueError as exc:
+            # '2026-13-01' parses as a date but is none: say why
+            detail = f": {exc}" if re.fullmatch(r"\s*\d{4}-\d{2}-\d{2}\s*", value) else ""
+            raise bad(f"expires {shown(value)} is not a date (YYYY-MM-DD){detail}") from None
+    raise bad(f"expires {shown(value)} is not a date (YYYY-MM-DD)")
 
 
 def _matching_inventory(hosts: dict) -> Inventory:
@@ -191,5 +202,5 @@ def _hosts_matching(inventory: Inventory, pattern: str) -> set[str]:
     except InventoryError as exc:
         if "selects no host" in exc.reason:
             return set()
-        reason = exc.reason.replace(f"--limit '{pattern}': ", "")
-        raise InventoryError(f"{VAR}: hosts pattern {pattern!r}: {reason}") from None
+        reason = exc.reason.replace(f"--limit {limit_grammar.quoted(pattern)}: ", "")
+        raise InventoryError(f"{VAR}: hosts pattern {shown(pattern)}: {reason}") from None
