@@ -7,7 +7,9 @@ import fnmatch
 
 import pytest
 
+from fleetcheck.facts.base import FactError
 from fleetcheck.thresholds import evaluate, percentile, severity_for
+from fleetcheck.values import shown
 
 
 def _judge(evidence, measured, thresholds, crit_severity, advice):
@@ -26,13 +28,15 @@ def test_vmstat(host, facts, evidence):
     pct = float(cfg.get("percentile", 90))
     samples = facts.vmstat.live
     cpus = facts.nproc.cpus
+    # a vmstat without the `wa` column has no iowait to judge (percentile of None failed)
+    iowait = [s.cpu_iowait for s in samples if s.cpu_iowait is not None]
     # A percentile of the samples: the bad end for "higher is worse" metrics, the
     # low end (100 - pct) for free memory, where lower is worse.
     measured = {
         "run_queue_per_cpu": round(percentile([s.runnable for s in samples], pct) / cpus, 2),
         "swap_in_kbps": percentile([s.swap_in_kbps for s in samples], pct),
         "swap_out_kbps": percentile([s.swap_out_kbps for s in samples], pct),
-        "iowait_pct": percentile([s.cpu_iowait for s in samples], pct),
+        "iowait_pct": percentile(iowait, pct) if iowait else None,
         "free_memory_mb": round(percentile(
             [(s.free_kb + (s.buff_kb or 0) + (s.cache_kb or 0)) / 1024 for s in samples],
             100 - pct), 1),
@@ -66,14 +70,27 @@ def test_load(host, facts, evidence):
            "uptime; top (by CPU) and ps -eo stat | grep D (processes stuck on I/O)")
 
 
+def _df(facts, **params):
+    """The df fact. Its command sends a mount point that is not UTF-8 escaped
+    (fleetcheck.facts.df: `/mnt/caf\\xe9`, judged like any other mount); output that
+    still cannot be decoded (df's error message naming such a mount, read by the
+    connection) is an error that shows the bytes, not a traceback."""
+    try:
+        return facts.get("df", **params)
+    except UnicodeDecodeError as exc:
+        near = exc.object[max(0, exc.start - 40):exc.end + 40]
+        raise FactError(f"df{' -Pi' if params else ''}: the output is not UTF-8 (byte "
+                        f"{exc.object[exc.start]:#04x}) near {shown(near)}") from None
+
+
 @pytest.mark.check("capacity.disk", severity="high",
                    facts=["df", ("df", {"inodes": True})],
                    title="filesystem space and inodes within thresholds, per mount")
 def test_disk(host, facts, evidence):
     cfg = host.vars.get("capacity", {}).get("disk", {})
     ignore = set(cfg.get("ignore_types", []))
-    blocks = [fs for fs in facts.df.filesystems if fs.fstype not in ignore]
-    inodes = facts.get("df", inodes=True).by_mount()
+    blocks = [fs for fs in _df(facts).filesystems if fs.fstype not in ignore]
+    inodes = _df(facts, inodes=True).by_mount()
     if not blocks:
         pytest.skip("no filesystem to judge (all of an ignored type)")
     breaches, per_mount, crit_seen = [], {}, False

@@ -9,34 +9,77 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from fleetcheck import facts
-from fleetcheck.facts.base import ParseError, to_jsonable
+from fleetcheck.facts.base import ParseError, brief, to_jsonable
+
+# What `parse` reads at most: far more than any output it knows (a fleet-sized
+# `named-checkconf -p` is a few MB), and a bound on /dev/zero or a runaway pipe.
+MAX_INPUT = 64 * 1024 * 1024
+MAX_MESSAGE = 500
+SIGPIPE_EXIT = 128 + 13     # what a shell reports for a tool killed by SIGPIPE
+
+
+def _fail(source: str, message: object, code: int = 2) -> int:
+    """One line on stderr, however long or multi-line the message."""
+    text = " ".join(str(message).splitlines())
+    if len(text) > MAX_MESSAGE:
+        text = text[:MAX_MESSAGE - 3] + "..."
+    print(f"fleetcheck parse: {source}{text}", file=sys.stderr)
+    return code
+
+
+def _read(path: str | None) -> bytes | str:
+    """At most MAX_INPUT + 1 bytes of the file or of stdin."""
+    if path:
+        with open(path, "rb") as fh:
+            return fh.read(MAX_INPUT + 1)
+    stream = getattr(sys.stdin, "buffer", sys.stdin)  # a text stream when replaced
+    return stream.read(MAX_INPUT + 1)
+
+
+def _decode(data: bytes | str) -> str:
+    """UTF-8, as fleetcheck reads host output; ValueError saying where it is not."""
+    if isinstance(data, str):
+        return data
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - data.rfind(b"\n", 0, exc.start)
+        raise ValueError(f"not UTF-8 text: byte {data[exc.start]:#04x} at line {line}, "
+                         f"column {column}") from None
 
 
 def cmd_parse(args: argparse.Namespace) -> int:
+    """The parsed fact as JSON, exit 0; or exit 2 and one line on stderr for input it
+    cannot read: not UTF-8, a directory, more than MAX_INPUT, not this format. A parser
+    that fails otherwise is a bug: one line too, exit 3. Never a traceback."""
     try:
         module = facts.get(args.format)
     except KeyError as exc:
-        print(f"fleetcheck parse: {exc.args[0]}", file=sys.stderr)
-        return 2
-    source = args.file or "<stdin>"
+        return _fail("", exc.args[0])
+    source = brief(args.file, 200) + ": " if args.file else "<stdin>: "
     try:
-        if args.file:
-            with open(args.file, encoding="utf-8", errors="replace") as fh:
-                text = fh.read()
-        else:
-            text = sys.stdin.read()
+        data = _read(args.file)
     except OSError as exc:
-        print(f"fleetcheck parse: {source}: {exc.strerror}", file=sys.stderr)
-        return 2
+        return _fail(source, exc.strerror or exc)
+    if len(data) > MAX_INPUT:
+        return _fail(source, f"more than {MAX_INPUT // (1024 * 1024)} MiB: not a command "
+                     "output fleetcheck reads")
+    try:
+        text = _decode(data)
+    except ValueError as exc:
+        return _fail(source, exc)
     try:
         value = module.parse(text)
     except ParseError as exc:
-        print(f"fleetcheck parse: {source}: not valid {args.format} output: {exc}",
-              file=sys.stderr)
-        return 2
+        return _fail(source, f"not valid {args.format} output: {exc}")
+    except Exception as exc:  # noqa: BLE001 - a parser bug: one line, never a traceback
+        return _fail(source, f"the {args.format} parser failed (a bug, please report it): "
+                     f"{type(exc).__name__}: {exc}", 3)
     json.dump(to_jsonable(value), sys.stdout, indent=2)
     sys.stdout.write("\n")
     return 0
@@ -122,7 +165,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        code = args.func(args)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # `... | head`: the reader is gone. Stop quietly, as CLI tools do, with stdout on
+        # /dev/null so that the interpreter's flush at exit does not raise again.
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError, AttributeError):
+            pass  # stdout is not a file (replaced in-process)
+        return SIGPIPE_EXIT
+    except KeyboardInterrupt:
+        return 130
+    return code
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import importlib
 from types import ModuleType
 
 from fleetcheck.facts.base import Command, FactError, ParseError
+from fleetcheck.values import shown
 
 # format name -> module path; `python -m fleetcheck parse NAME` and the per-host
 # fact cache both look facts up here.
@@ -42,7 +43,7 @@ def get(name: str) -> ModuleType:
         return importlib.import_module(REGISTRY[name])
     except KeyError:
         known = ", ".join(sorted(REGISTRY))
-        raise KeyError(f"unknown fact format {name!r} (known: {known})") from None
+        raise KeyError(f"unknown fact format {shown(name)} (known: {known})") from None
 
 
 __all__ = ["Command", "FactError", "ParseError", "REGISTRY", "get"]

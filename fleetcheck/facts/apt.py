@@ -19,13 +19,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from fleetcheck.facts.base import Command, ParseError
+from fleetcheck.facts.base import Command, ParseError, shown, to_int
 
 NAME = "apt"
-INST = re.compile(r"^Inst (\S+) (?:\[([^\]]*)\] )?\((\S+) (.*?)\s*\[([^\]]+)\]\)(?: \[.*\])?$")
-SUMMARY = re.compile(r"^(\d+) upgraded, (\d+) newly installed, (\d+) to remove and "
-                     r"(\d+) not upgraded\.$")
-RELEASE = re.compile(r"^(.*?):(.*?)/(\S+)$")
+# Every quantifier below stops at a character the next part needs, so a hostile line
+# costs linear time (a lazy `(.*?)\s*\[` before the arch was quadratic in the length
+# of a line of '[' or blanks). The releases hold no '[' (`Label:Version/Suite, ...`).
+INST = re.compile(r"^Inst (\S+) (?:\[([^\]]*)\] )?\((\S+) ([^\[\]]*)\[([^\]]+)\]\)"
+                  r"(?: \[.*\])?$")
+SUMMARY = re.compile(r"^([0-9]+) upgraded, ([0-9]+) newly installed, ([0-9]+) to remove and "
+                     r"([0-9]+) not upgraded\.$")
 
 
 def command(hostvars: Mapping[str, Any]) -> Command:
@@ -70,10 +73,12 @@ class AptSimulation:
 def _releases(text: str, n: int) -> list[AptRelease]:
     out = []
     for part in text.split(", "):
-        m = RELEASE.match(part.strip())
-        if not m:
-            raise ParseError(f"line {n}: expected 'Label:Version/Suite', got {part[:60]!r}")
-        out.append(AptRelease(*m.groups()))
+        # Label:Version/Suite: the first ':', then the first '/', a suite without blanks
+        label, colon, rest = part.strip().partition(":")
+        version, slash, suite = rest.partition("/")
+        if not (colon and slash and suite) or any(c.isspace() for c in suite):
+            raise ParseError(f"line {n}: expected 'Label:Version/Suite', got {shown(part)}")
+        out.append(AptRelease(label, version, suite))
     return out
 
 
@@ -84,15 +89,15 @@ def parse(text: str) -> AptSimulation:
         if line.startswith("Inst "):
             m = INST.match(line)
             if not m:
-                raise ParseError(f"line {n}: cannot read the Inst line {line[:80]!r}")
+                raise ParseError(f"line {n}: cannot read the Inst line {shown(line)}")
             name, current, candidate, releases, arch = m.groups()
             sim.upgrades.append(AptUpgrade(name, current, candidate, arch,
-                                           _releases(releases, n)))
+                                           _releases(releases.rstrip(), n)))
             continue
         m = SUMMARY.match(line)
         if m:
-            sim.upgraded, sim.newly_installed, sim.to_remove, sim.not_upgraded = map(
-                int, m.groups())
+            sim.upgraded, sim.newly_installed, sim.to_remove, sim.not_upgraded = (
+                to_int(v, f"line {n}") for v in m.groups())
             summary_seen = True
     if not summary_seen:
         last = len(text.splitlines())

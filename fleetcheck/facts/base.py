@@ -17,12 +17,50 @@ parsed value for the run.
 from __future__ import annotations
 
 import dataclasses
+import re
 import shlex
 from typing import Any
+
+from fleetcheck.values import shown
+
+# Host output is untrusted: a parser returns a value or raises ParseError, never
+# anything else, and the message is one line of bounded length (values in it are cut
+# by `shown`). Numbers go through to_int / to_float: ASCII digits only (int() also
+# takes '٣', ' 3', '+3' and '3_0'), and at most MAX_DIGITS of them (a 64-bit counter
+# has 20; int() raises ValueError beyond 4300 digits, float() gives inf).
+MAX_DIGITS = 40
+_DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 
 
 class ParseError(ValueError):
     """The text is not what the parser expects; the message says where and why."""
+
+
+def brief(text: str, limit: int = 40) -> str:
+    """A name from host output as a message shows it: as it is when short and
+    printable (``md0``), else quoted and cut by `shown`."""
+    return text if len(text) <= limit and text.isprintable() else shown(text, limit)
+
+
+def to_int(text: str, where: str) -> int:
+    """``text`` as a non-negative integer, or ParseError ``"<where>: ..."``."""
+    if not (text.isascii() and text.isdigit()):
+        raise ParseError(f"{where}: expected a number, got {shown(text)}")
+    if len(text) > MAX_DIGITS:
+        raise ParseError(f"{where}: a number of {len(text)} digits (at most {MAX_DIGITS}): "
+                         f"{shown(text)}")
+    return int(text)
+
+
+def to_float(text: str, where: str) -> float:
+    """``text`` (digits, optionally a fraction: no sign, exponent, inf or nan) as a
+    float, or ParseError ``"<where>: ..."``."""
+    if not _DECIMAL.fullmatch(text):
+        raise ParseError(f"{where}: expected a decimal number, got {shown(text)}")
+    if len(text) > 2 * MAX_DIGITS:
+        raise ParseError(f"{where}: a number of {len(text)} characters (at most "
+                         f"{2 * MAX_DIGITS}): {shown(text)}")
+    return float(text)
 
 
 class FactError(RuntimeError):

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from fleetcheck.facts.base import Command, FactError, ParseError
+from fleetcheck.facts.base import Command, FactError, ParseError, shown
 
 NAME = "dnf"
 MESSAGE = re.compile(
@@ -27,7 +27,9 @@ MESSAGE = re.compile(
     r"mirrors|Limiting package lists|Importing GPG key|No packages marked|"
     r"\d+ package\(s\) needed for security|Metadata cache created|Waiting for process)")
 PACKAGE = re.compile(r"^[^\s.]\S*\.[A-Za-z0-9_]+$")
-VERSION = re.compile(r"^(\d+:)?[^\s:]+-[^\s:]+$")
+# [EPOCH:]VERSION-RELEASE: the '-' is looked for apart (`[^\s:]+-[^\s:]+$` backtracked
+# over every '-' of a hostile word: quadratic)
+VERSION = re.compile(r"(?:\d+:)?([^\s:]+)")
 
 
 def command(hostvars: Mapping[str, Any], manager: str = "dnf", security: bool = False,
@@ -55,8 +57,9 @@ class DnfCheckUpdate:
 
 def _row(words: list[str], n: int, line: str) -> DnfUpdate:
     nevra, version, repo = words
-    if not PACKAGE.match(nevra) or not VERSION.match(version):
-        raise ParseError(f"line {n}: expected 'NAME.ARCH VERSION REPO', got {line[:70]!r}")
+    evr = VERSION.fullmatch(version)
+    if not PACKAGE.match(nevra) or not evr or "-" not in evr[1][1:-1]:
+        raise ParseError(f"line {n}: expected 'NAME.ARCH VERSION REPO', got {shown(line)}")
     name, _, arch = nevra.rpartition(".")
     return DnfUpdate(name, arch, version, repo)
 
@@ -74,7 +77,7 @@ def parse(text: str) -> DnfCheckUpdate:
             words = pending + stripped.split()
             if len(words) != 3:
                 raise ParseError(f"line {n}: the wrapped row of line {pending_line} does not "
-                                 f"complete: {line[:60]!r}")
+                                 f"complete: {shown(line)}")
             section.append(_row(words, pending_line, " ".join(words)))
             pending = []
             continue
@@ -92,7 +95,7 @@ def parse(text: str) -> DnfCheckUpdate:
         elif len(words) in (1, 2) and PACKAGE.match(words[0]):
             pending, pending_line = words, n
         else:
-            raise ParseError(f"line {n}: expected 'NAME.ARCH VERSION REPO', got {line[:70]!r}")
+            raise ParseError(f"line {n}: expected 'NAME.ARCH VERSION REPO', got {shown(line)}")
     if pending:
         raise ParseError(f"line {pending_line}: a wrapped row is cut off at the end")
     return out

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from fleetcheck.facts.base import Command, FactError, ParseError
+from fleetcheck.facts.base import Command, FactError, ParseError, brief, shown
 from fleetcheck.facts.exports import Export, ExportClient, _options
 
 NAME = "exportfs"
@@ -44,7 +44,7 @@ def parse(text: str) -> ExportTable:
         words = line.split()
         if not line[0].isspace():
             if not words[0].startswith("/"):
-                raise ParseError(f"line {n}: expected an export path, got {line[:60]!r}")
+                raise ParseError(f"line {n}: expected an export path, got {shown(line)}")
             current = Export(words[0], [], n)
             table.exports.append(current)
             words = words[1:]
@@ -53,12 +53,12 @@ def parse(text: str) -> ExportTable:
         for word in words:
             m = CLIENT.match(word)
             if not m:
-                raise ParseError(f"line {n}: expected CLIENT(OPTIONS), got {word[:60]!r}")
+                raise ParseError(f"line {n}: expected CLIENT(OPTIONS), got {shown(word)}")
             host = "*" if m.group(1) == "<world>" else m.group(1)
             current.clients.append(ExportClient(host, _options(m.group(2), n)))
     for e in table.exports:
         if not e.clients:
-            raise ParseError(f"line {e.line}: export {e.path} has no client")
+            raise ParseError(f"line {e.line}: export {brief(e.path, 60)} has no client")
     return table
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from fleetcheck import values
 from fleetcheck.facts import ganesha
-from fleetcheck.facts.base import Command, FactError, ParseError
+from fleetcheck.facts.base import Command, FactError, ParseError, shown
 
 NAME = "exports"
 PATH = "/etc/exports"
@@ -207,7 +207,7 @@ def _options(text: str, n: int) -> list[str]:
     opts = [o.strip() for o in text.split(",") if o.strip()]
     for o in opts:
         if not OPTION.match(o):
-            raise ParseError(f"line {n}: bad export option {o[:40]!r}")
+            raise ParseError(f"line {n}: bad export option {shown(o)}")
     return opts
 
 
@@ -236,14 +236,14 @@ def parse(text: str) -> Exports:
     for n, line in _logical_lines(text):
         tokens = TOKEN.findall(line)
         if line.count("(") != line.count(")") or line.count('"') % 2:
-            raise ParseError(f"line {n}: unbalanced parenthesis or quote: {line[:60]!r}")
+            raise ParseError(f"line {n}: unbalanced parenthesis or quote: {shown(line)}")
         path = tokens[0]
         if path.startswith('"'):
             path = path[1:-1]
         path = _unescape(path)
         if not path.startswith("/"):
             raise ParseError(f"line {n}: an export starts with an absolute path, got "
-                             f"{tokens[0][:40]!r}")
+                             f"{shown(tokens[0])}")
         defaults: list[str] = []
         export = Export(path, [], n)
         for tok in tokens[1:]:
@@ -252,7 +252,7 @@ def parse(text: str) -> Exports:
                 continue
             host, paren, rest = tok.partition("(")
             if paren and not rest.endswith(")"):
-                raise ParseError(f"line {n}: bad client {tok[:40]!r}")
+                raise ParseError(f"line {n}: bad client {shown(tok)}")
             opts = _options(rest[:-1], n) if paren else []
             export.clients.append(ExportClient(host or "*", defaults + opts))
         if not export.clients:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from fleetcheck.facts.base import Command, FactError, ParseError
+from fleetcheck.facts.base import Command, FactError, ParseError, shown
 
 NAME = "file"
 
@@ -46,11 +45,16 @@ def parse(text: str) -> FileState:
     lines = text.split("\n")
     head = lines[0].split()
     if len(head) != 3 or not re.fullmatch(r"[0-7]{3,4}", head[0]):
-        raise ParseError(f"line 1: expected 'MODE OWNER GROUP', got {lines[0][:60]!r}")
+        raise ParseError(f"line 1: expected 'MODE OWNER GROUP', got {shown(lines[0])}")
     body = lines[1] if len(lines) > 1 else ""
+    if not body.isascii():
+        # b64decode raises a bare ValueError (not binascii.Error) on such a str
+        bad = next(c for c in body if not c.isascii())
+        raise ParseError(f"line 2: content is not valid base64 (a non-ASCII character "
+                         f"{bad!r})")
     try:
         base64.b64decode(body, validate=True)
-    except binascii.Error:
+    except ValueError:  # binascii.Error is one
         raise ParseError("line 2: content is not valid base64") from None
     return FileState(True, int(head[0], 8), head[1], head[2], body)
 

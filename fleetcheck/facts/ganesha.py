@@ -11,14 +11,13 @@ vocabulary. A missing file means "not a ganesha host".
 
 from __future__ import annotations
 
-import bisect
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from fleetcheck import values
-from fleetcheck.facts.base import Command, FactError, ParseError
+from fleetcheck.facts.base import Command, FactError, ParseError, brief, shown, to_int
 
 NAME = "ganesha"
 DEFAULT_PATH = "/etc/ganesha/ganesha.conf"
@@ -152,8 +151,11 @@ class _Block:
 
 
 def _tokens(text: str):
-    starts = [0] + [i + 1 for i, ch in enumerate(text) if ch == "\n"]
-    pos = 0
+    """(line, kind, text) of each token, read as the parser asks for them: a hostile
+    input fails at its first bad token without being tokenized (or line-indexed) whole
+    first."""
+    pos = counted = 0
+    line = 1    # the line of position `counted`
     while True:
         m = TOKEN.match(text, pos)
         if not m or m.end() == pos:
@@ -162,7 +164,9 @@ def _tokens(text: str):
         kind = m.lastindex
         if kind is None or kind == 1:
             continue
-        line = bisect.bisect_right(starts, m.start(kind))
+        start = m.start(kind)
+        line += text.count("\n", counted, start)
+        counted = start
         if kind == 5:
             raise ParseError(f"line {line}: unexpected character {m.group(kind)!r}")
         yield line, kind, m.group(kind)
@@ -181,49 +185,53 @@ def _parse_blocks(text: str) -> tuple[_Block, list[str]]:
             body_lines.append(raw)
     root = _Block("", 0)
     stack = [root]
-    toks = list(_tokens("\n".join(body_lines)))
-    i = 0
-    while i < len(toks):
-        line, kind, value = toks[i]
+    tokens = _tokens("\n".join(body_lines))
+    ahead = None    # a token read to look at, not yet used
+
+    def take():
+        nonlocal ahead
+        token, ahead = (ahead, None) if ahead is not None else (next(tokens, None), None)
+        return token
+
+    while (token := take()) is not None:
+        line, kind, value = token
         if value == "}":
             if len(stack) == 1:
                 raise ParseError(f"line {line}: '}}' without an open block")
             stack.pop().end = line
-            i += 1
-            if i < len(toks) and toks[i][2] == ";":
-                i += 1
+            ahead = take()
+            if ahead is not None and ahead[2] == ";":
+                ahead = None
             continue
         if kind != 4:
-            raise ParseError(f"line {line}: expected a name, got {value!r}")
-        nxt = toks[i + 1] if i + 1 < len(toks) else None
+            raise ParseError(f"line {line}: expected a name, got {shown(value)}")
+        nxt = take()
         if nxt is None:
-            raise ParseError(f"line {line}: {value!r} at the end of the input")
+            raise ParseError(f"line {line}: {shown(value)} at the end of the input")
         if nxt[2] == "{":
             block = _Block(value.lower(), line)
             stack[-1].blocks.append(block)
             stack.append(block)
-            i += 2
             continue
         if nxt[2] != "=":
-            raise ParseError(f"line {nxt[0]}: expected '=' or '{{' after {value!r}")
+            raise ParseError(f"line {nxt[0]}: expected '=' or '{{' after {shown(value)}")
         values: list[str] = []
-        j = i + 2
         while True:
-            if j >= len(toks):
-                raise ParseError(f"line {line}: {value} = ... has no closing ';'")
-            vline, vkind, v = toks[j]
+            item = take()
+            if item is None:
+                raise ParseError(f"line {line}: {shown(value)} = ... has no closing ';'")
+            vline, vkind, v = item
             if v == ";":
                 break
             if vkind in (2, 4):
                 values.append(v[1:-1] if vkind == 2 else v)
             elif v != ",":
-                raise ParseError(f"line {vline}: unexpected {v!r} in the value of {value}")
-            j += 1
+                raise ParseError(f"line {vline}: unexpected {shown(v)} in the value of "
+                                 f"{shown(value)}")
         stack[-1].params[value.lower()] = values
-        i = j + 1
     if len(stack) > 1:
-        raise ParseError(f"line {stack[-1].line}: block {stack[-1].name.upper()} is not "
-                         "closed")
+        block = stack[-1]
+        raise ParseError(f"line {block.line}: block {brief(block.name.upper())} is not closed")
     return root, includes
 
 
@@ -238,7 +246,7 @@ def _access(value: str | None, line: int) -> str | None:
     try:
         return ACCESS[value.lower()]
     except KeyError:
-        raise ParseError(f"line {line}: unknown Access_Type {value!r}") from None
+        raise ParseError(f"line {line}: unknown Access_Type {shown(value)}") from None
 
 
 def _squash(value: str | None, line: int) -> str | None:
@@ -247,7 +255,7 @@ def _squash(value: str | None, line: int) -> str | None:
     try:
         return SQUASH[value.lower()]
     except KeyError:
-        raise ParseError(f"line {line}: unknown Squash {value!r}") from None
+        raise ParseError(f"line {line}: unknown Squash {shown(value)}") from None
 
 
 def parse(text: str) -> GaneshaConf:
@@ -264,10 +272,7 @@ def parse(text: str) -> GaneshaConf:
         access = _access(_one(b, "access_type"), b.line) or default_access
         squash = _squash(_one(b, "squash"), b.line) or default_squash
         raw_id = _one(b, "export_id")
-        try:
-            export_id = int(raw_id) if raw_id is not None else None
-        except ValueError:
-            raise ParseError(f"line {b.line}: Export_Id {raw_id!r} is not a number") from None
+        export_id = to_int(raw_id, f"line {b.line}: Export_Id") if raw_id is not None else None
         export = GaneshaExport(export_id, _one(b, "path"), _one(b, "pseudo"), access, squash,
                                [], b.line, b.end)
         for c in b.blocks:

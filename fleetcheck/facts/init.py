@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from fleetcheck.facts.base import Command, ParseError
+from fleetcheck.facts.base import Command, ParseError, shown
 
 NAME = "init"
 
@@ -24,5 +24,5 @@ class Init:
 def parse(text: str) -> Init:
     value = text.strip()
     if value not in ("systemd", "sysv"):
-        raise ParseError(f"line 1: expected systemd or sysv, got {value[:40]!r}")
+        raise ParseError(f"line 1: expected systemd or sysv, got {shown(value)}")
     return Init(value)

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from fleetcheck.facts.base import Command, ParseError
+from fleetcheck.facts.base import Command, ParseError, shown, to_float, to_int
 
 NAME = "loadavg"
 
@@ -29,9 +29,9 @@ def parse(text: str) -> Loadavg:
     if len(lines) != 1:
         raise ParseError(f"loadavg line {len(lines) or 1}: expected one line, got {len(lines)}")
     parts = lines[0].split()
-    try:
-        running, total = parts[3].split("/")
-        return Loadavg(float(parts[0]), float(parts[1]), float(parts[2]), int(running),
-                       int(total))
-    except (IndexError, ValueError):
-        raise ParseError(f"loadavg line 1: not /proc/loadavg: {lines[0][:60]!r}") from None
+    running, slash, total = parts[3].partition("/") if len(parts) == 5 else ("", "", "")
+    if not slash:
+        raise ParseError(f"loadavg line 1: not /proc/loadavg: {shown(lines[0])}")
+    where = "loadavg line 1"
+    return Loadavg(to_float(parts[0], where), to_float(parts[1], where),
+                   to_float(parts[2], where), to_int(running, where), to_int(total, where))

@@ -58,7 +58,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fleetcheck import values
-from fleetcheck.facts.base import Command, FactError, ParseError
+from fleetcheck.facts.base import (Command, FactError, ParseError, brief, shown, to_float,
+                                   to_int)
 
 NAME = "mdstat"
 
@@ -155,19 +156,19 @@ _SYNC = re.compile(
 _SYNC_WAITING = re.compile(r"^(?P<action>resync|recovery|reshape|check)=(?P<what>DELAYED|PENDING|REMOTE)\s*$")
 _BITMAP = re.compile(
     r"^bitmap:\s*(?P<used>\d+)/(?P<total>\d+) pages \[(?P<kb>\d+)KB\],\s*"
-    r"(?P<chunk>\d+)(?P<unit>KB|B) chunk(?:,\s*file:\s*(?P<file>.+?))?\s*$"
-)
+    r"(?P<chunk>\d+)(?P<unit>KB|B) chunk(?:,\s*file:\s*(?P<file>.+))?$"
+)  # matched on a stripped line: a lazy `.+?` before `\s*$` was quadratic in its blanks
 _UNUSED = re.compile(r"^unused devices:(?P<rest>.*)$")
 
 _ROLE_BY_FLAG = (("F", "faulty"), ("J", "journal"), ("S", "spare"), ("R", "replacement"))
 
 
 def _fail(lineno: int, reason: str, line: str | None = None) -> ParseError:
-    shown = ""
+    quoted = ""
     if line is not None:
         text = line.strip()
-        shown = f": {text[:60]!r}" if text else ""
-    return ParseError(f"line {lineno}: {reason}{shown}")
+        quoted = f": {shown(text)}" if text else ""
+    return ParseError(f"line {lineno}: {reason}{quoted}")
 
 
 class _Block:
@@ -205,7 +206,8 @@ def _parse_device_line(lineno: int, line: str) -> _Block:
                 if flag in flags:
                     role = name
                     break
-            block.members.append(MdMember(member["name"], int(member["index"]), role,
+            index = to_int(member["index"], f"line {lineno}")
+            block.members.append(MdMember(member["name"], index, role,
                                           write_mostly="W" in flags, flags=flags))
         elif token == "(read-only)":
             block.read_only = True
@@ -214,9 +216,10 @@ def _parse_device_line(lineno: int, line: str) -> _Block:
         elif _LEVEL.match(token) and block.level is None and not block.members:
             block.level = token
         else:
-            raise _fail(lineno, f"unexpected word {token!r} in the device line of {block.name}")
+            raise _fail(lineno, f"unexpected word {shown(token)} in the device line of "
+                                f"{brief(block.name)}")
     if block.state != "inactive" and block.level is None:
-        raise _fail(lineno, f"active array {block.name} has no RAID level", line)
+        raise _fail(lineno, f"active array {brief(block.name)} has no RAID level", line)
     return block
 
 
@@ -224,30 +227,32 @@ def _parse_status_line(block: _Block, lineno: int, line: str) -> None:
     m = _STATUS.match(line)
     assert m is not None
     if block.status_seen:
-        raise _fail(lineno, f"second status line for {block.name}", line)
+        raise _fail(lineno, f"second status line for {brief(block.name)}", line)
     block.status_seen = True
-    block.blocks = int(m["blocks"])
+    where = f"line {lineno}"
+    block.blocks = to_int(m["blocks"], where)
     rest = m["rest"]
     sup = _SUPER.search(rest)
     if sup:
         block.metadata = sup["super"]
     counts = _COUNTS.search(rest)
     if counts:
-        total, active, status = int(counts["total"]), int(counts["active"]), counts["status"]
+        total, active = to_int(counts["total"], where), to_int(counts["active"], where)
+        status = counts["status"]
         if len(status) != total:
-            raise _fail(lineno, f"{block.name}: status [{status}] has {len(status)} slots "
-                                f"but the array has {total} disks", line)
+            raise _fail(lineno, f"{brief(block.name)}: status [{brief(status)}] has "
+                                f"{len(status)} slots but the array has {total} disks", line)
         if active > total:
-            raise _fail(lineno, f"{block.name}: {active} active disks of {total}", line)
+            raise _fail(lineno, f"{brief(block.name)}: {active} active disks of {total}", line)
         block.counts = (total, active, status)
     elif "[" in rest:
-        raise _fail(lineno, f"{block.name}: unreadable [n/m] [U_] status", line)
+        raise _fail(lineno, f"{brief(block.name)}: unreadable [n/m] [U_] status", line)
     chunk = _CHUNK.search(rest)
     if chunk:
-        block.chunk_kb = int(chunk["kb"])
+        block.chunk_kb = to_int(chunk["kb"], where)
     alg = _ALGORITHM.search(rest)
     if alg:
-        block.algorithm = int(alg["alg"])
+        block.algorithm = to_int(alg["alg"], where)
     layout = _LAYOUT.search(rest)
     if layout:
         block.layout = layout["layout"]
@@ -256,12 +261,13 @@ def _parse_status_line(block: _Block, lineno: int, line: str) -> None:
 def _parse_sync_line(block: _Block, lineno: int, line: str) -> bool:
     m = _SYNC.match(line)
     if m:
+        where = f"line {lineno}"
         sync = {
-            "action": m["action"], "state": "running", "percent": float(m["pct"]),
-            "done": int(m["done"]) if m["done"] else None,
-            "total": int(m["total"]) if m["total"] else None,
-            "finish": float(m["finish"]) if m["finish"] else None,
-            "speed": int(m["speed"]) if m["speed"] else None,
+            "action": m["action"], "state": "running", "percent": to_float(m["pct"], where),
+            "done": to_int(m["done"], where) if m["done"] else None,
+            "total": to_int(m["total"], where) if m["total"] else None,
+            "finish": to_float(m["finish"], where) if m["finish"] else None,
+            "speed": to_int(m["speed"], where) if m["speed"] else None,
         }
     else:
         m = _SYNC_WAITING.match(line)
@@ -270,16 +276,16 @@ def _parse_sync_line(block: _Block, lineno: int, line: str) -> bool:
         sync = {"action": m["action"], "state": m["what"].lower(), "percent": None,
                 "done": None, "total": None, "finish": None, "speed": None}
     if block.sync is not None:
-        raise _fail(lineno, f"second sync line for {block.name}", line)
+        raise _fail(lineno, f"second sync line for {brief(block.name)}", line)
     if not block.status_seen:
-        raise _fail(lineno, f"sync line before the status line of {block.name}", line)
+        raise _fail(lineno, f"sync line before the status line of {brief(block.name)}", line)
     block.sync = sync
     return True
 
 
 def _finish(block: _Block) -> MdArray:
     if not block.status_seen and (block.state != "inactive" or block.members):
-        raise _fail(block.lineno, f"array {block.name} has no status line "
+        raise _fail(block.lineno, f"array {brief(block.name)} has no status line "
                                   "('<n> blocks ...'): truncated output?")
     members = block.members
     failed = sum(1 for m in members if m.role == "faulty")
@@ -387,10 +393,12 @@ def parse(text: str) -> MdStat:
             if block is None:
                 raise _fail(lineno, "bitmap line without a device line above it", raw)
             if block.bitmap is not None:
-                raise _fail(lineno, f"second bitmap line for {block.name}", raw)
-            chunk = int(bitmap["chunk"]) * (1024 if bitmap["unit"] == "KB" else 1)
-            block.bitmap = MdBitmap(int(bitmap["used"]), int(bitmap["total"]),
-                                    int(bitmap["kb"]), chunk, bitmap["file"])
+                raise _fail(lineno, f"second bitmap line for {brief(block.name)}", raw)
+            where = f"line {lineno}"
+            chunk = to_int(bitmap["chunk"], where) * (1024 if bitmap["unit"] == "KB" else 1)
+            block.bitmap = MdBitmap(to_int(bitmap["used"], where),
+                                    to_int(bitmap["total"], where),
+                                    to_int(bitmap["kb"], where), chunk, bitmap["file"])
             continue
         if _SYNC.match(line) or _SYNC_WAITING.match(line):
             raise _fail(lineno, "sync line without a device line above it", raw)

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from fleetcheck.facts.base import Command, ParseError
+from fleetcheck.facts.base import Command, ParseError, shown, to_int
 
 NAME = "meminfo"
 REQUIRED = ("MemTotal", "MemFree", "SwapTotal", "SwapFree")
@@ -41,9 +41,9 @@ def parse(text: str) -> Meminfo:
             continue
         key, sep, rest = line.partition(":")
         parts = rest.split()
-        if not sep or not parts or not parts[0].isdigit():
-            raise ParseError(f"meminfo line {n}: expected 'Key: value kB', got {line[:60]!r}")
-        values[key.strip()] = int(parts[0])
+        if not sep or not parts or not parts[0].isdigit():  # isdigit: also '²', see to_int
+            raise ParseError(f"meminfo line {n}: expected 'Key: value kB', got {shown(line)}")
+        values[key.strip()] = to_int(parts[0], f"meminfo line {n}: {shown(key.strip())}")
     missing = [k for k in REQUIRED if k not in values]
     if missing:
         raise ParseError(f"meminfo line {len(text.splitlines())}: missing {', '.join(missing)}")

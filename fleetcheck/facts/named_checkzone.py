@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from fleetcheck.facts.base import Command, FactError, ParseError
+from fleetcheck.facts.base import Command, FactError, ParseError, shown, to_int
 
 NAME = "named_checkzone"
 ZONE_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -57,17 +57,17 @@ def parse(text: str) -> CheckZone:
             ok_line = n
             continue
         if ok_line is not None:
-            raise ParseError(f"line {n}: text after the final OK: {line[:60]!r}")
+            raise ParseError(f"line {n}: text after the final OK: {shown(line)}")
         match = ZONE_LINE.match(line)
         if match:
             if zone is not None and match.group("zone") != zone:
-                raise ParseError(f"line {n}: a second zone {match.group('zone')!r} "
-                                 f"(first {zone!r})")
+                raise ParseError(f"line {n}: a second zone {shown(match.group('zone'), 60)} "
+                                 f"(first {shown(zone, 60)})")
             zone = match.group("zone")
             msg = match.group("msg")
             loaded = LOADED.match(msg)
             if loaded:
-                serial = int(loaded.group("serial"))
+                serial = to_int(loaded.group("serial"), f"line {n}: serial")
                 continue
             if msg == "not loaded due to errors.":
                 failed = True
@@ -75,9 +75,9 @@ def parse(text: str) -> CheckZone:
             messages.append(line)
             continue
         if failed:
-            raise ParseError(f"line {n}: text after 'not loaded due to errors.': {line[:60]!r}")
+            raise ParseError(f"line {n}: text after 'not loaded due to errors.': {shown(line)}")
         if not OTHER.match(line):
-            raise ParseError(f"line {n}: not a named-checkzone message: {line[:60]!r}")
+            raise ParseError(f"line {n}: not a named-checkzone message: {shown(line)}")
         messages.append(line)
     last = lines[-1][0]
     if zone is None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fleetcheck import values
-from fleetcheck.facts.base import Command, FactError, ParseError
+from fleetcheck.facts.base import Command, FactError, ParseError, shown
 
 NAME = "named_conf"
 DEFAULT_CONF = "/etc/bind/named.conf"   # Debian/Ubuntu; /etc/named.conf on RHEL
@@ -163,7 +163,7 @@ def parse(text: str) -> NamedConf:
             continue
         if not stack or not line.endswith(";"):
             raise ParseError(f"line {n}: expected a statement ending in ';' inside a "
-                             f"block, got {line[:60]!r}")
+                             f"block, got {shown(line)}")
         if transfer is not None:
             transfer.append(line[:-1].strip())
             continue
@@ -182,7 +182,7 @@ def parse(text: str) -> NamedConf:
             conf.directory = _unquote(value)
     if stack:
         head, where = stack[-1]
-        raise ParseError(f"line {where}: block '{head[:40]}' is not closed (truncated?)")
+        raise ParseError(f"line {where}: block {shown(head, 60)} is not closed (truncated?)")
     for z in raw_zones:
         path = z["file"]
         if path and not path.startswith("/"):

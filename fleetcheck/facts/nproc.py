@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from fleetcheck.facts.base import Command, ParseError
+from fleetcheck.facts.base import Command, ParseError, shown, to_int
 
 NAME = "nproc"
 
@@ -32,8 +32,8 @@ def parse(text: str) -> Nproc:
         raise ParseError("line 1: empty input: nproc printed nothing")
     if len(lines) > 1:
         lineno, extra = lines[1]
-        raise ParseError(f"line {lineno}: nproc prints one number, found more: {extra[:60]!r}")
+        raise ParseError(f"line {lineno}: nproc prints one number, found more: {shown(extra)}")
     lineno, value = lines[0]
-    if not (value.isascii() and value.isdigit()) or int(value) < 1:
-        raise ParseError(f"line {lineno}: not a CPU count: {value[:60]!r}")
-    return Nproc(cpus=int(value))
+    if not (value.isascii() and value.isdigit()) or value.strip("0") == "":
+        raise ParseError(f"line {lineno}: not a CPU count: {shown(value)}")
+    return Nproc(cpus=to_int(value, f"line {lineno}: CPU count"))

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from fleetcheck.facts.base import Command, FactError, ParseError
+from fleetcheck.facts.base import Command, FactError, ParseError, shown
 
 NAME = "paths"
 SCRIPT = r"""for p; do
@@ -35,6 +35,6 @@ def parse(text: str) -> Paths:
         kind, sep, path = line.partition(" ")
         if not sep or kind not in KINDS or not path.startswith("/"):
             raise ParseError(f"line {n}: expected 'dir|file|other|missing PATH', "
-                             f"got {line[:60]!r}")
+                             f"got {shown(line)}")
         out.kinds[path] = kind
     return out

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from fleetcheck.facts.base import Command, ParseError
+from fleetcheck.facts.base import Command, ParseError, shown, to_int
 
 NAME = "pkgstate"
 SCRIPT = r"""echo "now=$(date +%s)"
@@ -50,10 +50,18 @@ def command(hostvars: Mapping[str, Any], after_refresh: bool = False) -> Command
     return Command("sh -c %s", SCRIPT)
 
 
-def version_key(version: str) -> list[tuple[int, int | str]]:
-    """Natural order: digit runs as numbers (6.1.0-26 > 6.1.0-9)."""
-    return [(0, int(p)) if p.isdigit() else (1, p)
-            for p in re.findall(r"\d+|[A-Za-z]+", version)]
+def version_key(version: str) -> list[tuple[int, int, str]]:
+    """Natural order: digit runs as numbers (6.1.0-26 > 6.1.0-9), compared by length
+    then digits without leading zeros, so that no int() of host text (limited to 4300
+    digits) is needed."""
+    key = []
+    for part in re.findall(r"[0-9]+|[A-Za-z]+", version):
+        if part.isdigit():
+            digits = part.lstrip("0")
+            key.append((0, len(digits), digits))
+        else:
+            key.append((1, 0, part))
+    return key
 
 
 @dataclass
@@ -89,17 +97,15 @@ def parse(text: str) -> PkgState:
         key, sep, value = line.partition("=")
         if not sep or key not in KEYS:
             raise ParseError(f"line {n}: expected one of {', '.join(sorted(KEYS))}=..., "
-                             f"got {line[:60]!r}")
+                             f"got {shown(line)}")
         values.setdefault(key, []).append(value)
     last = len(text.splitlines())
     for key in ("now", "manager", "reboot_required", "running_kernel"):
         if key not in values:
             raise ParseError(f"line {last}: missing {key}= (truncated output?)")
-    try:
-        now = int(values["now"][0])
-        mtimes = [int(v) for v in values.get("lists_mtime", [])]
-    except ValueError:
-        raise ParseError(f"line {last}: now= and lists_mtime= must be epoch seconds") from None
+    where = f"line {last}: now= and lists_mtime= must be epoch seconds"
+    now = to_int(values["now"][0], where)
+    mtimes = [to_int(v, where) for v in values.get("lists_mtime", [])]
     kernels = [k for k in values.get("installed_kernel", []) if "rescue" not in k]
     return PkgState(now, values["manager"][0], max(mtimes) if mtimes else None,
                     values["reboot_required"][0] == "yes", values.get("reboot_pkg", []),

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from fleetcheck.facts.base import Command, FactError, ParseError
+from fleetcheck.facts.base import Command, FactError, ParseError, shown
 
 NAME = "refresh"
 # apt: only the lists are refreshed; the binary caches (pkgcache.bin) are not rebuilt
@@ -45,7 +45,7 @@ def parse(text: str) -> Refresh:
         if not line.strip():
             continue
         if not APT_LINE.match(line):
-            raise ParseError(f"line {n}: not an apt-get update line: {line[:60]!r}")
+            raise ParseError(f"line {n}: not an apt-get update line: {shown(line)}")
         if line.startswith(("Err:", "E: ", "W: ")):
             out.errors.append(line.strip())
         elif line.startswith(("Get:", "Hit:")):

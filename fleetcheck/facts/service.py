@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fleetcheck import values
-from fleetcheck.facts.base import Command, FactError, ParseError
+from fleetcheck.facts.base import Command, FactError, ParseError, shown
 
 NAME = "service"
 # The vars whose values reach this fact's command (checked at load: fleetcheck.values).
@@ -61,7 +61,7 @@ def parse(text: str) -> ServiceState:
     for n, line in enumerate(text.splitlines(), start=1):
         key, sep, value = line.partition("=")
         if not sep:
-            raise ParseError(f"line {n}: expected key=value, got {line[:60]!r}")
+            raise ParseError(f"line {n}: expected key=value, got {shown(line)}")
         fields[key] = value
     try:
         return ServiceState(fields["init"], fields["running"] == "yes",

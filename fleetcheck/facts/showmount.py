@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from fleetcheck.facts.base import Command, ParseError
+from fleetcheck.facts.base import Command, ParseError, shown
 
 NAME = "showmount"
 RUNS_ON = "controller"
@@ -47,8 +47,8 @@ class Showmount:
 def parse(text: str) -> Showmount:
     lines = text.splitlines()
     if not lines or not lines[0].startswith("Export list for "):
-        got = lines[0][:60] if lines else ""
-        raise ParseError(f"line 1: expected 'Export list for HOST:', got {got!r}")
+        got = lines[0] if lines else ""
+        raise ParseError(f"line 1: expected 'Export list for HOST:', got {shown(got)}")
     out = Showmount()
     for n, line in enumerate(lines[1:], start=2):
         if not line.strip():
@@ -56,7 +56,7 @@ def parse(text: str) -> Showmount:
         path, _, clients = line.rstrip().rpartition(" ")
         path = path.strip()
         if not path.startswith("/") or not clients:
-            raise ParseError(f"line {n}: expected 'PATH CLIENT[,CLIENT...]', got {line[:60]!r}")
+            raise ParseError(f"line {n}: expected 'PATH CLIENT[,CLIENT...]', got {shown(line)}")
         out.exports.append(ShowmountExport(path, [c for c in clients.split(",") if c]))
     return out
 

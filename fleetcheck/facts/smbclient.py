@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from fleetcheck.facts.base import Command, ParseError
+from fleetcheck.facts.base import Command, ParseError, shown
 
 NAME = "smbclient"
 RUNS_ON = "controller"
@@ -44,7 +44,7 @@ def parse(text: str) -> SmbListing:
             continue
         parts = line.split("|")
         if len(parts) < 3 or parts[0] not in TYPES or not parts[1]:
-            raise ParseError(f"line {n}: expected 'Type|Name|Comment', got {line[:60]!r}")
+            raise ParseError(f"line {n}: expected 'Type|Name|Comment', got {shown(line)}")
         if parts[0] == "Disk":
             out.shares.append(parts[1])
         elif parts[0] in ("IPC", "Printer"):

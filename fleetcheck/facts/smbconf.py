@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fleetcheck import values
-from fleetcheck.facts.base import Command, FactError, ParseError
+from fleetcheck.facts.base import Command, FactError, ParseError, shown
 
 NAME = "smbconf"
 TRUE = {"yes", "true", "1", "on"}
@@ -196,27 +196,28 @@ def _logical_lines(text: str):
 def parse(text: str) -> SmbConf:
     conf = SmbConf()
     section: dict[str, str] | None = None
+    by_name: dict[str, SmbShare] = {}   # conf.share() per header was quadratic
     for n, line in _logical_lines(text):
         if line.startswith("["):
             if not line.endswith("]") or len(line) < 3:
-                raise ParseError(f"line {n}: section header without closing ]: {line[:60]!r}")
+                raise ParseError(f"line {n}: section header without closing ]: {shown(line)}")
             name = line[1:-1].strip()
             if not name or "[" in name or "]" in name:
-                raise ParseError(f"line {n}: bad section name {line[:60]!r}")
+                raise ParseError(f"line {n}: bad section name {shown(line)}")
             if name.lower() in SPECIAL:
                 section = conf.globals
             else:
-                share = conf.share(name)
+                share = by_name.get(name.lower())
                 if share is None:
-                    share = SmbShare(name, {}, n)
+                    share = by_name[name.lower()] = SmbShare(name, {}, n)
                     conf.shares.append(share)
                 section = share.params
             continue
         key, sep, value = line.partition("=")
         if not sep or not key.strip():
-            raise ParseError(f"line {n}: expected 'parameter = value', got {line[:60]!r}")
+            raise ParseError(f"line {n}: expected 'parameter = value', got {shown(line)}")
         if section is None:
-            raise ParseError(f"line {n}: parameter before any [section]: {line[:60]!r}")
+            raise ParseError(f"line {n}: parameter before any [section]: {shown(line)}")
         section[" ".join(key.lower().split())] = value.strip()
     return conf
 

@@ -9,7 +9,7 @@ from typing import Any
 import re
 
 from fleetcheck import values
-from fleetcheck.facts.base import Command, ParseError
+from fleetcheck.facts.base import Command, ParseError, shown
 
 NAME = "sshd"
 _DIRECTIVE = re.compile(r"[A-Za-z][A-Za-z0-9]{0,63}")
@@ -88,7 +88,7 @@ def parse(text: str) -> SshdConfig:
             continue
         key, _, value = line.strip().partition(" ")
         if not key.isalnum() or key.lower() != key:
-            raise ParseError(f"line {n}: expected 'keyword value', got {line[:60]!r}")
+            raise ParseError(f"line {n}: expected 'keyword value', got {shown(line)}")
         if key in cfg.settings:
             cfg.repeated.setdefault(key, [cfg.settings[key]]).append(value)
         else:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fleetcheck import values
-from fleetcheck.facts.base import Command, FactError, ParseError
+from fleetcheck.facts.base import Command, FactError, ParseError, shown
 
 NAME = "sysctl"
 # What `sysctl -e` prints (keys as the kernel names them; `*` in a glob form).
@@ -60,7 +60,7 @@ def parse(text: str) -> Sysctl:
             continue
         key, sep, value = line.partition(" = ")
         if not sep or not KEY.fullmatch(key):
-            raise ParseError(f"line {n}: expected 'key = value', got {line[:60]!r}")
+            raise ParseError(f"line {n}: expected 'key = value', got {shown(line)}")
         values[key] = value.strip()
     return Sysctl(values)
 

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from fleetcheck.facts.base import Command, ParseError
+from fleetcheck.facts.base import Command, ParseError, brief, shown, to_int
 
 NAME = "vmstat"
 
@@ -108,8 +108,8 @@ _TIME = re.compile(r"^\d{2}:\d{2}:\d{2}$")
 
 
 def _fail(lineno: int, reason: str, line: str | None = None) -> ParseError:
-    shown = f": {line.strip()[:60]!r}" if line is not None and line.strip() else ""
-    return ParseError(f"line {lineno}: {reason}{shown}")
+    quoted = f": {shown(line.strip())}" if line is not None and line.strip() else ""
+    return ParseError(f"line {lineno}: {reason}{quoted}")
 
 
 def _read_header(lineno: int, line: str, group_line: str | None) -> tuple[list[str], str | None]:
@@ -122,7 +122,7 @@ def _read_header(lineno: int, line: str, group_line: str | None) -> tuple[list[s
         timezone = names.pop()
     unknown = [n for n in names if n not in _COLUMNS]
     if unknown:
-        raise _fail(lineno, f"unknown vmstat column(s) {', '.join(unknown)}", line)
+        raise _fail(lineno, f"unknown vmstat column(s) {brief(', '.join(unknown), 60)}", line)
     missing = [n for n in _REQUIRED if n not in names]
     if missing:
         raise _fail(lineno, f"vmstat header lacks column(s) {', '.join(missing)}", line)
@@ -169,13 +169,13 @@ def parse(text: str) -> Vmstat:
         values: dict[str, Any] = {name: None for name in _OPTIONAL_FIELDS}
         for name, token in zip(columns, tokens):
             if not (token.isascii() and token.isdigit()):
-                raise _fail(lineno, f"column {name}: {token!r} is not a count", raw)
-            values[_COLUMNS[name]] = int(token)
+                raise _fail(lineno, f"column {name}: {shown(token, 40)} is not a count", raw)
+            values[_COLUMNS[name]] = to_int(token, f"line {lineno}: column {name}")
         timestamp = None
         if result.timezone is not None:
             date, time = tokens[-2], tokens[-1]
             if not (_DATE.match(date) and _TIME.match(time)):
-                raise _fail(lineno, f"bad timestamp {date} {time}", raw)
+                raise _fail(lineno, f"bad timestamp {shown(date + ' ' + time)}", raw)
             timestamp = f"{date} {time}"
         result.samples.append(VmstatSample(**values, since_boot=not result.samples,
                                            timestamp=timestamp))
