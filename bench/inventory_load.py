@@ -3,11 +3,14 @@
 For each size (hosts) and format it writes a generated inventory to a temporary
 directory and runs, each in a fresh process:
 
-  load      fleetcheck.inventory.load() alone (seconds inside the call; peak RSS of
-            the process)
-  hosts     `python -m fleetcheck hosts --format csv` (wall seconds, peak RSS)
-  collect   `pytest --collect-only -q` over checks/ (wall seconds, peak RSS), with
-            --collect only: it is the slow one
+  load      fleetcheck.inventory.load() alone (wall and CPU seconds inside the call;
+            peak RSS of the process, the interpreter included)
+  hosts     `python -m fleetcheck hosts --format csv` (wall and CPU seconds, peak RSS)
+  collect   `pytest --collect-only -q` over checks/ (the same), with --collect only:
+            it is the slow one (one pytest item per host x check)
+
+CPU seconds are the ones to compare on a busy machine: wall time grows with the load
+of other processes, CPU time much less.
 
 Formats: ``yaml`` (an Ansible YAML file) and ``json`` (the same inventory as Ansible
 dynamic-inventory JSON, printed by an inventory script). The inventory is shaped

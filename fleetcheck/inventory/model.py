@@ -189,7 +189,8 @@ class Freezer:
     ``freeze(value)`` gives a FrozenDict/FrozenList/frozenset tree (each list or
     mapping frozen once: what aliases share stays shared); ``size(value)`` counts
     every scalar, list and mapping in it as if shared parts were copied (what a
-    host's vars hold once written out in full), counting each shared part once."""
+    host's vars hold once written out in full), each shared part counted only the
+    first time it is met and remembered after."""
 
     def __init__(self) -> None:
         self._frozen: dict[int, tuple[Any, Any]] = {}   # id(original) -> (original, frozen)

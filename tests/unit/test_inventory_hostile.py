@@ -576,6 +576,12 @@ def test_a_large_yaml_file(tmp_path, monkeypatch):
                              "inventory source)")
 
 
+DOCUMENTS = {
+    "/deep": "[" * 100_000 + "]" * 100_000,
+    "/bigint": '{"all": {"vars": {"x": ' + "1" * 5000 + "}}}",
+}
+
+
 class _Endless(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
@@ -586,6 +592,12 @@ class _Endless(BaseHTTPRequestHandler):
         if self.path == "/declared":
             self.send_header("Content-Length", str(10 * MB))
             self.end_headers()
+            return
+        if self.path in DOCUMENTS:
+            body = DOCUMENTS[self.path].encode()
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
             return
         self.end_headers()  # no length: the body runs until the connection closes
         chunk = b'{"a": [' + b"1, " * 20_000
@@ -613,3 +625,14 @@ def test_an_http_answer_without_end(tmp_path, monkeypatch, endless, path):
     options = SourceOptions(cache_dir=str(tmp_path / "cache"), timeout=10)
     assert refused(endless + path, options=options) == (
         f"{endless}{path}: the answer is larger than 2 MiB (the limit of an inventory source)")
+
+
+@pytest.mark.parametrize("path,reason", [
+    ("/deep", "lists and objects nested more than 100 levels deep (the limit of an "
+              "inventory)"),
+    ("/bigint", f"an integer has more than {sys.get_int_max_str_digits()} digits"),
+])
+def test_hostile_json_over_http(tmp_path, endless, path, reason):
+    options = SourceOptions(cache_dir=str(tmp_path / "cache"), timeout=10)
+    assert refused(endless + path, options=options) == (
+        f"{endless}{path}: the answer is JSON that fleetcheck refuses: {reason}")
