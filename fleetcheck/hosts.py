@@ -65,6 +65,13 @@ def _timeout(value: Any, var: str, default: float) -> float:
         raise ValueError(f"{var}: {exc}") from None
 
 
+def text(data: bytes) -> str:
+    """A command's output as text: UTF-8, any other byte shown as `\\xNN` (a
+    latin-1 file name, a binary file) rather than a UnicodeDecodeError; the df
+    fact escapes its bytes the same way."""
+    return data.decode("utf-8", "backslashreplace")
+
+
 class FleetHost:
     """One inventory host as the checks see it: name, vars, facts.
 
@@ -251,8 +258,8 @@ class FleetHost:
                     raise FactError(str(exc)) from None
                 raise
             self.commands_run += 1
-        result = CommandResult(rendered, res.rc, res.stdout, res.stderr,
-                               time.monotonic() - start, executed)
+        result = CommandResult(rendered, res.rc, text(res.stdout_bytes),
+                               text(res.stderr_bytes), time.monotonic() - start, executed)
         self._log(result)
         if ok is not None and result.rc not in ok:
             raise FactError(f"`{rendered}` exited {result.rc}: {result.stderr.strip()[:300]}")
@@ -273,7 +280,8 @@ class FleetHost:
             start = time.monotonic()
             try:
                 res, executed = self._send(batch.script(rendered, mark))
-                parts = batch.split(res.stdout, res.stderr, mark, len(rendered))
+                parts = batch.split(text(res.stdout_bytes), text(res.stderr_bytes), mark,
+                                    len(rendered))
                 if parts is None:
                     error = "the batch did not come back whole"
             except (CommandTimeout, Unreachable) as exc:

@@ -97,3 +97,18 @@ def test_missing_known_hosts_adds_nothing(tmp_path):
     client = paramiko.SSHClient()
     hostkeys.add_host_keys(client, str(tmp_path / "none"), "10.0.0.1", 22)
     assert len(client.get_host_keys()) == 0
+
+
+def test_output_that_is_not_utf8_is_text_not_an_exception(tmp_path):
+    """A fact's output with latin-1 bytes (a file name, a config comment) reaches its
+    parser as text with the byte escaped, never as a UnicodeDecodeError."""
+    from fleetcheck.facts.base import Command
+    from fleetcheck.hosts import ConnectOptions, FleetHost
+    from fleetcheck.inventory.model import HostEntry
+
+    host = FleetHost(HostEntry("l", {"ansible_connection": "local"}, ["all"], "t"),
+                     ConnectOptions())
+    res = host.run(Command("printf 'caf\\351\\n'; printf 'err\\351' >&2"))
+    assert (res.stdout, res.stderr) == ("caf\\xe9\n", "err\\xe9")
+    (one, two) = host.run_batch([Command("printf 'a\\351'"), Command("echo b")])
+    assert (one.stdout, two.stdout) == ("a\\xe9", "b\n")
