@@ -238,14 +238,13 @@ class _Composer:
                         tag = _STR
                     else:
                         tag = resolve(ScalarNode, value, implicit)
-                node = ScalarNode(tag, value, event.start_mark, event.end_mark,
-                                  style=event.style)
+                # no end mark: nothing reads it, and 100,000 hosts make 600,000 of them
+                node = ScalarNode(tag, value, event.start_mark, None, style=event.style)
                 if anchor is not None:
                     anchors[anchor] = (node, 1)
             elif kind is MappingEndEvent or kind is SequenceEndEvent:
                 done = stack.pop()
                 node, size = done.node, done.size
-                node.end_mark = event.end_mark
                 if done.anchor is not None:
                     anchors[done.anchor] = (node, size)
             elif kind is AliasEvent:
