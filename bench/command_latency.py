@@ -19,7 +19,7 @@ sys.path.insert(0, str(REPO))
 
 from fleetcheck import inventory  # noqa: E402
 from fleetcheck.facts.base import Command  # noqa: E402
-from fleetcheck.hosts import ConnectOptions, FleetHost  # noqa: E402
+from fleetcheck.connect.hosts import ConnectOptions, FleetHost  # noqa: E402
 
 
 def per_command_ms(host: FleetHost, nodelay: bool, n: int) -> float:

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from fleetcheck.connection import Unreachable
+from fleetcheck.connect.failures import Unreachable
 from fleetcheck.filters import OFFLINE_REASON
-from fleetcheck.hosts import FleetHost
+from fleetcheck.connect.hosts import FleetHost
 from fleetcheck.state import STATE_KEY
 
 EVIDENCE_KEY = pytest.StashKey["Evidence"]()

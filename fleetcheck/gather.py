@@ -31,8 +31,8 @@ from typing import Any
 import pytest
 
 from fleetcheck.checkmeta import HOST_KEY, META_KEY, CheckMeta
-from fleetcheck.connection import Unreachable
-from fleetcheck.hosts import FleetHost
+from fleetcheck.connect.failures import Unreachable
+from fleetcheck.connect.hosts import FleetHost
 from fleetcheck.runorder import DONE, UNDECLARED, ReadyQueue, run_ready_first
 from fleetcheck.state import STATE_KEY
 
@@ -66,7 +66,7 @@ def _request(spec: str | tuple[str, dict[str, Any]]) -> Request:
 def gather_host(host: FleetHost, work: Work, stop: threading.Event,
                 progress: Callable[[int], None] = lambda done: None) -> int:
     """Gather one host's declared facts in the order its checks read them; the number
-    of requests sent. Requests wait in a batch (fleetcheck.batch: one remote command
+    of requests sent. Requests wait in a batch (fleetcheck.connect.batch: one remote command
     for all) until something must read one of them (a declaration reading a fact, as
     DNS reads named.conf for its zones) or the work is done. The host's lock is held
     per batch, so a check whose facts are in runs meanwhile; one that reads a fact

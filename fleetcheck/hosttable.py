@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from fleetcheck import filters
-from fleetcheck.hosts import ConnectOptions, FleetHost
+from fleetcheck.connect.hosts import ConnectOptions, FleetHost
 from fleetcheck.inventory import HostEntry, InventoryError
 from fleetcheck.inventory.errors import one_line
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fleetcheck.connection import DEFAULT_CONNECT_TIMEOUT
+from fleetcheck.connect.common import DEFAULT_CONNECT_TIMEOUT
 from fleetcheck.report.records import SEVERITIES
 
 

@@ -1,6 +1,6 @@
 """pytest wiring only: options, the check marker, fan-out over hosts, records, reports.
 
-The logic lives in fleetcheck.inventory (which hosts), fleetcheck.hosts (connections
+The logic lives in fleetcheck.inventory (which hosts), fleetcheck.connect (connections
 and facts), fleetcheck.report (records and writers); this module connects them to
 pytest's hooks.
 """
@@ -15,12 +15,12 @@ import pytest
 
 from fleetcheck import checkmeta
 from fleetcheck.checkmeta import HOST_KEY, META_KEY
-from fleetcheck.connection import Unreachable
-from fleetcheck.commandlog import CommandLog
+from fleetcheck.connect.failures import Unreachable
+from fleetcheck.connect.commandlog import CommandLog
 from fleetcheck.facts.base import to_jsonable
 from fleetcheck.gather import DEFAULT_THREADS, GatherHooks
 from fleetcheck.fixtures import EVIDENCE_KEY, Fixtures, UnreachableOutcome
-from fleetcheck.hosts import ConnectOptions, HostPool
+from fleetcheck.connect.hosts import ConnectOptions, HostPool
 from fleetcheck.inventory import InventoryError
 from fleetcheck.options import add_options
 from fleetcheck.remediation.hooks import (

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from fleetcheck.hosts import HostPool
+from fleetcheck.connect.hosts import HostPool
 from fleetcheck.report.records import Record
 
 STATE_KEY = pytest.StashKey["FleetRun"]()

@@ -22,7 +22,7 @@ from pathlib import Path
 import yaml
 
 from fleetcheck import inventory
-from fleetcheck.hosts import ConnectOptions, FleetHost
+from fleetcheck.connect.hosts import ConnectOptions, FleetHost
 from fleetcheck.inventory import HostEntry
 
 PLAYBOOK = """\

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from fleetcheck import inventory
-from fleetcheck.hosts import ConnectOptions, FleetHost
+from fleetcheck.connect.hosts import ConnectOptions, FleetHost
 from fleetcheck.inventory import HostEntry
 
 SUITE = Path(__file__).resolve().parent / "naive_testinfra"

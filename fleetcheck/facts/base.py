@@ -10,7 +10,7 @@ A fact module (``fleetcheck/facts/<name>.py``) holds
 - optionally ``from_result(rc, stdout, stderr) -> dataclass`` when a non-zero exit
   status carries meaning (a missing /proc/mdstat means "no md driver").
 
-The engine (``fleetcheck.hosts``) runs the command once per host and caches the
+The engine (``fleetcheck.connect.hosts``) runs the command once per host and caches the
 parsed value for the run.
 """
 

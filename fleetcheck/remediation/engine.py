@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from fleetcheck import values
-from fleetcheck.connection import Unreachable
+from fleetcheck.connect.failures import Unreachable
 from fleetcheck.facts.base import Command, FactError
 from fleetcheck.remediation import journal as journals
 from fleetcheck.remediation.lock import HostLock, LockError, lease_for, sh

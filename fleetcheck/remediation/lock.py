@@ -233,6 +233,7 @@ class HostLock:
         deadline = time.monotonic() + self.timeout
         script, args = ACQUIRE_SCRIPT, (self.path, self.owner_part(), self.token)
         holder = "an unknown run"
+        taken_over = ""   # the warning, once a stale lock is being taken over
         while True:
             res = self._run(sh(script, *args))
             if res.rc == 0:

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from fleetcheck.connection import Unreachable
+from fleetcheck.connect.failures import Unreachable
 from fleetcheck.facts.base import Command, FactError
 from fleetcheck.remediation import engine
 from fleetcheck.remediation.journal import HOST_MANIFEST, MANIFEST
@@ -187,7 +187,7 @@ def _exists(host, path: str | None) -> bool:
 def main(args: argparse.Namespace) -> int:
     """The command: 0 when every file is back (or was never changed), 1 when one is
     not, 2 when there is nothing to roll back or no inventory, 4 on a bad inventory."""
-    from fleetcheck.hosts import ConnectOptions, FleetHost  # noqa: PLC0415
+    from fleetcheck.connect.hosts import ConnectOptions, FleetHost  # noqa: PLC0415
     from fleetcheck.inventory import InventoryError  # noqa: PLC0415
     from fleetcheck.selection import select_hosts  # noqa: PLC0415
 

@@ -84,7 +84,7 @@ def test_openssh_backend(healthy, tmp_path):
 def test_paramiko_socket_has_tcp_nodelay(healthy, tmp_path):
     from fleetcheck import inventory
     from fleetcheck.facts.base import Command
-    from fleetcheck.hosts import ConnectOptions, FleetHost
+    from fleetcheck.connect.hosts import ConnectOptions, FleetHost
 
     entry = inventory.load([variant(tmp_path, healthy)]).select("web1")[0]
     host = FleetHost(entry, ConnectOptions())

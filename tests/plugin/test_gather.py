@@ -38,7 +38,7 @@ def commands(pytester) -> list[dict]:
 
 
 def seconds(row: dict) -> float:
-    """A command's seconds, or its batch's (fleetcheck.batch): it ran within them."""
+    """A command's seconds, or its batch's (fleetcheck.connect.batch): it ran within them."""
     return row["seconds"] if row["seconds"] is not None else row["batch"]["seconds"]
 
 
@@ -69,7 +69,7 @@ def test_every_host_gathered_at_once(pytester):
         mine = [r for r in rows if r["host"] == host]
         commands_run = [r["command"] for r in mine]
         # declared facts in the order the checks read them, each once, in one batch
-        # (one remote command: fleetcheck.batch); the undeclared one when its check
+        # (one remote command: fleetcheck.connect.batch); the undeclared one when its check
         # asked, after the gathering, on its own
         assert commands_run[:2] == ["LC_ALL=C vmstat 1 2", "nproc"]
         assert "/etc/hostname" in commands_run[2]
@@ -202,15 +202,15 @@ def test_a_batch_that_breaks_off_falls_back_to_one_command_each(pytester):
     stood in for here by a split that finds no markers) leaves nothing half-read:
     each fact is then gathered on its own, with its own timeout."""
     pytester.makeconftest("""
-import fleetcheck.batch
+import fleetcheck.connect.batch
 
-real_split = fleetcheck.batch.split
+real_split = fleetcheck.connect.batch.split
 
 def pytest_configure(config):
-    fleetcheck.batch.split = lambda *args, **kwargs: None
+    fleetcheck.connect.batch.split = lambda *args, **kwargs: None
 
 def pytest_unconfigure(config):
-    fleetcheck.batch.split = real_split   # the run is in this process: put it back
+    fleetcheck.connect.batch.split = real_split   # the run is in this process: put it back
 """)
     run(pytester).assert_outcomes(passed=3 * len(HOSTS))
     for host in HOSTS:

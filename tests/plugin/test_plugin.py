@@ -230,7 +230,7 @@ def test_host_fixture_is_fleetchecks_not_testinfras(pytester):
     pytester.makefile(".yml", inv=LOCAL_INV)
     pytester.makepyfile(test_type="""
 import pytest
-from fleetcheck.hosts import FleetHost
+from fleetcheck.connect.hosts import FleetHost
 @pytest.mark.check("demo.type", severity="info")
 def test_type(host):
     assert isinstance(host, FleetHost)
@@ -323,7 +323,7 @@ def test_failed_assertion_is_its_message_unless_tb_asked(pytester):
 
 
 def test_ssh_config_that_weakens_host_keys_is_said_once(pytester):
-    """An ssh_config with StrictHostKeyChecking no is overridden (fleetcheck.hostkeys):
+    """An ssh_config with StrictHostKeyChecking no is overridden (fleetcheck.connect.hostkeys):
     the run says so once, at the start and in the summary, and in results.json."""
     import socket
 

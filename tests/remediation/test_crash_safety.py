@@ -18,7 +18,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from fleetcheck.connection import Unreachable
+from fleetcheck.connect.failures import Unreachable
 from fleetcheck.facts.base import FactError
 from fleetcheck.remediation import RunCommand, WriteFile, engine, journal, lock
 from fleetcheck.remediation.model import Plan

@@ -12,9 +12,11 @@ import shutil
 
 import pytest
 
-from fleetcheck.connection import FleetParamikoBackend, open_host, parse_jump
+from fleetcheck.connect.backends import open_host
+from fleetcheck.connect.common import parse_jump
+from fleetcheck.connect.paramiko_backend import FleetParamikoBackend
 from fleetcheck.facts.base import Command, FactError
-from fleetcheck.hosts import ConnectOptions, FleetHost
+from fleetcheck.connect.hosts import ConnectOptions, FleetHost
 from fleetcheck.inventory import HostEntry
 from fleetcheck.inventory.hostvars import check_var, proxy_jump
 

@@ -1,4 +1,4 @@
-"""Several commands in one (fleetcheck.batch), run by the real /bin/sh of this
+"""Several commands in one (fleetcheck.connect.batch), run by the real /bin/sh of this
 machine: each command's output, error output and exit status come back exactly as
 when it runs alone."""
 
@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from fleetcheck import batch
+from fleetcheck.connect import batch
 
 COMMANDS = [
     "echo hi",

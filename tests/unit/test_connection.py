@@ -1,4 +1,4 @@
-"""fleetcheck.connection: the environment a command is started with; fleetcheck.hostkeys:
+"""fleetcheck.connect.common: the environment a command is started with; fleetcheck.connect.hostkeys:
 the known_hosts and ssh_config files parsed once for a whole fleet.
 
 environ_snapshot: the race it closes (a vfork child exec'ing with an `environ` another thread is
@@ -11,8 +11,10 @@ from collections.abc import MutableMapping
 
 import paramiko
 
-from fleetcheck import connection, hostkeys
-from fleetcheck.connection import FleetLocalBackend, environ_snapshot
+from fleetcheck.connect import common as connection
+from fleetcheck.connect import hostkeys
+from fleetcheck.connect.backends import FleetLocalBackend
+from fleetcheck.connect.common import environ_snapshot
 
 
 class ChangingEnviron(MutableMapping):
@@ -103,7 +105,7 @@ def test_output_that_is_not_utf8_is_text_not_an_exception(tmp_path):
     """A fact's output with latin-1 bytes (a file name, a config comment) reaches its
     parser as text with the byte escaped, never as a UnicodeDecodeError."""
     from fleetcheck.facts.base import Command
-    from fleetcheck.hosts import ConnectOptions, FleetHost
+    from fleetcheck.connect.hosts import ConnectOptions, FleetHost
     from fleetcheck.inventory.model import HostEntry
 
     host = FleetHost(HostEntry("l", {"ansible_connection": "local"}, ["all"], "t"),

@@ -23,17 +23,15 @@ import paramiko
 import pytest
 from testinfra.backend.paramiko import ParamikoBackend
 
-from fleetcheck import hostkeys, values
-from fleetcheck.commandlog import CommandLog
-from fleetcheck.connection import (
-    FleetLocalBackend,
-    FleetParamikoBackend,
-    FleetSshBackend,
-    Unreachable,
-    classify_ssh_stderr,
-)
+from fleetcheck import values
+from fleetcheck.connect import hostkeys
+from fleetcheck.connect.backends import FleetLocalBackend
+from fleetcheck.connect.commandlog import CommandLog
+from fleetcheck.connect.failures import Unreachable, classify_ssh_stderr
+from fleetcheck.connect.openssh import FleetSshBackend
+from fleetcheck.connect.paramiko_backend import FleetParamikoBackend
 from fleetcheck.facts.base import Command, FactError
-from fleetcheck.hosts import ConnectOptions, FleetHost
+from fleetcheck.connect.hosts import ConnectOptions, FleetHost
 from fleetcheck.inventory import HostEntry
 
 from sshserver import SshServer, known_hosts_line, new_key
@@ -305,7 +303,7 @@ def test_strict_directives_are_no_warning(tmp_path):
 def test_each_overridden_directive_is_logged_once(tmp_path, caplog):
     config = tmp_path / "ssh_config"
     config.write_text(WEAKENING)
-    with caplog.at_level(logging.WARNING, logger="fleetcheck.hostkeys"):
+    with caplog.at_level(logging.WARNING, logger="fleetcheck.connect.hostkeys"):
         first = hostkeys.config_warnings(str(config), None)
         again = hostkeys.config_warnings(str(config), None)
     assert first == again and len(first) == 3

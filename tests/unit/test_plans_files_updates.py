@@ -242,7 +242,7 @@ def test_a_controller_fact_runs_on_the_controller_with_the_hosts_timeout():
     from types import SimpleNamespace
 
     from fleetcheck.facts.base import Command
-    from fleetcheck.hosts import ConnectOptions, FleetHost
+    from fleetcheck.connect.hosts import ConnectOptions, FleetHost
 
     entry = SimpleNamespace(name="files1", vars={"fleetcheck_command_timeout": 5},
                             connection="paramiko", source=None)

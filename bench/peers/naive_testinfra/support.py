@@ -9,7 +9,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from fleetcheck import facts as fact_modules
-from fleetcheck.connection import DEFAULT_COMMAND_TIMEOUT
+from fleetcheck.connect.common import DEFAULT_COMMAND_TIMEOUT
 from fleetcheck.facts.base import default_from_result
 from fleetcheck.inventory import HostEntry
 from fleetcheck.selection import select

@@ -15,17 +15,16 @@ from typing import Any, Callable, NoReturn
 
 import paramiko
 
-from fleetcheck import batch, hostkeys, values
 from fleetcheck import facts as fact_registry
-from fleetcheck.connection import (
+from fleetcheck import values
+from fleetcheck.connect import batch, hostkeys
+from fleetcheck.connect.backends import open_host
+from fleetcheck.connect.common import (
     DEFAULT_COMMAND_TIMEOUT,
     DEFAULT_CONNECT_TIMEOUT,
-    CommandTimeout,
-    Unreachable,
-    classify,
     environ_snapshot,
-    open_host,
 )
+from fleetcheck.connect.failures import CommandTimeout, Unreachable, classify
 from fleetcheck.facts.base import Command, FactError, default_from_result
 from fleetcheck.inventory.hostvars import to_timeout
 
@@ -47,7 +46,7 @@ class CommandResult:
     rc: int | None           # None: no exit status (timed out, connection lost, batch cut)
     stdout: str
     stderr: str
-    duration: float | None   # None: one of a batch (fleetcheck.batch), timed as a whole
+    duration: float | None   # None: one of a batch (fleetcheck.connect.batch), timed as a whole
     # What ran, become wrapper included (connection.py: an argv list on the controller,
     # the exec request's string on a paramiko channel); None: nothing was sent.
     executed: list[str] | str | None = None
@@ -121,7 +120,7 @@ class FleetHost:
     def warnings(self) -> list[str]:
         """What the user should hear about how this host is reached, one line each:
         the directives of its ssh_config that fleetcheck overrides (host key policy,
-        fleetcheck.hostkeys). Read from the vars and the file, without connecting;
+        fleetcheck.connect.hostkeys). Read from the vars and the file, without connecting;
         the same file gives the same lines for every host that names it."""
         config = self.path_var("fleetcheck_ssh_config")
         if config is None or self.entry.connection == "local":
@@ -220,7 +219,7 @@ class FleetHost:
         try:
             try:
                 res = host.run(rendered)
-            except CommandTimeout as exc:
+            except CommandTimeout:
                 alive = getattr(backend, "alive", None)
                 if alive is not None and not alive(min(self.connect_timeout, 10.0)):
                     self._lost(f"no answer after a command timed out "
@@ -266,7 +265,7 @@ class FleetHost:
         return result
 
     def run_batch(self, commands: list[Command]) -> list[CommandResult] | None:
-        """Run `commands` in one remote command (fleetcheck.batch); each one's result,
+        """Run `commands` in one remote command (fleetcheck.connect.batch); each one's result,
         or None when the batch did not come back whole (timed out, broke off): the
         caller then runs them one by one, each with its own timeout. A lost
         connection is Unreachable, as in run(). The log has a line per command; the
@@ -421,7 +420,7 @@ class FactCache:
 
     def gather_many(self, requests: list[tuple[str, dict[str, Any]]]) -> None:
         """Gather these facts, the host-side ones not yet in as one command
-        (fleetcheck.batch); the rest (controller probes, a batch that broke off) one
+        (fleetcheck.connect.batch); the rest (controller probes, a batch that broke off) one
         by one, as get() would."""
         with self.host.lock:
             batch: list[tuple[str, dict[str, Any], Any, Command, tuple]] = []

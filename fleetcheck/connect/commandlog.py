@@ -16,7 +16,7 @@ A command that timed out or whose connection was lost while it ran has "rc" null
 out; no password ever reaches a command line (fleetcheck holds none). Not logged:
 the `true` fleetcheck sends to open a connection and to probe one after a timeout.
 
-A command sent in a batch (fleetcheck.batch) has its own line, its own exit code and
+A command sent in a batch (fleetcheck.connect.batch) has its own line, its own exit code and
 `batch`: how many commands went together, their seconds (its own "seconds" is null:
 one batch is timed as a whole), whether the batch came back whole, the batch's id and
 the command's index in it; the first line of a batch (index 0) holds ``executed`` for
@@ -45,7 +45,7 @@ class CommandLog:
 
     def __call__(self, host: str, where: str, result: Any,
                  batch: tuple[int, float, bool, str, int] | None = None) -> None:
-        """Log ``result`` (fleetcheck.hosts.CommandResult); ``batch``: (commands,
+        """Log ``result`` (fleetcheck.connect.hosts.CommandResult); ``batch``: (commands,
         seconds, complete, id, index) when it was sent in one."""
         row = {"host": host, "on": where, "command": result.command, "rc": result.rc,
                "seconds": None if result.duration is None else round(result.duration, 4),
