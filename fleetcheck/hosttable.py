@@ -15,6 +15,7 @@ probed in parallel (TCP connect and the SSH banner, no login).
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 import json
 import re
@@ -29,6 +30,9 @@ from fleetcheck.inventory import HostEntry, InventoryError
 from fleetcheck.inventory.errors import one_line
 
 DEFAULT_COLUMNS = ("name", "address", "port", "user", "groups")
+BUILTIN_COLUMNS = ("name", "address", "port", "user", "connection", "groups", "become",
+                   "become_method", "become_user", "key_file", "proxy_jump",
+                   "command_timeout", "offline", "source")
 COLUMN_SETS_VAR = "fleetcheck_columns"
 FORMATS = ("table", "csv", "json")
 PROBE_COLUMNS = ("reachable", "latency_ms")
@@ -88,9 +92,30 @@ def columns(spec: str | None, hosts: list[HostEntry], probe: bool = False) -> li
             names.append(part)
     if not names:
         raise InventoryError(f"--columns {spec!r}: no column")
+    for name in names:
+        _known_column(name, hosts)
     if probe:
         names += [c for c in PROBE_COLUMNS if c not in names]
     return names
+
+
+def _known_column(name: str, hosts: list[HostEntry]) -> None:
+    """A column is a built-in or a var some selected host has (a dotted path into one
+    too); else one line with the closest known name."""
+    if name in BUILTIN_COLUMNS or name in PROBE_COLUMNS or name == "group":
+        return
+    if any(filters.lookup(entry, name) is not filters._MISSING for entry in hosts):
+        return
+    known = set(BUILTIN_COLUMNS)
+    for entry in hosts:
+        for key, value in entry.vars.items():
+            known.add(key)
+            if isinstance(value, dict):
+                known.update(f"{key}.{sub}" for sub in value)
+    close = difflib.get_close_matches(name, sorted(known), n=1)
+    hint = (f"did you mean {close[0]}?" if close else
+            "not a built-in column nor a var of any selected host")
+    raise InventoryError(f"--columns: unknown column {name!r} ({hint})")
 
 
 def _column_set(name: str, hosts: list[HostEntry]) -> list[str]:
