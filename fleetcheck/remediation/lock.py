@@ -44,6 +44,7 @@ from fleetcheck.facts.base import Command
 LOCK_DIR = "/run/fleetcheck.lock"
 HELD = 75          # the lock is held (by another run, or being taken over)
 NO_PARENT = 76     # the lock directory's parent does not exist
+NO_PERMISSION = 77  # this user may not create the lock (not root, no become)
 
 
 class LockError(Exception):
@@ -60,13 +61,18 @@ def sh(script: str, *args: Any) -> Command:
 
 # Make the lock: $1 lock dir, $2 the owner record's controller part (the host adds
 # boot_id, since, heartbeat), $3 token. Exit 0: taken; HELD, with the host's clock,
-# its boot id and the holder's record on stdout; NO_PARENT; 1 with the error.
+# its boot id and the holder's record on stdout; NO_PARENT; NO_PERMISSION (a user
+# who may not write in the parent: one line, at once, never read as "held"); 1 with
+# the error.
 _TAKE = r"""
 p=$(dirname -- "$1")
 [ -d "$p" ] || { echo "lock directory's parent $p does not exist" >&2; exit 76; }
 now=$(date +%s); boot=$(cat /proc/sys/kernel/random/boot_id 2>/dev/null || echo unknown)
 n="$1.new.$3"
-e=$(mkdir -- "$n" 2>&1) || { echo "cannot take the lock $1: ${e#mkdir: }" >&2; exit 1; }
+denied="cannot create $1: permission denied; run as root or set ansible_become"
+{ [ -w "$p" ] && [ -x "$p" ]; } || { echo "$denied" >&2; exit 77; }
+e=$(mkdir -- "$n" 2>&1) || { case "$e" in *"ermission denied"*) echo "$denied" >&2; exit 77;; esac
+  echo "cannot take the lock $1: ${e#mkdir: }" >&2; exit 1; }
 printf '%s\nboot_id=%s\nsince=%s\nheartbeat=%s\n' "$2" "$boot" "$now" "$now" > "$n/owner" ||
   { rm -rf -- "$n"; echo "cannot write the lock's owner record in $p" >&2; exit 1; }
 mv -T -- "$n" "$1" 2>/dev/null && exit 0
@@ -242,6 +248,10 @@ class HostLock:
                 if script is TAKEOVER_SCRIPT:
                     warnings.append(taken_over)
                 return warnings
+            if res.rc == NO_PERMISSION:
+                raise LockError(res.stderr.strip().splitlines()[-1] if res.stderr.strip()
+                                else f"cannot create {self.path}: permission denied; "
+                                "run as root or set ansible_become")
             if res.rc == NO_PARENT:
                 raise LockError(res.stderr.strip() or f"the parent of {self.path} does not exist")
             if res.rc != HELD:
