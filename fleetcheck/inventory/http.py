@@ -49,6 +49,9 @@ DEFAULT_TIMEOUT = 20.0
 DEFAULT_RETRIES = 2          # after the first attempt, on 5xx only
 RETRY_PAUSE = 0.5            # doubled after each retry
 CHUNK = 1 << 16
+# An answer must arrive within this many --inventory-timeout in all (each read has the
+# timeout itself; a server can still drip a byte a read for ever without this).
+READ_FACTOR = 10
 TOKEN_MAX_BYTES = 1 << 20    # a token endpoint's answer
 AUTH_MAX_BYTES = 64 * 1024   # an auth file names a few environment variables
 
@@ -275,9 +278,14 @@ def _connection_reason(exc: Exception) -> str:
     return "connection failed"
 
 
-def _body(resp: requests.Response, what: str, max_bytes: int) -> bytearray:
-    """The body, read as it streams in, at most ``max_bytes`` of it."""
+def _body(resp: requests.Response, what: str, max_bytes: int,
+          seconds: float | None = None) -> bytearray:
+    """The body, read as it streams in, at most ``max_bytes`` of it, within ``seconds``
+    in all: the timeout of each read does not bound a server that drips a byte at a
+    time, so the reads take what has arrived (urllib3's read1) and the deadline is
+    checked between them."""
     import requests  # noqa: PLC0415
+    import urllib3  # noqa: PLC0415
 
     too_big = _Failure(f"{what} is larger than {max_bytes >> 20} MiB (the limit of an "
                        "inventory source)")
@@ -285,25 +293,38 @@ def _body(resp: requests.Response, what: str, max_bytes: int) -> bytearray:
         declared = int(resp.headers.get("Content-Length") or 0)
     except ValueError:
         declared = 0
+    deadline = time.monotonic() + seconds if seconds else None
+    read1 = getattr(resp.raw, "read1", None)
     body = bytearray()
     try:
         if declared > max_bytes:
             raise too_big
-        for chunk in resp.iter_content(CHUNK):
+        chunks = (iter(lambda: read1(CHUNK, decode_content=True), b"") if read1 is not None
+                  else resp.iter_content(CHUNK))
+        for chunk in chunks:
             body.extend(chunk)
             if len(body) > max_bytes:
                 raise too_big
+            if deadline is not None and time.monotonic() > deadline:
+                raise _Failure(f"{what} did not arrive within {seconds:g}s in all "
+                               f"({READ_FACTOR} x --inventory-timeout)")
     except requests.exceptions.Timeout:
         raise _Failure(f"timed out reading {what} (--inventory-timeout)") from None
     except requests.exceptions.RequestException as exc:
+        raise _Failure(f"{what} could not be read: {type(exc).__name__}") from None
+    except urllib3.exceptions.TimeoutError:   # read1 raises urllib3's own errors
+        raise _Failure(f"timed out reading {what} (--inventory-timeout)") from None
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
         raise _Failure(f"{what} could not be read: {type(exc).__name__}") from None
     finally:
         resp.close()
     return body
 
 
-def _json(resp: requests.Response, what: str, max_bytes: int | None = None) -> Any:
-    body = _body(resp, what, MAX_SOURCE_BYTES if max_bytes is None else max_bytes)
+def _json(resp: requests.Response, what: str, options: SourceOptions,
+          max_bytes: int | None = None) -> Any:
+    body = _body(resp, what, MAX_SOURCE_BYTES if max_bytes is None else max_bytes,
+                 READ_FACTOR * options.timeout if options.timeout else None)
     try:
         return loads(body)
     except RefusedJSON as exc:
@@ -320,7 +341,7 @@ def _token(auth: Auth, options: SourceOptions) -> str:
         resp = _request("POST", auth.token_url, options, json=body)
     except _Failure as exc:
         raise _Failure(f"{where}: {exc}") from None
-    data = _json(resp, f"{where}: the answer", TOKEN_MAX_BYTES)
+    data = _json(resp, f"{where}: the answer", options, TOKEN_MAX_BYTES)
     token = data.get(auth.token_field) if isinstance(data, dict) else None
     if not isinstance(token, str) or not token:
         raise _Failure(f"{where}: the answer has no string field {shown(auth.token_field)} "
@@ -353,7 +374,7 @@ def fetch(url: str, options: SourceOptions) -> tuple[Any, str | None]:
         if "Authorization" in headers:
             secrets.append(headers["Authorization"].split(" ", 1)[1])  # a fetched token too
         resp = _request("GET", url, options, headers=headers, auth=basic)
-        data = _json(resp, "the answer")
+        data = _json(resp, "the answer", options)
     except _Failure as exc:
         reason = _scrub(str(exc), secrets)
         cached = read_cache(url, options)

@@ -123,6 +123,18 @@ def _handler(server: InventoryServer):
             if path == "/slow":
                 time.sleep(server.slow)
                 return self._send(200, server.inventory)
+            if path == "/drip":  # a byte at a time, each well within the read timeout
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                try:
+                    for _ in range(600):
+                        self.wfile.write(b" ")
+                        self.wfile.flush()
+                        time.sleep(0.05)
+                except OSError:
+                    pass  # the client gave up
+                return None
             if path == "/forbidden":
                 return self._send(403, {"error": "forbidden"})
             if path == "/html":

@@ -5,6 +5,7 @@ cache, and one line for every error case -- never with a secret in it."""
 from __future__ import annotations
 
 import socket
+import time
 
 import pytest
 from source_data import INVENTORY, PASSWORD, TOKEN
@@ -135,6 +136,17 @@ def test_connection_refused(tmp_path):
     sock.close()  # nothing listens there now
     url = f"http://127.0.0.1:{port}/inv"
     assert error_of(url, opts(tmp_path)) == f"{url}: connection refused"
+
+
+def test_an_answer_dripping_in_has_a_deadline_in_all(tmp_path):
+    # each byte comes well within the read timeout (0.3 s): only the total deadline
+    # (10 x --inventory-timeout) ends it, not after the 30 s the server would take
+    started = time.monotonic()
+    with InventoryServer(INVENTORY) as srv:
+        text = error_of(srv.url("/drip"), opts(tmp_path, timeout=0.3))
+    assert time.monotonic() - started < 10
+    assert text == (f"{srv.url('/drip')}: the answer did not arrive within 3s in all "
+                    "(10 x --inventory-timeout)")
 
 
 def test_timeout(tmp_path):
