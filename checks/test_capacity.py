@@ -24,6 +24,9 @@ def _judge(evidence, measured, thresholds, crit_severity, advice):
 @pytest.mark.check("capacity.vmstat", severity="high", facts=["vmstat", "nproc"],
                    title="run queue, swapping, iowait and free memory within thresholds")
 def test_vmstat(host, facts, evidence):
+    """`vmstat 1 5`: the p90 of the run queue per CPU, swap in/out, iowait and free
+    memory (free+buffers+cache) against the `capacity.vmstat` warn/crit thresholds;
+    high, medium on a warning."""
     cfg = host.vars.get("capacity", {}).get("vmstat", {})
     pct = float(cfg.get("percentile", 90))
     samples = facts.vmstat.live
@@ -49,6 +52,8 @@ def test_vmstat(host, facts, evidence):
 @pytest.mark.check("capacity.memory", severity="high", facts=["meminfo"],
                    title="available memory and swap use within thresholds")
 def test_memory(host, facts, evidence):
+    """`/proc/meminfo`: available memory (% and MB) and swap used (%) against
+    `capacity.memory`; high, medium on a warning."""
     mem = facts.meminfo
     measured = {"available_pct": mem.available_pct, "swap_used_pct": mem.swap_used_pct,
                 "available_mb": round(mem.available_kb / 1024, 1)}
@@ -61,6 +66,7 @@ def test_memory(host, facts, evidence):
 @pytest.mark.check("capacity.load", severity="medium", facts=["loadavg", "nproc"],
                    title="load average per CPU within thresholds")
 def test_load(host, facts, evidence):
+    """`/proc/loadavg` per CPU over 1, 5 and 15 minutes against `capacity.load`."""
     load, cpus = facts.loadavg, facts.nproc.cpus
     measured = {"load1_per_cpu": round(load.load1 / cpus, 2),
                 "load5_per_cpu": round(load.load5 / cpus, 2),
@@ -87,6 +93,9 @@ def _df(facts, **params):
                    facts=["df", ("df", {"inodes": True})],
                    title="filesystem space and inodes within thresholds, per mount")
 def test_disk(host, facts, evidence):
+    """`df -PT` and `df -Pi`: usage % and inode % of every mount against
+    `capacity.disk`, with per-mount thresholds by glob (`capacity.disk.mounts`) and
+    pseudo filesystems ignored (`ignore_types`); high, medium on a warning."""
     cfg = host.vars.get("capacity", {}).get("disk", {})
     ignore = set(cfg.get("ignore_types", []))
     blocks = [fs for fs in _df(facts).filesystems if fs.fstype not in ignore]

@@ -52,7 +52,12 @@ def ask_records(probe: Probe, layout: DnsLayout, name: str, addresses: list[str]
 @pytest.mark.check("dns.forward_reverse", severity="high", facts=[],
                    title="the host's name and address resolve to each other on every nameserver")
 def test_forward_reverse(host, fleet, evidence):
-    """One record per host (not per nameserver): what is wrong with a host's DNS is
+    """Every host with an IP address (`ansible_host`, or the var `dns_addresses`): its
+    name (`<host>.<dns.zone>`) has exactly that A (AAAA) record and each address (and
+    any other address the name has) a PTR back to the name, on every nameserver of
+    `dns.nameservers`, asked from the controller.
+
+    One record per host (not per nameserver): what is wrong with a host's DNS is
     one finding, fixed by one change on the master; the evidence says which
     nameserver answered what."""
     layout = layout_of(host, fleet)
@@ -98,6 +103,9 @@ def _zone_reads(host, item):
 @pytest.mark.check("dns.zone_valid", severity="high", facts=[_zone_reads],
                    title="named's configuration and every zone it serves load")
 def test_zone_valid(host, facts, fleet, evidence):
+    """On `dns.master` and `dns.slaves`: `named-checkconf` is clean, the declared zones
+    are configured, and `named-checkzone` loads every zone the server serves (a
+    secondary's copy in raw format)."""
     layout = layout_of(host, fleet)
     if dns_role(host, layout) is None:
         pytest.skip("not a DNS server of the inventory (dns.master / dns.slaves)")
@@ -124,6 +132,8 @@ def test_zone_valid(host, facts, fleet, evidence):
 @pytest.mark.check("dns.serial_in_sync", severity="high", facts=[],
                    title="the slave serves the master's SOA serial of every zone")
 def test_serial_in_sync(host, fleet, evidence):
+    """On each of `dns.slaves`: its SOA serial of every declared zone equals the
+    master's (after at most `dns.sync_wait` seconds)."""
     layout = layout_of(host, fleet)
     if dns_role(host, layout) != "slave":
         pytest.skip("not a DNS slave of the inventory (dns.slaves)")
@@ -148,6 +158,8 @@ def test_serial_in_sync(host, fleet, evidence):
 @pytest.mark.check("dns.axfr_restricted", severity="high", facts=[],
                    title="a zone transfer without the TSIG key is refused")
 def test_axfr_restricted(host, fleet, evidence):
+    """On `dns.master` and `dns.slaves`: a zone transfer without the TSIG key, asked
+    from the controller, is refused."""
     layout = layout_of(host, fleet)
     if dns_role(host, layout) is None:
         pytest.skip("not a DNS server of the inventory (dns.master / dns.slaves)")

@@ -22,6 +22,11 @@ def _reads(host, item):
 @pytest.mark.check("nfs.exports", severity="high", facts=[_reads],
                    title="declared NFS exports exist as declared, none insecure, all offered")
 def test_nfs_exports(host, facts, evidence):
+    """Where `nfs.exports` is declared: each export is in `/etc/exports`, in the ganesha
+    config on hosts that have one and in `exportfs -v` where kernel nfsd runs, to the
+    declared clients with the declared options; `no_root_squash`, `insecure` or `rw` to
+    `*` on any export fails unless its declaration says `allow_insecure: true`;
+    `showmount -e` from the controller lists each one for its clients."""
     declared = declared_exports(host.vars)
     if not declared:
         pytest.skip("no NFS exports declared (var nfs.exports)")

@@ -31,6 +31,10 @@ def _reads(host, item):
 @pytest.mark.check("samba.shares", severity="high", facts=[_reads],
                    title="declared Samba shares exist as declared and are served")
 def test_samba_shares(host, facts, evidence):
+    """Where `samba.shares` is declared: `testparm -s` is clean, each share is in the
+    loaded config with its path and options, the path is a directory, and `smbclient -L
+    //ADDRESS -N` from the controller lists it; any share writable by guests fails
+    unless its declaration says `allow_guest_write: true`."""
     declared = _declared(host)
     if not declared:
         pytest.skip("no Samba shares declared (var samba.shares)")

@@ -51,6 +51,12 @@ def _reads(host, item):
 @pytest.mark.check("updates.applied", severity="high", facts=[_reads],
                    title="no pending (security) updates, no reboot pending, fresh lists")
 def test_updates_applied(host, facts, evidence):
+    """Where the var `updates` is set (`{}` for the defaults): pending updates (`apt-get
+    -s upgrade`, `dnf`/`yum -C check-update`), security ones (apt: a `-security` suite
+    or `apt.security_suite`; dnf/yum: `--security`), more than `max_pending` others, a
+    reboot due (`/var/run/reboot-required`, or a running kernel older than the newest in
+    /boot), package lists older than `max_list_age_days`; high, medium without pending
+    security updates."""
     if not isinstance(host.vars.get("updates"), dict):
         pytest.skip("no update policy declared (var updates)")
     conf = update_settings(host.vars)
