@@ -2,14 +2,14 @@
 
 import pytest
 
-from fleetcheck.facts.sysctl import normalize
+from fleetcheck.facts.sysctl import canonical_key, normalize
 
 
 @pytest.mark.check("sysctl.value", severity="medium", items="sysctl", facts=["sysctl"],
                    title="kernel parameter has its declared value")
 def test_sysctl_value(host, facts, item, evidence):
     expected = normalize(host.vars["sysctl"][item])
-    actual = facts.sysctl.values.get(item)  # every declared key in one command
+    actual = facts.sysctl.values.get(canonical_key(item))  # every declared key in one command
     evidence.add(key=item, expected=expected, actual=actual)
     if actual is None:
         pytest.fail(f"{item} does not exist on this kernel", pytrace=False)

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 from fleetcheck import values
 from fleetcheck.facts.base import Command
-from fleetcheck.facts.sysctl import VALUE_KINDS, normalize, persisted_value
+from fleetcheck.facts.sysctl import VALUE_KINDS, canonical_key, normalize, persisted_value
 from fleetcheck.remediation import RunCommand, WriteFile, fix, refuse
 from fleetcheck.remediation.edit import declared_problem, not_utf8, set_keyword, unsafe, verify
 
@@ -24,12 +24,9 @@ HEADER = "# Kernel parameters set by fleetcheck --remediate (from the inventory)
 
 def sysctl_name(key: str) -> str:
     """A key in dotted form: `net/ipv4/conf/eth0.100/rp_filter` (the first separator
-    a '/') is `net.ipv4.conf.eth0/100.rp_filter`, as systemd-sysctl normalizes it."""
-    key = key.strip()
-    first = re.search(r"[./]", key)
-    if first and first.group() == "/":
-        key = key.translate(str.maketrans("./", "/."))
-    return key
+    a '/') is `net.ipv4.conf.eth0/100.rp_filter`, as systemd-sysctl and procps
+    normalize it."""
+    return canonical_key(key.strip())
 
 
 def read_sysctl_d(text: str) -> dict[str, str]:
@@ -62,7 +59,7 @@ def plan_sysctl(ctx):
     if why:
         return refuse(ctx.check_id, ctx.host, why)
     want = normalize(settings[key])
-    actual = ctx.facts.get("sysctl").values.get(key)
+    actual = ctx.facts.get("sysctl").values.get(canonical_key(key))
     current = ctx.facts.get("file", path=PERSIST)
     if not_utf8(PERSIST, current):
         return refuse(ctx.check_id, ctx.host, not_utf8(PERSIST, current))

@@ -193,18 +193,36 @@ def _logical_lines(text: str):
         raise ParseError(f"line {start}: a continuation line (ending in \\) ends the input")
 
 
+# C isspace() but the newline: a run of these is one (its first), in the whole line
+_BLANKS = re.compile(r"[ \t\v\f\r]+")
+_GLOBAL_BLANKS = re.compile(r"[ \t\n\v\f\r]")
+
+
+def _collapse(line: str) -> str:
+    return _BLANKS.sub(lambda m: m[0][0], line)
+
+
 def parse(text: str) -> SmbConf:
+    """Sections and parameters as Samba 4 reads them (checked against testparm 4.17,
+    tests/fixtures/facts/smbconf/samba417_*): every run of blanks in a line is one
+    blank, its first character (`[my  share]` is the share `my share`, `a \t b` is
+    `a b`, both in names and values); a section name is not trimmed (`[ x ]` is a
+    share ` x `, not `x`), but a name that is `global` once its blanks are dropped is
+    [global] (Samba compares it with strwicmp, which skips blanks); a parameter before
+    the first section belongs to [global]; share names are case-insensitive and a
+    section seen again continues the first."""
     conf = SmbConf()
-    section: dict[str, str] | None = None
+    section: dict[str, str] = conf.globals
     by_name: dict[str, SmbShare] = {}   # conf.share() per header was quadratic
     for n, line in _logical_lines(text):
+        line = _collapse(line)
         if line.startswith("["):
             if not line.endswith("]") or len(line) < 3:
                 raise ParseError(f"line {n}: section header without closing ]: {shown(line)}")
-            name = line[1:-1].strip()
-            if not name or "[" in name or "]" in name:
+            name = line[1:-1]
+            if not name.strip() or "[" in name or "]" in name:
                 raise ParseError(f"line {n}: bad section name {shown(line)}")
-            if name.lower() in SPECIAL:
+            if _GLOBAL_BLANKS.sub("", name).lower() in SPECIAL:
                 section = conf.globals
             else:
                 share = by_name.get(name.lower())
@@ -216,8 +234,6 @@ def parse(text: str) -> SmbConf:
         key, sep, value = line.partition("=")
         if not sep or not key.strip():
             raise ParseError(f"line {n}: expected 'parameter = value', got {shown(line)}")
-        if section is None:
-            raise ParseError(f"line {n}: parameter before any [section]: {shown(line)}")
         section[" ".join(key.lower().split())] = value.strip()
     return conf
 

@@ -1,4 +1,11 @@
-"""Kernel parameters: `sysctl -e KEY...` -> {key: value} (absent keys are missing)."""
+"""Kernel parameters: `sysctl -e KEY...` -> {key: value} (absent keys are missing).
+
+Keys are in procps's dotted form (`canonical_key`): `sysctl net/ipv4/tcp_syncookies`
+prints `net.ipv4.tcp_syncookies = 1`, and an interface `veth0.100` is written
+`net.ipv4.conf.veth0/100.rp_filter`. A value of several lines (`kernel.core_modes`,
+`dev.cdrom.info`) is printed by procps as one `key = line` per line; those lines are
+joined again with newlines.
+"""
 
 from __future__ import annotations
 
@@ -44,6 +51,12 @@ def command(hostvars: Mapping[str, Any], keys: tuple[str, ...] = ()) -> Command:
             values.sysctl_key(key)
     except values.UnsafeValue as exc:
         raise FactError(str(exc)) from None
+    # one key once: `a/b` and `a.b` would print the same key twice, read as two lines
+    # of one value
+    seen: dict[str, str] = {}
+    for key in keys:
+        seen.setdefault(canonical_key(key), key)
+    keys = tuple(seen.values())
     # `--`: no key is read as an option, even one that got past the checks above
     return Command("sysctl -e --" + " %s" * len(keys), *keys) if keys else Command("true")
 
@@ -53,16 +66,46 @@ class Sysctl:
     values: dict[str, str] = field(default_factory=dict)
 
 
+def canonical_key(key: str) -> str:
+    """A sysctl key in procps's dotted form. As procps's slashdot(): when the first
+    separator of the key is a '/', the key is a path under /proc/sys and every '/'
+    becomes '.' and every '.' (inside a component: an interface name like eth0.100)
+    becomes '/'; a key whose first separator is '.' is already dotted and is kept.
+    `net/ipv4/conf/eth0.100/rp_filter` -> `net.ipv4.conf.eth0/100.rp_filter`."""
+    first = _SEPARATOR.search(key)
+    if first is None or first.group() == ".":
+        return key
+    return key.translate(_SWAP)
+
+
+_SEPARATOR = re.compile(r"[./]")
+_SWAP = str.maketrans("./", "/.")
+
+
 def parse(text: str) -> Sysctl:
-    values = {}
+    """`key = value` lines; consecutive lines of one key are one value of several lines
+    (procps prints every line of a value with its key); keys in canonical form."""
+    lines: dict[str, list[str]] = {}
+    previous = None
     for n, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         key, sep, value = line.partition(" = ")
+        if not sep:
+            # an empty line of a value: procps prints `key = ` (a blank the capture
+            # may have lost)
+            key, sep, value = line.rstrip().partition(" =")
+            if value:
+                sep = ""
         if not sep or not KEY.fullmatch(key):
             raise ParseError(f"line {n}: expected 'key = value', got {shown(line)}")
-        values[key] = value.strip()
-    return Sysctl(values)
+        key = canonical_key(key)
+        if key == previous:
+            lines[key].append(value.strip())
+        else:
+            lines[key] = [value.strip()]  # a key printed again later: the later wins
+        previous = key
+    return Sysctl({key: "\n".join(parts) for key, parts in lines.items()})
 
 
 def normalize(value: Any) -> str:
