@@ -39,9 +39,26 @@ How the ambiguous parts are read (each decision follows what md itself does):
   ``disks_active`` come from the member list: for running arrays total = members
   holding a slot or faulty, active = those not faulty; for inactive arrays total =
   every listed member, active = those without a flag.
-- ``degraded`` is true when disks_active < disks_total, any ``_`` in the status, any
-  ``(F)`` member, a ``broken`` array, or an ``inactive`` array (the kernel is not
-  running it: it offers no redundancy whatever the member list says).
+- ``degraded`` means the array lacks redundancy, as the kernel counts it
+  (``/sys/block/mdX/md/degraded``, which ``[n/m]`` prints as m = n - degraded): a
+  ``_`` slot in the status or disks_active < disks_total on a running array; for an
+  array without ``[n/m]`` (raid0, linear) a faulty member or ``broken``; and an
+  ``inactive`` array that is not a container (the kernel is not running it: it offers
+  no redundancy whatever the member list says). A faulty member does NOT by itself
+  make an array degraded: once md has rebuilt its slot on a spare (``[5/5] [UUUUU]``
+  beside ``sdh1[5](F)``), the array is complete and the faulty device is only left to
+  be removed. ``failed_spares`` counts those faulty members outside the active set:
+  ``disks_failed - disks_down`` when that is positive (mdstat does not say which
+  faulty member, if any, still holds a ``_`` slot: each ``_`` slot accounts for at
+  most one), so on a complete array every ``(F)`` member.
+- External metadata (``super external:...``; Intel IMSM/VROC, SNIA DDF): the
+  metadata is kept by mdadm/mdmon in a *container*, an md device without a
+  personality that the kernel always prints ``inactive`` with every member ``(S)``
+  (``md127 : inactive sdb[1](S) sda[0](S)`` / ``5288 blocks super external:imsm``).
+  A container (``container``) is neither degraded nor broken: inactive is its normal
+  state. The arrays inside it print ``super external:/md127/0`` (``-md127/0`` while
+  mdmon blocks updates): ``member_of`` is the container's name. ``external`` is true
+  for both.
 - ``metadata`` is the word after ``super``; the kernel prints nothing for v0.90
   superblocks, so null means 0.90 for a persistent array.
 
@@ -116,6 +133,10 @@ class MdArray:
     read_only: bool = False
     auto_read_only: bool = False
     broken: bool = False
+    failed_spares: int = 0  # faulty members outside the active set (to be removed)
+    external: bool = False  # metadata kept by userspace (super external:...)
+    container: bool = False  # an IMSM/DDF container: inactive by nature
+    member_of: str | None = None  # the container of a member array ("md127")
     metadata: str | None = None  # "1.2", "external:imsm", ...; null: 0.90
     chunk_kb: int | None = None
     algorithm: int | None = None
@@ -159,6 +180,10 @@ _BITMAP = re.compile(
     r"(?P<chunk>\d+)(?P<unit>KB|B) chunk(?:,\s*file:\s*(?P<file>.+))?$"
 )  # matched on a stripped line: a lazy `.+?` before `\s*$` was quadratic in its blanks
 _UNUSED = re.compile(r"^unused devices:(?P<rest>.*)$")
+# md.c prints "super external:%s" with the metadata_type mdadm set: a container's type
+# ("imsm", "ddf") or, for an array inside one, "/<container>/<subarray>" ('-' instead
+# of the first '/' while mdmon blocks updates)
+_MEMBER_OF = re.compile(r"^external:[/-](?P<container>[^/\s]+)/(?P<sub>\S+)$")
 
 _ROLE_BY_FLAG = (("F", "faulty"), ("J", "journal"), ("S", "spare"), ("R", "replacement"))
 
@@ -302,7 +327,17 @@ def _finish(block: _Block) -> MdArray:
     else:
         total, active, down = slotted + failed, slotted, 0
     rebuilding = max(0, slotted - active) if (block.counts and not inactive) else 0
-    degraded = active < total or down > 0 or failed > 0 or broken or inactive
+    metadata = block.metadata or ""
+    external = metadata.startswith("external:")
+    member = _MEMBER_OF.match(metadata)
+    container = external and member is None and inactive
+    if inactive:
+        degraded = not container
+    elif block.counts:
+        degraded = active < total or down > 0
+    else:  # raid0/linear: every member holds data; a faulty one is data lost
+        degraded = active < total or broken
+    failed_spares = max(0, failed - down) if (block.counts and not inactive) else 0
     sync = block.sync or {}
     return MdArray(
         name=block.name,
@@ -326,6 +361,10 @@ def _finish(block: _Block) -> MdArray:
         read_only=block.read_only,
         auto_read_only=block.auto_read_only,
         broken=broken,
+        failed_spares=failed_spares,
+        external=external,
+        container=container,
+        member_of=member["container"] if member else None,
         metadata=block.metadata,
         chunk_kb=block.chunk_kb,
         algorithm=block.algorithm,

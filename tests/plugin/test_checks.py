@@ -41,6 +41,11 @@ all:
     ("raid1_check_and_pending", "failed", "medium", ["check", "ETA"]),
     ("inactive_one_spare", "failed", "critical", ["inactive"]),
     ("no_arrays_centos7", "not-applicable", "critical", ["no md arrays"]),
+    # written from the kernel's format strings, not captured (no md driver here): their
+    # source fields say so
+    ("raid5_failed_spare_complete_constructed", "failed", "medium",
+     ["complete (5/5)", "1 failed spare(s) outside the active set: sdh1"]),
+    ("imsm_container_raid1_constructed", "passed", "critical", []),
 ])
 def test_md_healthy_on_real_mdstat(pytester, fixture, outcome, severity, words):
     path = MDSTAT / f"{fixture}.txt"
@@ -51,6 +56,25 @@ def test_md_healthy_on_real_mdstat(pytester, fixture, outcome, severity, words):
         assert word in rec["message"], rec["message"]
     if outcome == "failed":
         assert rec["evidence"], "the arrays' state is the evidence"
+
+
+def test_md_healthy_failed_spare_evidence(pytester):
+    path = MDSTAT / "raid5_failed_spare_complete_constructed.txt"
+    res, rec = run_check(pytester, "test_raid.py", f"    raid: {{mdstat_path: '{path}'}}")
+    md0 = rec["evidence"]["md0"]
+    assert (md0["disks"], md0["failed"], md0["failed_spares"], md0["failed_devices"]) == (
+        "5/5", 1, 1, ["sdh1"])
+    assert "degraded" not in rec["message"]
+
+
+def test_md_healthy_imsm_container_and_declared_member(pytester):
+    path = MDSTAT / "imsm_container_raid1_constructed.txt"
+    res, rec = run_check(pytester, "test_raid.py",
+                         f"    raid: {{mdstat_path: '{path}', "
+                         "arrays: [{name: md126, level: raid1, devices: 2}]}")
+    assert rec["outcome"] == "passed", rec
+    assert rec["evidence"]["md127"]["container"] is True
+    assert rec["evidence"]["md126"]["member_of"] == "md127"
 
 
 def test_md_healthy_without_md_driver(pytester, tmp_path):

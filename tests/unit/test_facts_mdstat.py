@@ -89,6 +89,54 @@ def test_read_only_and_external_metadata():
     assert a.read_only and not a.auto_read_only and a.metadata == "external:/md127/0"
 
 
+# --- degraded as the kernel counts it; failed spares; containers -------------------------
+
+def test_failed_spare_beside_a_complete_mirror_is_not_degraded():
+    # `mdadm --fail` of the idle spare of a 2-disk mirror: md prints (F), no (S)
+    a = one("md0 : active raid1 loop2[2](F) loop1[1] loop0[0]\n"
+            "      101376 blocks super 1.2 [2/2] [UU]\n      \n")
+    assert (a.degraded, a.disks_failed, a.failed_spares, a.disks_spare) == (False, 1, 1, 0)
+
+
+def test_faulty_member_in_its_slot_is_degraded_not_a_failed_spare():
+    a = one("md0 : active raid1 loop1[1](F) loop0[0]\n"
+            "      101376 blocks super 1.2 [2/1] [U_]\n      \n")
+    assert (a.degraded, a.disks_failed, a.failed_spares) == (True, 1, 0)
+
+
+def test_more_faulty_members_than_missing_slots():
+    # each `_` slot accounts for at most one faulty member: the other is outside
+    a = one("md0 : active raid1 loop2[2](F) loop1[1](F) loop0[0]\n"
+            "      101376 blocks super 1.2 [2/1] [U_]\n      \n")
+    assert (a.degraded, a.disks_failed, a.disks_down, a.failed_spares) == (True, 2, 1, 1)
+
+
+def test_ddf_container_and_a_member_blocked_by_mdmon():
+    parsed = mdstat.parse(HEAD +
+                          "md126 : active raid1 sdc[1] sdb[0]\n"
+                          "      1048576 blocks super external:-md127/1 [2/2] [UU]\n      \n"
+                          "md127 : inactive sdc[1](S) sdb[0](S)\n"
+                          "      65536 blocks super external:ddf\n       \n" + TAIL)
+    member, container = parsed.arrays
+    assert (member.external, member.container, member.member_of, member.degraded) == (
+        True, False, "md127", False)
+    assert (container.external, container.container, container.member_of,
+            container.degraded, container.state) == (True, True, None, False, "inactive")
+
+
+def test_inactive_member_of_a_container_is_degraded():
+    # the volume inside a container that was not started: not a container itself
+    a = one("md126 : inactive sda[1] sdb[0]\n"
+            "      1953519616 blocks super external:/md127/0\n       \n")
+    assert (a.container, a.member_of, a.degraded) == (False, "md127", True)
+
+
+def test_inactive_native_array_is_degraded_not_a_container():
+    a = one("md0 : inactive sdb1[1](S) sda1[0](S)\n"
+            "      2093056 blocks super 1.2\n       \n")
+    assert (a.external, a.container, a.degraded) == (False, False, True)
+
+
 def test_inactive_array_without_members_has_no_status_line():
     # md_seq_show prints no "blocks" line when an inactive array holds no device.
     a = one("md9 : inactive\n       \n")
