@@ -208,7 +208,8 @@ def parse(text: str) -> SmbConf:
     blank, its first character (`[my  share]` is the share `my share`, `a \t b` is
     `a b`, both in names and values); a section name is not trimmed (`[ x ]` is a
     share ` x `, not `x`), but a name that is `global` once its blanks are dropped is
-    [global] (Samba compares it with strwicmp, which skips blanks); a parameter before
+    [global] (Samba compares it with strwicmp, which skips blanks); a header ends at
+    its first `]`, what follows on the line is ignored; a parameter before
     the first section belongs to [global]; share names are case-insensitive and a
     section seen again continues the first."""
     conf = SmbConf()
@@ -217,10 +218,11 @@ def parse(text: str) -> SmbConf:
     for n, line in _logical_lines(text):
         line = _collapse(line)
         if line.startswith("["):
-            if not line.endswith("]") or len(line) < 3:
+            close = line.find("]")
+            if close < 0:
                 raise ParseError(f"line {n}: section header without closing ]: {shown(line)}")
-            name = line[1:-1]
-            if not name.strip() or "[" in name or "]" in name:
+            name = line[1:close]  # Samba ignores the rest of the line (`[a] ; comment`)
+            if not name.strip() or "[" in name:
                 raise ParseError(f"line {n}: bad section name {shown(line)}")
             if _GLOBAL_BLANKS.sub("", name).lower() in SPECIAL:
                 section = conf.globals

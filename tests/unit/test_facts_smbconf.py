@@ -66,3 +66,10 @@ def test_raw_file_reads_as_testparm_loaded_it():
 
     # testparm adds the default idmap line and writes booleans as Yes/No
     assert shape(raw) == shape(loaded, defaults={"idmap config * : backend"})
+
+
+def test_a_header_ends_at_its_first_bracket():
+    conf = smbconf.parse("[a] ; a comment\n\tpath = /a\n[b]junk\n\tpath = /b\n")
+    assert [(s.name, s.path) for s in conf.shares] == [("a", "/a"), ("b", "/b")]
+    with pytest.raises(ParseError, match="line 1: section header without closing ]"):
+        smbconf.parse("[c\n\tpath = /c\n")
