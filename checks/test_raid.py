@@ -46,6 +46,15 @@ def _against_declared(md, declared) -> tuple[list[str], list[str]]:
 @pytest.mark.check("raid.md_healthy", severity="critical", facts=["mdstat"],
                    title="md RAID arrays are active, complete and not rebuilding")
 def test_md_healthy(host, facts, evidence):
+    """`/proc/mdstat` (var `raid.mdstat_path`): every array active and not degraded, as
+    the kernel counts it (`/sys/block/mdX/md/degraded`: a `_` slot, fewer active disks
+    than raid disks) or inactive (critical); the arrays of `raid.arrays` present with
+    their declared level and member count (high); a resync, recovery or check running,
+    and a faulty device outside a complete active set (`[5/5] [UUUUU]` beside
+    `sdh1[5](F)`: a *failed spare*, to remove and replace) are medium; an IMSM/DDF
+    container (`super external:imsm`) is inactive by nature and no finding, the arrays
+    inside it are checked like any. Not applicable without the md driver or arrays
+    (unless some are declared)."""
     declared = host.vars.get("raid", {}).get("arrays") or []
     md = facts.mdstat
     evidence["declared"] = [str(a.get("name")) for a in declared]
