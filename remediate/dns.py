@@ -156,8 +156,16 @@ def plan_forward_reverse(ctx):
     for z in zones_changed:
         actions.append(RunCommand(f"rndc reload {z.name}",
                                   command=Command("rndc reload %s", z.name)))
+    # rollback: named serves the restored files again. Their serial is the older one:
+    # secondaries keep the fixed copy until the zone's serial passes it (said here).
+    undo = [RunCommand(f"validate the restored {z.name} with named-checkzone",
+                       command=Command("named-checkzone %s %s", z.name, z.file))
+            for z in zones_changed]
+    undo += [RunCommand(f"rndc reload {z.name} (the restored file has the older serial: "
+                        "secondaries keep the fixed copy until the serial passes it)",
+                        command=Command("rndc reload %s", z.name)) for z in zones_changed]
     # the reverse zone may be shared by several views: one name is enough for rndc
-    return ctx.plan(*actions, target=master)
+    return ctx.plan(*actions, target=master).after_restore(*undo)
 
 
 @fix("dns.axfr_restricted")
@@ -205,4 +213,9 @@ def plan_axfr_restricted(ctx):
     return ctx.plan(*actions,
                     RunCommand("validate with named-checkconf",
                                command=Command("named-checkconf %s", main)),
-                    RunCommand("rndc reconfig", command=Command("rndc reconfig")))
+                    RunCommand("rndc reconfig", command=Command("rndc reconfig"))
+                    ).after_restore(
+        RunCommand("validate the restored files with named-checkconf",
+                   command=Command("named-checkconf %s", main)),
+        RunCommand("rndc reconfig (named reads the restored files)",
+                   command=Command("rndc reconfig")))

@@ -294,6 +294,8 @@ def plan_nfs(ctx):
                                  f"in {path}", path=path, content=after.encode(),
                                  before=current.content))
     if not actions and files.get("exportfs -v"):
+        # no file changed: the kernel's table now matches /etc/exports, as it should
+        # have; rollback has nothing to put back (and says so)
         return ctx.plan(RunCommand("re-export /etc/exports (exportfs -ra)",
                                    command=Command("exportfs -ra")))
     if not actions:
@@ -301,7 +303,11 @@ def plan_nfs(ctx):
                         "nothing to restore (if showmount still fails, look at the server)")
     actions.append(RunCommand("validate /etc/exports with exportfs -ra",
                               command=Command("exportfs -ra")))
+    undo = [RunCommand("re-export the restored /etc/exports (exportfs -ra)",
+                       command=Command("exportfs -ra"))]
     if files.get("ganesha"):
         actions.append(RunCommand("reload nfs-ganesha (SIGHUP re-reads the exports)",
                                   command=Command("sh -c %s", RELOAD_GANESHA)))
-    return ctx.plan(*actions)
+        undo.append(RunCommand("reload nfs-ganesha from the restored file (SIGHUP)",
+                               command=Command("sh -c %s", RELOAD_GANESHA)))
+    return ctx.plan(*actions).after_restore(*undo)

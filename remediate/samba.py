@@ -181,9 +181,17 @@ def plan_samba(ctx):
                               path=conf_path, content=after.encode(), before=current.content),
                     RunCommand("validate with testparm -s", command=Command("sh -c %s", VALIDATE))]
     running = ctx.facts.get("service", name=service).running
+    undo = []
     if not running:
         actions.append(Service(f"start {service}", name=service, operation="start"))
+        undo.append(Service(f"stop {service} (it was stopped before the fix)",
+                            name=service, operation="stop"))
     elif actions:
         actions.append(RunCommand(f"reload {service} (smbcontrol reload-config)",
                                   command=Command("smbcontrol smbd reload-config")))
-    return ctx.plan(*actions, reason=f"{conf_path} matches the declaration and {service} runs")
+        undo += [RunCommand("validate the restored file with testparm -s",
+                            command=Command("sh -c %s", VALIDATE)),
+                 RunCommand(f"reload {service} from the restored file (smbcontrol "
+                            "reload-config)", command=Command("smbcontrol smbd reload-config"))]
+    return ctx.plan(*actions, reason=f"{conf_path} matches the declaration and {service} runs"
+                    ).after_restore(*undo)

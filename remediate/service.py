@@ -19,9 +19,13 @@ def plan_service(ctx):
     if state.init == "sysv" and not state.known:
         return refuse(ctx.check_id, ctx.host,
                       f"{name} has no init script on this host: start it by hand")
-    actions = []
+    actions, undo = [], []
     if not state.running:
         actions.append(Service(f"start {name}", name=name, operation="start"))
+        undo.append(Service(f"stop {name} (it was stopped before the fix)", name=name,
+                            operation="stop"))
     if not state.enabled:
         actions.append(Service(f"enable {name} at boot", name=name, operation="enable"))
-    return ctx.plan(*actions, reason=f"{name} is running and enabled")
+        undo.append(Service(f"disable {name} at boot (as before the fix)", name=name,
+                            operation="disable"))
+    return ctx.plan(*actions, reason=f"{name} is running and enabled").after_restore(*undo)

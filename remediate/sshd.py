@@ -140,4 +140,6 @@ def plan_sshd(ctx):
                   content=after.encode(), before=current.content),
         RunCommand("validate with sshd -t", command=Command("sshd -t")),
         Service("reload sshd", name="ssh", operation="reload"),
-    )
+    ).after_restore(   # rollback: sshd reads the restored file
+        RunCommand("validate the restored file with sshd -t", command=Command("sshd -t")),
+        Service("reload sshd", name="ssh", operation="reload"))

@@ -74,7 +74,13 @@ def plan_sysctl(ctx):
         actions.append(WriteFile(f"persist {key} = {want} in {PERSIST}", path=PERSIST,
                                  content=after.encode(),
                                  before=current.content if current.exists else None))
+    undo = []
     if actual is None or normalize(actual) != want:
         actions.append(RunCommand(f"sysctl -w {key}={want}",
                                   command=Command("sysctl -w %s", f"{key}={want}")))
-    return ctx.plan(*actions, reason=f"{key} is already {want} and persisted")
+        if actual is not None:   # rollback sets exactly this key back to what it was
+            old = normalize(actual)
+            undo.append(RunCommand(f"sysctl -w {key}={old} (its value before the fix)",
+                                   command=Command("sysctl -w %s", f"{key}={old}")))
+    return ctx.plan(*actions, reason=f"{key} is already {want} and persisted"
+                    ).after_restore(*undo)

@@ -3,18 +3,25 @@ then (unless --dry-run) applied, and the same assertion re-runs on fresh facts."
 
 from __future__ import annotations
 
+import base64
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from fleetcheck.remediation import engine, registry
+from fleetcheck.remediation.model import WriteFile
 from fleetcheck.remediation.rolling import RollingLimits, RollingPolicy
 from fleetcheck.state import STATE_KEY
 
 REMEDIATION_KEY = pytest.StashKey[dict]()
+
+# What a dry run shows on the terminal: at most this many lines of each diff, and of
+# the whole listing (the full diffs are in report.html and results.json).
+DIFF_LINES = 40
+LISTING_LINES = 400
 
 
 @dataclass
@@ -56,6 +63,11 @@ class RemediationHooks:
         # hosts whose connection was lost (or a command timed out) in a fix: this run
         # does not touch them again (a command may still be running there)
         self._cut: dict[str, str] = {}
+        # host -> path -> the content the earlier plans of this run (not applied: a
+        # dry run, or no --remediate) would have written; None: removed. The next plan
+        # of the same file is made against it, so the diffs shown compose. A real run
+        # needs none: after each fix the host's facts are read again.
+        self._pending: dict[str, dict[str, bytes | None]] = {}
 
     @property
     def policy(self) -> RollingPolicy | None:
@@ -80,20 +92,35 @@ class RemediationHooks:
         if plan_fn is None:
             item.stash[REMEDIATION_KEY] = {"status": "no automatic fix"}
             return False
-        if not self.options.selects(meta.check_id):
-            item.stash[REMEDIATION_KEY] = {
-                "status": "available", "summary": "a fix exists: run with --remediate"}
-            return False
         host = item.funcargs["host"]
         pool = item.config.stash[STATE_KEY].pool
-        ctx = registry.PlanContext(meta.check_id, host.name, host.vars, host.facts,
-                                   item=item.callspec.params.get("item"),
-                                   other=lambda name: pool.get(name).facts)
+        selected = self.options.selects(meta.check_id)
+        applies = selected and not self.options.dry_run
+        facts = host.facts if applies else self._overlay(host.name, host.facts)
+        other = ((lambda name: pool.get(name).facts) if applies else
+                 (lambda name: self._overlay(name, pool.get(name).facts)))
+        ctx = registry.PlanContext(meta.check_id, host.name, host.vars, facts,
+                                   item=item.callspec.params.get("item"), other=other)
         try:
             plan = plan_fn(ctx)
         except Exception as exc:  # noqa: BLE001 - a planning bug must not crash the run
-            item.stash[REMEDIATION_KEY] = {"status": "failed",
-                                           "error": f"planning failed: {exc!r}"}
+            item.stash[REMEDIATION_KEY] = (
+                {"status": "failed", "error": f"planning failed: {exc!r}"} if selected
+                else {"status": "no automatic fix here", "summary":
+                      f"no automatic fix here: planning failed: {exc!r}"})
+            return False
+        if not selected:
+            # Planned (pure, from the facts already gathered), not promised: the hint
+            # says a fix exists only when it would change something on this host.
+            if plan.refused or plan.empty:
+                why = plan.reason or "nothing to do"
+                item.stash[REMEDIATION_KEY] = {"status": "no automatic fix here",
+                                               "summary": f"no automatic fix here: {why}"}
+            else:
+                self._planned(plan)
+                item.stash[REMEDIATION_KEY] = dict(
+                    plan.to_json(), status="available",
+                    summary=f"a fix exists: run with --remediate ({plan.summary})")
             return False
         info: dict[str, Any] = dict(plan.to_json())
         item.stash[REMEDIATION_KEY] = info
@@ -101,9 +128,48 @@ class RemediationHooks:
             info["status"] = "refused" if plan.refused else "nothing planned"
             return False
         if self.options.dry_run:
+            self._planned(plan)
             info["status"] = "would-fix"
             return False
         return self._apply(item, host, plan, info)
+
+    def _overlay(self, host: str, facts) -> PendingFacts:
+        return PendingFacts(facts, self._pending.setdefault(host, {}))
+
+    def _planned(self, plan) -> None:
+        """A plan that is shown, not applied: what it writes is what the next plan of
+        the same file starts from."""
+        pending = self._pending.setdefault(plan.target or plan.host, {})
+        for action in plan.actions:
+            if isinstance(action, WriteFile):
+                pending[action.path] = action.content
+
+    @pytest.hookimpl(tryfirst=True)   # before the per-host summary, which ends the output
+    def pytest_terminal_summary(self, terminalreporter, config: pytest.Config) -> None:
+        """A dry run shows what --remediate would do: per host, each would-fix with its
+        summary and diff, bounded (the whole diffs are in report.html)."""
+        if not self.options.dry_run or hasattr(config, "workerinput"):
+            return
+        state = config.stash.get(STATE_KEY, None)
+        records = sorted((r for r in (state.records.values() if state else ())
+                          if r.plan and r.plan.get("status") == "would-fix"),
+                         key=lambda r: (r.host, r.test_id))
+        if not records:
+            return
+        tr = terminalreporter
+        tr.write_sep("=", f"fleetcheck dry run: {len(records)} fix(es) --remediate would apply")
+        budget = LISTING_LINES
+        for n, rec in enumerate(records):
+            lines = dry_run_lines(rec)
+            if len(lines) > budget:
+                tr.write_line(f"... {len(records) - n} more fix(es) not shown here: "
+                              "see report.html or results.json", yellow=True)
+                return
+            budget -= len(lines)
+            for line in lines:
+                mark = line[4:5] if line.startswith("    ") else ""
+                tr.write_line(line, green=mark == "+" and not line[4:].startswith("+++"),
+                              red=mark == "-" and not line[4:].startswith("---"))
 
     def _apply(self, item, host, plan, info) -> bool:
         # A plan may change another host than the one checked (plan.target): that
@@ -170,6 +236,43 @@ class RemediationHooks:
         for warning in warnings:
             if terminal is not None:
                 terminal.write_line(f"WARNING: {host}: {warning}", yellow=True)
+
+
+class PendingFacts:
+    """A host's facts as the plans already shown in this run leave them: a `file`
+    fact of a path they write has the content they would write."""
+
+    def __init__(self, facts, pending: dict[str, bytes | None]):
+        self._facts = facts
+        self._pending = pending
+
+    def get(self, fact: str, /, **params: Any):
+        value = self._facts.get(fact, **params)
+        path = params.get("path")
+        if fact != "file" or path not in self._pending:
+            return value
+        content = self._pending[path]
+        if content is None:
+            return replace(value, exists=False, content_b64="")
+        return replace(value, exists=True, content_b64=base64.b64encode(content).decode())
+
+    def __getattr__(self, name: str):
+        return getattr(self._facts, name)
+
+
+def dry_run_lines(rec) -> list[str]:
+    """The lines a dry run shows for one would-fix record: its host, check, summary
+    and each diff, a diff cut at DIFF_LINES lines (saying so)."""
+    target = rec.plan.get("target")
+    where = f" (changes {target})" if target else ""
+    lines = [f"{rec.host}  {rec.test_id}{where}: {rec.plan.get('summary', '')}"]
+    for path, diff in (rec.plan.get("diffs") or {}).items():
+        body = diff.splitlines()
+        lines += ["    " + line for line in body[:DIFF_LINES]]
+        if len(body) > DIFF_LINES:
+            lines.append(f"    ... diff of {path} cut: {len(body) - DIFF_LINES} more "
+                         "line(s) in report.html")
+    return lines
 
 
 def _inventory(config: pytest.Config) -> list[str]:

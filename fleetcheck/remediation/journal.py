@@ -10,7 +10,11 @@ reports/<run-id>/backups/<host>/manifest.json (format 2):
                 "actions": [{"action": 1, "kind": "WriteFile", "summary": ...,
                              "path": "/etc/ssh/sshd_config", "sha256_before": ...,
                              "sha256_after": ..., "state": "pending|started|done|failed"},
-                            ...]}],
+                            ...],
+                "on_rollback": [{"kind": "RunCommand", "summary": ..., "command": "sshd -t",
+                                 "ok": [0]},
+                                {"kind": "Service", "summary": ..., "service": "ssh",
+                                 "operation": "reload"}]}],
      "files": [{"plan": 1, "path": ..., "existed": true, "sha256_before": ...,
                 "sha256_after": <planned, then as found>, "host_backup": ...,
                 "local_backup": ..., "check_id": ..., "backed_up": true}]}
@@ -162,7 +166,8 @@ class Journal:
             no = 1 + max((p.get("plan", 0) for p in data["plans"]), default=0)
             data["plans"].append({"plan": no, "check_id": plan.check_id, "item": item,
                                   "state": "planned", "updated": _now(), "error": None,
-                                  "actions": plan_actions(plan)})
+                                  "actions": plan_actions(plan),
+                                  "on_rollback": [a.to_json() for a in plan.on_rollback]})
             for path in plan.files():
                 writes = [a for a in plan.actions
                           if isinstance(a, WriteFile) and a.path == path]

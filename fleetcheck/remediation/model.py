@@ -102,10 +102,26 @@ class Plan:
     reason: str = ""   # why nothing is planned, or why the fix is refused
     refused: bool = False
     target: str | None = None   # the host the actions change, when not `host`
+    # What `fleetcheck rollback` runs on the host after it restored this plan's files
+    # (RunCommand or Service actions, in order): the runtime state the fix changed
+    # put back (the old sysctl value, a daemon reloaded from the restored file). A plan
+    # whose other actions changed something and declares none is reported by rollback
+    # as not restored.
+    on_rollback: list[Action] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
         return not self.actions
+
+    def after_restore(self, *actions: Action) -> Plan:
+        """Declare what rollback runs after restoring this plan's files; returns the
+        plan (`return ctx.plan(...).after_restore(RunCommand(...))`)."""
+        for action in actions:
+            if not isinstance(action, (RunCommand, Service)):
+                raise TypeError(f"on_rollback takes RunCommand or Service, "
+                                f"not {type(action).__name__}")
+            self.on_rollback.append(action)
+        return self
 
     def files(self) -> list[str]:
         seen: list[str] = []
@@ -131,6 +147,8 @@ class Plan:
                 "diffs": self.diffs(), "refused": self.refused}
         if self.target:
             data["target"] = self.target
+        if self.on_rollback:
+            data["on_rollback"] = [a.to_json() for a in self.on_rollback]
         return data
 
 

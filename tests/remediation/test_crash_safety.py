@@ -144,7 +144,8 @@ def test_a_live_lock_is_waited_on_then_refused(tmp_path):
     first = lock.HostLock(host, "run-1", 1, 60, me=me(controller="elsewhere"))
     first.acquire()
     waits = []
-    second = lock.HostLock(host, "run-2", 0.05, 60, sleep=waits.append)
+    # 0.5 s: one attempt (a shell on a loaded machine) may take longer than 0.05 s
+    second = lock.HostLock(host, "run-2", 0.5, 60, sleep=waits.append)
     with pytest.raises(lock.LockError, match=r"locked by another fleetcheck run "
                                              r"\(run run-1 from elsewhere pid \d+\)"):
         second.acquire()
