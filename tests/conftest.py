@@ -1,1 +1,42 @@
+"""What some tests need besides the venv, as marks (registered in pyproject.toml):
+
+    @pytest.mark.root("mount a tmpfs")      needs root
+    @pytest.mark.chromium                   needs chromium, chromedriver and selenium
+
+Without it, such a test is skipped with a reason that says what it needs (`make unit`
+as another user), unless FLEETCHECK_TESTS_COMPLETE is set (`make test`): then it
+fails, so a run that must be complete is.
+"""
+
+import importlib.util
+import os
+import shutil
+
+import pytest
+
 pytest_plugins = ["pytester"]
+
+
+def _missing(item) -> str | None:
+    mark = item.get_closest_marker("root")
+    if mark is not None and os.geteuid() != 0:
+        why = mark.args[0] if mark.args else mark.kwargs.get("reason", "")
+        return "needs root" + (f" ({why})" if why else "") + ": run it as root (make test)"
+    if item.get_closest_marker("chromium") is not None:
+        lacking = [name for name in ("chromium", "chromedriver") if not shutil.which(name)]
+        if importlib.util.find_spec("selenium") is None:
+            lacking.append("selenium (tests/requirements.txt)")
+        if lacking:
+            return (f"needs chromium: {', '.join(lacking)} missing "
+                    "(tests/requirements-apt.txt; make test installs them, as root)")
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)   # before the test's fixtures are set up
+def pytest_runtest_setup(item):
+    why = _missing(item)
+    if why is None:
+        return
+    if os.environ.get("FLEETCHECK_TESTS_COMPLETE"):
+        pytest.fail(f"{why} (FLEETCHECK_TESTS_COMPLETE: this run must run it)", pytrace=False)
+    pytest.skip(why)

@@ -292,6 +292,7 @@ def test_slow(host):
     assert rec["outcome"] == "error" and "timed out after 1s" in rec["message"]
 
 
+@pytest.mark.root("sudo -u nobody without a password")
 def test_become_runs_commands_through_sudo(pytester):
     # Needs sudo (tests/requirements-apt.txt); run as root, sudo -u needs no password.
     pytester.makefile(".yml", inv="""

@@ -350,7 +350,7 @@ def test_a_failed_action_restores_and_the_next_fix_is_not_blocked(tmp_path):
 # ------------------------------------------------------------------ host scripts
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root")
+@pytest.mark.root("mount a tmpfs")
 def test_a_restore_that_fails_cleans_up_and_says_so(tmp_path):
     full = tmp_path / "full"
     full.mkdir()

@@ -207,7 +207,7 @@ def test_locked_host_waits_then_refuses(pytester):
     assert conf.read_text() == "enabled = no\n" and lock.exists()
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root")
+@pytest.mark.root("mount a tmpfs")
 def test_disk_full_leaves_the_original_intact(pytester):
     big = "x" * 200_000
     setup(pytester, {"a": {"want_line": big}})

@@ -18,9 +18,7 @@ import pytest
 from fleetcheck.remediation import WriteFile, engine, lock
 from fleetcheck.remediation.model import Plan
 
-pytestmark = pytest.mark.skipif(
-    os.geteuid() != 0 or shutil.which("runuser") is None,
-    reason="needs root (runuser, to run the lock script as the user nobody)")
+pytestmark = pytest.mark.root("runuser, to run the lock script as the user nobody")
 
 
 class NobodyHost:

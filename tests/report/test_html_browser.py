@@ -17,6 +17,8 @@ import pytest
 from report_browser import assert_nothing_ran, expand_everything, open_report
 from selenium.webdriver.common.by import By
 
+pytestmark = pytest.mark.chromium
+
 # Each payload, if it ever ran, would set window.__pwned (and some would alert).
 PAYLOADS = [
     "<script>window.__pwned='script'</script>",

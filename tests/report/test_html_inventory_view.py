@@ -3,8 +3,11 @@ the per-host connections table are shown, values from the inventory as text only
 
 import json
 
+import pytest
 from report_browser import open_report
 from selenium.webdriver.common.by import By
+
+pytestmark = pytest.mark.chromium
 
 HOSTILE_USER = "<img src=x onerror=\"window.__pwned='user'\">"
 

@@ -20,7 +20,7 @@ from fleetcheck.connect.hosts import ConnectOptions, FleetHost
 from fleetcheck.inventory import HostEntry
 from fleetcheck.inventory.hostvars import check_var, proxy_jump
 
-needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="su/sudo without a password: root")
+needs_root = pytest.mark.root("su/sudo without a password")
 
 
 def local(**values) -> FleetHost:

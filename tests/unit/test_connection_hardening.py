@@ -38,7 +38,7 @@ from sshserver import SshServer, known_hosts_line, new_key
 
 FIXTURES = Path(__file__).parent / "fixtures" / "openssh"
 needs_ssh = pytest.mark.skipif(shutil.which("ssh") is None, reason="no OpenSSH client")
-needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="su/sudo without a password: root")
+needs_root = pytest.mark.root("su/sudo without a password")
 BOTH = pytest.mark.parametrize("connection", ["paramiko", pytest.param("ssh", marks=needs_ssh)])
 
 
@@ -233,6 +233,7 @@ def test_local_log_has_the_sh_argv_with_the_become_wrapper(tmp_path, method, wra
 
 
 @BOTH
+@needs_root   # ansible_become: sudo -n on this machine
 def test_remote_log_has_exactly_what_the_server_received(tmp_path, server, connection):
     log = CommandLog(str(tmp_path / "log.jsonl"))
     host = host_for(tmp_path, server, connection, log=log, ansible_become=True)
