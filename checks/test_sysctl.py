@@ -2,13 +2,15 @@
 
 import pytest
 
+# the declared value as the kernel prints it (true/false: 1/0), as the fix writes it
+from fleetcheck.facts.sysctl import kernel_value
 from fleetcheck.facts.sysctl import canonical_key, normalize
 
 
 @pytest.mark.check("sysctl.value", severity="medium", items="sysctl", facts=["sysctl"],
                    title="kernel parameter has its declared value")
 def test_sysctl_value(host, facts, item, evidence):
-    expected = normalize(host.vars["sysctl"][item])
+    expected = normalize(kernel_value(host.vars["sysctl"][item]))
     actual = facts.sysctl.values.get(canonical_key(item))  # every declared key in one command
     evidence.add(key=item, expected=expected, actual=actual)
     if actual is None:

@@ -34,6 +34,9 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption("--where", action="append", dest="fleet_where", default=[],
                     metavar="KEY=VALUE", help="keep hosts whose var KEY is VALUE (or "
                     "KEY!=VALUE); repeatable, all must hold; after --limit")
+    group.addoption("--strict-vars", action="store_true", dest="fleet_strict_vars",
+                    help="a top-level var named like a fleetcheck var (capacty:, "
+                    "sysctls:) is an error (exit 4), not a warning")
     group.addoption("--include-offline", action="store_true", dest="fleet_include_offline",
                     help="audit hosts the inventory marks offline (online: false); by "
                     "default their checks are not-applicable: offline")

@@ -113,10 +113,11 @@ def plan_sshd(ctx):
     # the load's check again (the same message), on what is written
     why = declared_problem("sshd", {key: raw}, sshd_fact.VALUE_KINDS) or unsafe(
         [(sshd_fact.directive, key, "the sshd keyword"),
-         (sshd_fact.config_value, raw, f"sshd.{key}")])
+         (lambda value, what: sshd_fact.config_value(value, what, key), raw,
+          f"sshd.{key}")])
     if why:
         return refuse(ctx.check_id, ctx.host, why)
-    want = str(raw)
+    want = sshd_fact.word(raw, key)   # sshd's words: yes/no, digits, a joined list
     current = ctx.facts.get("file", path=SSHD_CONFIG)
     if not current.exists:
         return refuse(ctx.check_id, ctx.host, f"{SSHD_CONFIG} does not exist")

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from fleetcheck import values
 from fleetcheck.facts.base import Command
 from fleetcheck.facts.sysctl import VALUE_KINDS, canonical_key, normalize, persisted_value
+from fleetcheck.facts.sysctl import kernel_value
 from fleetcheck.remediation import RunCommand, WriteFile, fix, refuse
 from fleetcheck.remediation.edit import declared_problem, not_utf8, set_keyword, unsafe, verify
 
@@ -58,7 +59,7 @@ def plan_sysctl(ctx):
          (persisted_value, settings[key], f"sysctl.{key}")])
     if why:
         return refuse(ctx.check_id, ctx.host, why)
-    want = normalize(settings[key])
+    want = normalize(kernel_value(settings[key]))   # as the kernel prints it: true is 1
     actual = ctx.facts.get("sysctl").values.get(canonical_key(key))
     current = ctx.facts.get("file", path=PERSIST)
     if not_utf8(PERSIST, current):

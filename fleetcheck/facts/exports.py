@@ -140,6 +140,45 @@ VALUE_KINDS = {
     "nfs.exports[].allow_insecure": values.boolean,
 }
 
+# The schema of the var (fleetcheck.varschema; nfs.ganesha_conf in ganesha.py).
+VARS = {
+    "nfs": {
+        "type": "object", "description": "NFS exports (nfs.exports)",
+        "x-expected": "a mapping (like {exports: [{path, clients, options}]})",
+        "properties": {
+            "exports": {
+                "type": "array", "description": "exports that must be configured and "
+                "offered as declared", "x-expected": "a list of exports "
+                "({path, clients, options})",
+                "items": {
+                    "type": "object", "description": "one export",
+                    "x-expected": "an export {path, clients, options}",
+                    "required": ["path"],
+                    "properties": {
+                        "path": {"type": "string", "description": "the exported directory"},
+                        "clients": {"type": ["string", "array"],
+                                    "items": {"type": "string", "description": "a host, "
+                                              "network or pattern"},
+                                    "x-expected": "a client or a list of clients",
+                                    "description": "who may mount it (blank-separated "
+                                    "in a string)", "default": "*"},
+                        "options": {"type": "array", "items": {
+                            "type": "string", "description": "an export option (rw, sync, "
+                            "root_squash, ...)"},
+                            "x-expected": "a list of options (like [rw, sync])",
+                            "description": "options each client must have", "default": []},
+                        "allow_insecure": {"type": "boolean", "default": False,
+                                           "description": "accept no_root_squash, insecure "
+                                           "or rw to the world on this export"},
+                    },
+                    "additionalProperties": False,
+                },
+            },
+        },
+        "additionalProperties": False,
+    },
+}
+
 
 def command(hostvars: Mapping[str, Any]) -> Command:
     return Command("cat -- %s", PATH)

@@ -25,6 +25,19 @@ DEFAULT_PATH = "/etc/ganesha/ganesha.conf"
 # The declared exports (nfs.exports[]) are declared with fleetcheck.facts.exports, whose
 # kinds include this module's path_value and client_value.
 VALUE_KINDS = {"nfs.ganesha_conf": values.path}
+# The part of the var nfs this module reads (fleetcheck.varschema joins it to
+# exports.py's).
+VARS = {
+    "nfs": {
+        "type": "object", "description": "NFS exports (nfs.exports)",
+        "properties": {
+            "ganesha_conf": {"type": "string", "default": DEFAULT_PATH,
+                             "description": "the NFS-Ganesha configuration, on hosts "
+                             "that have one"},
+        },
+        "additionalProperties": False,
+    },
+}
 TOKEN = re.compile(r'\s*(?:(#[^\n]*)|("(?:[^"\\\n]|\\.)*")|([{};=,])|([^\s{};=,"#]+)|(\S))')
 SQUASH = {
     "root": "root_squash", "root_squash": "root_squash", "rootsquash": "root_squash",

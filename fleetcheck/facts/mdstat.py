@@ -82,6 +82,35 @@ NAME = "mdstat"
 
 DEFAULT_PATH = "/proc/mdstat"
 VALUE_KINDS = {"raid.mdstat_path": values.path}
+# The schema of the var (fleetcheck.varschema).
+VARS = {
+    "raid": {
+        "type": "object", "description": "software RAID (raid.md_healthy)",
+        "x-expected": "a mapping (like {arrays: [{name: md0, level: raid1, devices: 2}]})",
+        "properties": {
+            "mdstat_path": {"type": "string", "description": "the file to read",
+                            "default": DEFAULT_PATH},
+            "arrays": {
+                "type": "array", "description": "arrays that must be present as declared",
+                "x-expected": "a list of arrays ({name, level, devices})",
+                "items": {
+                    "type": "object", "description": "one array",
+                    "x-expected": "an array {name, level, devices}",
+                    "required": ["name"],
+                    "properties": {
+                        "name": {"type": "string", "description": "md0 (or /dev/md0)"},
+                        "level": {"type": "string", "description": "raid0, raid1, raid5, "
+                                  "raid6, raid10, linear, ... as /proc/mdstat says it"},
+                        "devices": {"type": "integer", "minimum": 1,
+                                    "description": "the number of members"},
+                    },
+                    "additionalProperties": False,
+                },
+            },
+        },
+        "additionalProperties": False,
+    },
+}
 
 
 def command(hostvars: Mapping[str, Any]) -> Command:

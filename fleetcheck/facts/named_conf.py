@@ -67,6 +67,43 @@ VALUE_KINDS = {
     "dns_addresses": address_list,
 }
 
+# The schema of the vars (fleetcheck.varschema).
+_NAMES = {"type": "array", "x-expected": "a list of names"}
+VARS = {
+    "dns": {
+        "type": "object", "description": "the fleet's DNS (dns.*)",
+        "x-expected": "a mapping (like {zone: lab.test, master: ns1, nameservers: [...]})",
+        "properties": {
+            "zone": {"type": "string", "description": "every host is <name>.<zone>"},
+            "reverse_zone": {"type": "string", "description": "the reverse zone "
+                             "(47.213.10.in-addr.arpa)"},
+            "reverse_zones": dict(_NAMES, items={"type": "string", "description": "a "
+                                  "reverse zone"}, description="several reverse zones"),
+            "master": {"type": "string", "description": "the primary server (an "
+                       "inventory host)"},
+            "slaves": dict(_NAMES, items={"type": "string", "description": "an inventory "
+                           "host"}, description="the secondary servers", default=[]),
+            "nameservers": {"type": "array", "x-expected": "a list of addresses",
+                            "items": {"type": "string", "description": "an IP address"},
+                            "description": "the servers dns.forward_reverse asks"},
+            "transfer_key": {"type": "string", "description": "the TSIG key zone "
+                             "transfers must be signed with (dns.axfr_restricted's fix)"},
+            "named_conf": {"type": "string", "default": DEFAULT_CONF,
+                           "description": "named.conf on the DNS servers"},
+            "timeout": {"type": "number", "exclusiveMinimum": 0, "default": 2,
+                        "description": "seconds per query"},
+            "sync_wait": {"type": "number", "minimum": 0, "default": 10,
+                          "description": "seconds a slave may take to follow its master"},
+        },
+        "additionalProperties": False,
+    },
+    "dns_addresses": {
+        "type": "array", "x-expected": "a list of addresses",
+        "items": {"type": "string", "description": "an IP address"},
+        "description": "the host's addresses in DNS (default: ansible_host)",
+    },
+}
+
 OPEN = re.compile(r'^(?P<head>[^{};"]*(?:"[^"]*"[^{};"]*)*)\{$')
 ZONE = re.compile(r'^zone\s+"(?P<name>[^"]+)"(?:\s+(?P<cls>\w+))?\s*$')
 VIEW = re.compile(r'^view\s+"(?P<name>[^"]+)"(?:\s+\w+)?\s*$')

@@ -113,6 +113,42 @@ def parse(text: str) -> PkgState:
 
 
 DEFAULTS = {"max_pending": 0, "max_list_age_days": 7, "refresh_lists": False}
+# The schema of the vars (fleetcheck.varschema).
+VARS = {
+    "updates": {
+        "type": "object", "description": "the patch policy (updates.applied): set it "
+        "({} for the defaults) for a host to be judged",
+        "x-expected": "a mapping ({} for the defaults)",
+        "properties": {
+            "max_pending": {"type": "integer", "minimum": 0, "default": 0,
+                            "description": "non-security updates tolerated"},
+            "max_list_age_days": {"type": "number", "minimum": 0, "default": 7,
+                                  "description": "older package lists are a finding"},
+            "refresh_lists": {"type": "boolean", "default": False,
+                              "description": "`apt-get update` / `dnf makecache` first "
+                              "(talks to the host's repositories)"},
+            "auto_apply": {"type": "boolean", "default": False,
+                           "description": "--remediate may upgrade this host"},
+            "security_suites": {"type": "array", "default": [],
+                                "items": {"type": "string", "description": "an apt suite"},
+                                "x-expected": "a list of apt suites",
+                                "description": "apt suites whose updates count as "
+                                "security ones"},
+        },
+        "additionalProperties": False,
+    },
+    "apt": {
+        "type": "object", "description": "apt settings",
+        "properties": {
+            "security_suite": {"type": "string", "description": "the suite of security "
+                               "updates (bookworm-security)"},
+            "sources": {"type": "array", "items": {"type": "string", "description": "a "
+                        "sources.list line"}, "description": "the apt sources the host "
+                        "uses (the lab's; no check reads it)"},
+        },
+        "additionalProperties": False,
+    },
+}
 
 
 def update_settings(hostvars: Mapping[str, Any]) -> dict[str, Any]:

@@ -12,6 +12,22 @@ from fleetcheck.facts.base import Command, FactError, ParseError, shown
 NAME = "service"
 # The vars whose values reach this fact's command (checked at load: fleetcheck.values).
 VALUE_KINDS = {"services[]": values.unit, "service_processes{}": values.unit}
+# The schema of the vars (fleetcheck.varschema).
+VARS = {
+    "services": {
+        "type": "array", "x-expected": "a list of service names (like [ssh, cron])",
+        "description": "services that must be running (service.running), systemd units "
+                       "or SysV services",
+        "items": {"type": "string", "description": "a service name"},
+    },
+    "service_processes": {
+        "type": "object", "x-expected": "a mapping of service: process name",
+        "description": "on hosts without systemd, the process to look for when a "
+                       "service has no init script: {nfs-ganesha: ganesha.nfsd}",
+        "additionalProperties": {"type": "string", "description": "the process name "
+                                 "(pidof)"},
+    },
+}
 
 # One command for both service managers, so the fact is gathered in one round trip.
 SCRIPT = r"""if [ -d /run/systemd/system ]; then

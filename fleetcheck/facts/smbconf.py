@@ -99,6 +99,42 @@ VALUE_KINDS = {
     "samba.shares[].allow_guest_write": values.boolean,
 }
 
+# The schema of the var (fleetcheck.varschema).
+VARS = {
+    "samba": {
+        "type": "object", "description": "Samba shares (samba.shares)",
+        "x-expected": "a mapping (like {shares: [{name, path, read_only, guest_ok}]})",
+        "properties": {
+            "workgroup": {"type": "string", "description": "the workgroup (the lab "
+                          "writes it; no check reads it)"},
+            "config": {"type": "string", "default": "/etc/samba/smb.conf",
+                       "description": "smb.conf, the file the fix edits"},
+            "service": {"type": "string", "default": "smbd",
+                        "description": "the service the fix reloads"},
+            "shares": {
+                "type": "array", "description": "shares that must exist and be served "
+                "as declared", "x-expected": "a list of shares ({name, path, ...})",
+                "items": {
+                    "type": "object", "description": "one share",
+                    "x-expected": "a share {name, path, read_only, guest_ok}",
+                    "required": ["name"],
+                    "properties": {
+                        "name": {"type": "string", "description": "the share name"},
+                        "path": {"type": "string", "description": "its directory"},
+                        "read_only": {"type": "boolean", "description": "read only = yes"},
+                        "guest_ok": {"type": "boolean", "description": "guest ok = yes"},
+                        "allow_guest_write": {"type": "boolean", "default": False,
+                                              "description": "accept that guests may "
+                                              "write to it"},
+                    },
+                    "additionalProperties": False,
+                },
+            },
+        },
+        "additionalProperties": False,
+    },
+}
+
 
 def command(hostvars: Mapping[str, Any]) -> Command:
     return Command("testparm -s")

@@ -37,19 +37,50 @@ def directive(value, what: str = "the value"):
 MAX_VALUE = 1024
 _QUOTING = re.compile(r"[\"'\\]")
 
+# Keywords whose list is one comma-separated word in sshd_config and in `sshd -T`
+# (OpenSSH servconf.c); every other list is blank-separated words.
+COMMA_LISTS = {"ciphers", "macs", "kexalgorithms", "hostkeyalgorithms",
+               "pubkeyacceptedalgorithms", "pubkeyacceptedkeytypes",
+               "hostbasedacceptedalgorithms", "hostbasedacceptedkeytypes",
+               "casignaturealgorithms", "gssapikexalgorithms"}
+# The YAML 1.1 booleans PyYAML (and so Ansible) loads as strings; true/false, yes/no,
+# on/off load as booleans. sshd's own words for them are yes and no.
+_BOOLEAN_WORDS = {"y": "yes", "Y": "yes", "n": "no", "N": "no"}
 
-def config_value(value, what: str = "the value"):
-    """The value of `Keyword value` in sshd_config, as sshd splits it (argv_split):
-    blank-separated words; ``"`` and ``'`` quote, ``\\`` escapes, a word that starts
-    with ``#`` starts a comment, one leading ``=`` is taken as the separator. So: a
-    string or an integer (a YAML boolean is refused: write "yes"/"no"), no line break
-    or control character, none of ``" ' \\``, no word starting with ``#``, no leading
-    ``=``, no blank at either end, at most 1024 characters. A leading '-' is allowed
-    (``Ciphers -aes128-cbc`` removes from the default list)."""
+
+def word(value: Any, keyword: str = "") -> Any:
+    """A declared value in sshd's own words, for the check and the fix alike: a YAML
+    boolean (and y/n) is yes/no, a number its digits, a list its elements joined as
+    sshd_config takes them and `sshd -T` prints them (commas for the algorithm lists
+    of COMMA_LISTS, blanks otherwise); a string as written. Anything else is returned
+    as it is, for config_value to refuse."""
     if isinstance(value, bool):
-        raise values.UnsafeValue(f"{what} must be a string such as \"yes\" or \"no\", got "
-                                 f"{values.describe(value)} (quote it in YAML)")
-    text = values.text(value, what, max_len=MAX_VALUE)
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, str):
+        return _BOOLEAN_WORDS.get(value, value)
+    if isinstance(value, (list, tuple)) and value and all(
+            isinstance(v, (str, int, float)) for v in value):
+        return ("," if keyword.lower() in COMMA_LISTS else " ").join(word(v) for v in value)
+    return value
+
+
+def config_value(value, what: str = "the value", keyword: str = ""):
+    """The value of `Keyword value` in sshd_config as :func:`word` types it, checked as
+    sshd splits it (argv_split): blank-separated words; ``"`` and ``'`` quote, ``\\``
+    escapes, a word that starts with ``#`` starts a comment, one leading ``=`` is taken
+    as the separator. So: a string, a number, a boolean (yes/no) or a list of those; no
+    line break or control character, none of ``" ' \\``, no word starting with ``#``,
+    no leading ``=``, no blank at either end, at most 1024 characters. A leading '-' is
+    allowed (``Ciphers -aes128-cbc`` removes from the default list)."""
+    typed = word(value, keyword)
+    if not isinstance(typed, str):
+        raise values.UnsafeValue(f"{what} must be a string, a number, a boolean or a list "
+                                 f"of those, got {values.describe(value)}")
+    text = values.text(typed, what, max_len=MAX_VALUE)
     bad = _QUOTING.search(text)
     if bad:
         raise values.UnsafeValue(f"{what} must not contain {bad.group()!r} (sshd reads quotes "
@@ -66,6 +97,26 @@ def config_value(value, what: str = "the value"):
 # The vars whose values reach sshd_config (checked at load: fleetcheck.values):
 # every keyword and every value of the mapping `sshd`.
 VALUE_KINDS = {"sshd{}": directive, "sshd.*": config_value}
+
+# The schema of the var (fleetcheck.varschema).
+VARS = {
+    "sshd": {
+        "type": "object",
+        "description": "sshd directives and the value each must have in `sshd -T` "
+                       "(sshd.config): {PermitRootLogin: prohibit-password}; true/false "
+                       "are yes/no, a list is joined as sshd prints it",
+        "x-expected": "a mapping of Directive: value (like {PermitRootLogin: no})",
+        "x-key": "an sshd_config keyword (letters and digits: PermitRootLogin)",
+        "patternProperties": {
+            r"^[A-Za-z][A-Za-z0-9]{0,63}$": {
+                "type": ["string", "number", "boolean", "array"],
+                "items": {"type": ["string", "number"], "description": "one word"},
+                "x-expected": "a string, a number, a boolean or a list of words",
+                "description": "the value, in sshd's words"},
+        },
+        "additionalProperties": False,
+    },
+}
 
 
 def command(hostvars: Mapping[str, Any]) -> Command:

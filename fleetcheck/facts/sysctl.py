@@ -23,16 +23,42 @@ KEY = re.compile(r"[A-Za-z0-9_.\-/*]+")
 MAX_VALUE = 4096   # a page: what a /proc/sys write takes
 
 
+# The YAML 1.1 booleans PyYAML (and so Ansible) loads as strings; true/false, yes/no,
+# on/off load as booleans. The kernel prints none of them: its booleans are 1 and 0.
+_BOOLEAN_WORDS = {"y": "1", "Y": "1", "n": "0", "N": "0"}
+
+
+def kernel_value(value: Any) -> Any:
+    """A declared value as the kernel prints it, for the check and the fix alike: a
+    YAML boolean (and y/n) is 1/0, a number its digits (10.0 is 10), a list its
+    elements separated by blanks (`net.ipv4.ip_local_port_range: [32768, 60999]`); a
+    string as written. Anything else is returned as it is, for persisted_value to
+    refuse."""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, str):
+        return _BOOLEAN_WORDS.get(value, value)
+    if isinstance(value, (list, tuple)) and value and all(
+            isinstance(v, (str, int, float)) for v in value):
+        return " ".join(kernel_value(v) for v in value)
+    return value
+
+
 def persisted_value(value: Any, what: str = "the value") -> str:
-    """The value of a `key = value` line of sysctl.d(5) (and of `sysctl -w key=value`):
-    a string or a number (a YAML boolean is refused: the kernel wants 0/1), no line
-    break or control character, not only blanks. sysctl.d splits a line at its first
-    '=' and trims blanks, and ``#``/``;`` start a comment only at the start of a line,
-    so '=', '#' and ';' inside a value are data."""
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise values.UnsafeValue(f"{what} must be a number or a string (0/1, not a boolean), "
-                                 f"got {values.describe(value)}")
-    text = values.text(str(value), what, max_len=MAX_VALUE)
+    """The value of a `key = value` line of sysctl.d(5) (and of `sysctl -w key=value`),
+    as :func:`kernel_value` types it: a string, a number, a boolean (1/0) or a list
+    of those; no line break or control character, not only blanks. sysctl.d splits a
+    line at its first '=' and trims blanks, and ``#``/``;`` start a comment only at the
+    start of a line, so '=', '#' and ';' inside a value are data."""
+    typed = kernel_value(value)
+    if not isinstance(typed, str):
+        raise values.UnsafeValue(f"{what} must be a number, a string, a boolean or a list "
+                                 f"of those, got {values.describe(value)}")
+    text = values.text(typed, what, max_len=MAX_VALUE)
     if not text.strip():
         raise values.UnsafeValue(f"{what} must not be blank")
     return text
@@ -41,6 +67,27 @@ def persisted_value(value: Any, what: str = "the value") -> str:
 # The vars whose values reach this fact's command, `sysctl -w` and the sysctl.d file
 # (checked at load: fleetcheck.values): every key and every value of `sysctl`.
 VALUE_KINDS = {"sysctl{}": values.sysctl_key, "sysctl.*": persisted_value}
+
+# The schema of the var (fleetcheck.varschema).
+_SCALAR = {"type": ["string", "number", "boolean"]}
+VARS = {
+    "sysctl": {
+        "type": "object",
+        "description": "kernel parameters and their values (sysctl.value): "
+                       "{net.ipv4.ip_forward: 0}; true/false are written 1/0, a list "
+                       "joined with blanks",
+        "x-expected": "a mapping of key: value (like {net.ipv4.ip_forward: 0})",
+        "x-key": "a sysctl key (dotted words: net.ipv4.ip_forward)",
+        "patternProperties": {
+            r"^[A-Za-z0-9_]+(?:[./][A-Za-z0-9_:@-]+)*$": {
+                "type": ["string", "number", "boolean", "array"],
+                "items": dict(_SCALAR, description="one field of the value"),
+                "x-expected": "a number, a string, a boolean or a list of those",
+                "description": "the value, as `sysctl KEY` prints it"},
+        },
+        "additionalProperties": False,
+    },
+}
 
 
 def command(hostvars: Mapping[str, Any], keys: tuple[str, ...] = ()) -> Command:

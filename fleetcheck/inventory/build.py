@@ -56,6 +56,9 @@ class InventoryBuilder:
         self.hosts: dict[str, _Host] = {}
         self.sources: list[str] = []
         self._edges: dict[tuple[str, str], Where] = {}
+        # top-level vars named like a fleetcheck var (hostvars.check_name), one line
+        # each with the file and line: Inventory.var_warnings
+        self.var_warnings: list[str] = []
         self.add_group("all")
         self.add_group("ungrouped")
 
@@ -128,7 +131,8 @@ class InventoryBuilder:
             group.vars = freezer.freeze(group.vars)
         self.groups["all"].hosts = list(self.hosts)
 
-        inventory = Inventory(hosts={}, groups=self.groups, sources=list(self.sources))
+        inventory = Inventory(hosts={}, groups=self.groups, sources=list(self.sources),
+                              var_warnings=list(dict.fromkeys(self.var_warnings)))
         base = freezer.freeze(base_vars)
         base = base if isinstance(base, FrozenDict) else FrozenDict(base)
         by_groups: dict[tuple[str, ...], tuple[list[str], FrozenDict, int]] = {}

@@ -26,7 +26,7 @@ from fleetcheck.values import shown
 
 from .build import InventoryBuilder
 from .errors import MAX_NESTING, InventoryError
-from .hostvars import _kind, check_var, with_aliases
+from .hostvars import _kind, check_name, check_var, with_aliases
 
 GROUP_KEYS = ("hosts", "vars", "children")
 
@@ -123,7 +123,7 @@ def add_json(data: Any, source: str, builder: InventoryBuilder) -> None:
         for child in children:
             _check_name(child, f"a child of group {shown(name)}", fail)
             builder.add_child(name, child, source, None)
-        values = _vars(group.get("vars"), f"group {shown(name)}", source, fail)
+        values = _vars(group.get("vars"), f"group {shown(name)}", source, fail, builder)
         if values:
             builder.set_group_vars(name, values)
 
@@ -131,7 +131,8 @@ def add_json(data: Any, source: str, builder: InventoryBuilder) -> None:
         _check_name(host, "a host in '_meta.hostvars'", fail)
         if host not in builder.hosts:
             builder.add_host(host, "ungrouped", source)
-        builder.set_host_vars(host, _vars(values, f"host {shown(host)}", source, fail))
+        builder.set_host_vars(host, _vars(values, f"host {shown(host)}", source, fail,
+                                          builder))
 
 
 def _check_name(value: Any, what: str, fail) -> None:
@@ -139,7 +140,7 @@ def _check_name(value: Any, what: str, fail) -> None:
         raise fail(f"{what} must be a non-empty string, got {_kind(value)}")
 
 
-def _vars(values: Any, owner: str, source: str, fail) -> dict:
+def _vars(values: Any, owner: str, source: str, fail, builder: InventoryBuilder) -> dict:
     if values is None:
         return {}
     if not isinstance(values, dict):
@@ -148,4 +149,7 @@ def _vars(values: Any, owner: str, source: str, fail) -> dict:
         reason = check_var(name, value)
         if reason:
             raise InventoryError(f"{owner}: {reason}", source)
+        warning = check_name(name)
+        if warning:
+            builder.var_warnings.append(str(InventoryError(f"{owner}: {warning}", source)))
     return with_aliases(values)

@@ -208,10 +208,102 @@ _CHECKS = {
 }
 
 
+def _string(description: str, **more) -> dict:
+    return {"type": "string", "description": description, **more}
+
+
+_PORT = {"type": ["integer", "string"], "x-expected": "a port number 1-65535",
+         "description": "the SSH port (1-65535)", "default": DEFAULT_PORT}
+# (each use gives its own description)
+_SECONDS = {"type": ["number", "string"], "x-expected": "a number of seconds"}
+_BOOLEAN = {"type": ["boolean", "string", "integer"], "format": "ansible-boolean",
+            "x-expected": "a boolean (true/false, yes/no)"}
+
+# The engine's own vars (fleetcheck.varschema collects them as the area "engine"): the
+# connection vars fleetcheck reads and its fleetcheck_* vars. Their values are checked
+# by _CHECKS below too (the messages connections have always given).
+VARS = {
+    "ansible_host": _string("the address (name or IP) to connect to; default: the "
+                            "inventory name"),
+    "ansible_ssh_host": _string("old name of ansible_host"),
+    "ansible_port": _PORT,
+    "ansible_ssh_port": dict(_PORT, description="old name of ansible_port"),
+    "ansible_user": _string("the SSH login user; default: the ssh_config's or yours"),
+    "ansible_ssh_user": _string("old name of ansible_user"),
+    "ansible_become": dict(_BOOLEAN, default=False,
+                           description="run commands through sudo/su (become_method)"),
+    "ansible_become_user": _string("the user to become", default="root"),
+    "ansible_become_method": _string("how to become the user", enum=list(BECOME_METHODS),
+                                     default="sudo"),
+    "ansible_connection": _string("how to reach the host", enum=list(CONNECTIONS),
+                                  default=DEFAULT_CONNECTION),
+    "ansible_group_priority": {"type": ["integer", "string"], "x-expected": "an integer",
+                               "description": "merge order of groups of the same depth "
+                               "(higher wins)", "default": 1},
+    "ansible_ssh_private_key_file": _string("the SSH private key (on the controller; "
+                                            "relative to the inventory's directory)"),
+    "ansible_private_key_file": _string("same as ansible_ssh_private_key_file"),
+    "ansible_ssh_common_args": _string("ssh options; fleetcheck reads only its "
+                                       "-o ProxyJump=/-J jump host"),
+    "ansible_ssh_extra_args": _string("ssh options; fleetcheck reads only its "
+                                      "-o ProxyJump=/-J jump host"),
+    "fleetcheck_proxy_jump": _string("the jump host(s): [user@]host[:port], comma-separated"),
+    "fleetcheck_known_hosts": _string("the known_hosts file of the fleet (on the controller)"),
+    "fleetcheck_ssh_config": _string("an ssh_config to read (on the controller); it cannot "
+                                     "weaken the host key policy"),
+    "fleetcheck_lock_dir": _string("the per-host lock of --remediate (a path on the host)",
+                                   default="/run/fleetcheck.lock"),
+    "fleetcheck_backup_dir": _string("where fixes back up files on the host",
+                                     default="/var/backups/fleetcheck"),
+    "fleetcheck_command_timeout": dict(_SECONDS, default=60,
+                                       description="seconds every command may take"),
+    "fleetcheck_connect_timeout": dict(_SECONDS, default=10,
+                                       description="seconds connecting may take "
+                                       "(--connect-timeout overrides it)"),
+    "fleetcheck_offline": dict(_BOOLEAN, default=False,
+                               description="true: the host is down on purpose; its "
+                               "checks are not-applicable (offline) unless "
+                               "--include-offline"),
+    "online": dict(_BOOLEAN, default=True,
+                   description="false: the same as fleetcheck_offline: true"),
+    "fleetcheck_columns": {
+        "type": "object", "description": "column sets of `python -m fleetcheck hosts "
+        "--columns @NAME`: name -> list of columns (or one comma-separated string)",
+        "additionalProperties": {
+            "type": ["array", "string"], "items": {"type": "string",
+                                                   "description": "a column name"},
+            "x-expected": "a list of column names",
+            "description": "the columns of the set"}},
+    "fleetcheck_waivers": {
+        "type": "array", "description": "accepted findings (see fleetcheck/report/"
+        "waivers.py): a failed or would-fix record they cover is waived",
+        # declared for the catalogue; fleetcheck.report.waivers checks each waiver
+        # (keys, patterns, dates) at load with its own messages
+        "x-checked-by": "fleetcheck.report.waivers",
+        "x-expected": "a list of waivers",
+        "items": {
+            "type": "object", "description": "one waiver",
+            "x-expected": "a waiver {check, hosts, reason, owner, expires}",
+            "required": ["check", "reason", "expires"],
+            "additionalProperties": False,
+            "properties": {
+                "check": _string("check id pattern (fnmatch: sshd.*)"),
+                "hosts": _string("host pattern (--limit grammar)", default="all"),
+                "reason": _string("why the finding is accepted"),
+                "owner": _string("who accepted it"),
+                "expires": {"format": "date", "description": "the last day it applies "
+                            "(YYYY-MM-DD)"},
+            },
+        },
+    },
+}
+
+
 def check_var(name: str, value: Any) -> str | None:
     """None when ``value`` is acceptable for variable ``name``, else what is wrong (one
     line, the var path first). Connection vars are checked here; the vars of the
-    areas by the kinds they declare (fleetcheck.values)."""
+    areas by the kinds they declare (fleetcheck.values), then every var by its
+    declared schema (fleetcheck.varschema)."""
     if value is None:
         return None
     check = _CHECKS.get(name)
@@ -222,7 +314,20 @@ def check_var(name: str, value: Any) -> str | None:
             return f"{name}: {exc}"
     for problem in values.problems(name, value, values.declared()):
         return problem
+    from fleetcheck import varschema
+
+    for problem in varschema.problems(name, value):
+        return problem
     return None
+
+
+def check_name(name: str) -> str | None:
+    """A warning (one line, the var name first) when top-level var ``name`` is not
+    fleetcheck's but within a typo of one of its vars; the loaders collect these in
+    Inventory.var_warnings with the file and line."""
+    from fleetcheck import varschema
+
+    return varschema.typo(name)
 
 
 def with_aliases(values: dict) -> dict:

@@ -23,7 +23,7 @@ from fleetcheck.values import shown
 
 from .build import InventoryBuilder, without_gc
 from .errors import MAX_ALIAS_NODES, MAX_NESTING, MAX_SOURCE_BYTES, InventoryError
-from .hostvars import check_var, with_aliases
+from .hostvars import check_name, check_var, with_aliases
 from .model import Inventory, VaultedValue, deep_merge
 from .ranges import expand, split_port
 
@@ -505,5 +505,9 @@ class _FileLoader:
             reason = check_var(name, value)
             if reason:
                 raise self.error(f"{owner}: {reason}", var_key)
+            warning = check_name(name)
+            if warning:
+                self.builder.var_warnings.append(str(self.error(f"{owner}: {warning}",
+                                                                var_key)))
             result[name] = value
         return with_aliases(result)

@@ -360,6 +360,10 @@ class Inventory:
     # What the run must say loudly about where the inventory came from (an HTTP
     # inventory answered from the local cache): see sources.load.
     notes: list[str] = field(default_factory=list)
+    # Top-level vars within a typo of a fleetcheck var (`capacty:`), one line each:
+    # `<file>:<line>: group 'web': capacty: not a var fleetcheck reads; did you mean
+    # capacity?` (fleetcheck.varschema.typo); shown as warnings, errors with --strict-vars.
+    var_warnings: list[str] = field(default_factory=list)
 
     def ancestors(self, group: str) -> list[str]:
         """``group`` and every group above it, in precedence order ('all' first)."""
