@@ -290,7 +290,8 @@ def _exists(host, path: str | None) -> bool:
 
 def main(args: argparse.Namespace) -> int:
     """The command: 0 when every file is back (or was never changed) and every
-    declared after-restore command ran, 1 when one is not, 2 when there is nothing to roll back or no inventory, 4 on a bad inventory."""
+    declared after-restore command ran, 1 when one is not, 2 when there is nothing
+    to roll back or no inventory, 4 on a bad inventory."""
     from fleetcheck.connect.hosts import ConnectOptions, FleetHost  # noqa: PLC0415
     from fleetcheck.inventory import InventoryError  # noqa: PLC0415
     from fleetcheck.selection import select_hosts  # noqa: PLC0415

@@ -98,3 +98,34 @@ def test_a_long_diff_is_cut_and_says_so(pytester):
     out = res.stdout.str()
     assert f"... diff of {conf} cut: " in out and "more line(s) in report.html" in out
     assert "filler30 = 1" in out and "filler99 = 1" not in out
+
+
+def test_the_sysctl_fix_composes_over_pending_content():
+    """The real sysctl.value fix, two keys into one file, the second planned over what
+    the first would write (as the hooks do it in a dry run)."""
+    from fleetcheck.facts.file import FileState
+    from fleetcheck.facts.sysctl import Sysctl
+    from fleetcheck.remediation import PlanContext, WriteFile, lookup
+    from fleetcheck.remediation.hooks import PendingFacts
+
+    class Facts:
+        def get(self, fact, /, **params):
+            return {"sysctl": Sysctl({"net.ipv4.ip_forward": "1", "kernel.sysrq": "1"}),
+                    "file": FileState(exists=False)}[fact]
+
+    pending: dict = {}
+    settings = {"sysctl": {"net.ipv4.ip_forward": 0, "kernel.sysrq": 0}}
+    plans = []
+    for key in settings["sysctl"]:
+        p = lookup("sysctl.value")(PlanContext("sysctl.value", "web1", settings,
+                                               PendingFacts(Facts(), pending), key))
+        for action in p.actions:
+            if isinstance(action, WriteFile):
+                pending[action.path] = action.content
+        plans.append(p)
+    path = "/etc/sysctl.d/99-fleetcheck.conf"
+    second = next(a for a in plans[1].actions if isinstance(a, WriteFile))
+    assert second.before == plans[0].actions[0].content      # the first key's file
+    assert second.content.decode().splitlines()[-2:] == ["net.ipv4.ip_forward = 0",
+                                                         "kernel.sysrq = 0"]
+    assert " net.ipv4.ip_forward = 0\n+kernel.sysrq = 0" in plans[1].diffs()[path]

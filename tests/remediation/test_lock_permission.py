@@ -5,7 +5,6 @@ root-owned 0755 directory."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import tempfile
