@@ -9,7 +9,9 @@ from selenium.webdriver.common.by import By
 
 pytestmark = pytest.mark.chromium
 
-HOSTILE_USER = "<img src=x onerror=\"window.__pwned='user'\">"
+# A user name like this is refused at load (fleetcheck.values); a key file's name may
+# hold anything but a line break, and the connections table shows it.
+HOSTILE_KEY = "<img src=x onerror=\"window.__pwned='key'\">"
 
 CHECK = """
 import pytest
@@ -28,7 +30,8 @@ all:
   hosts:
     a: {{ansible_connection: local, ansible_become: true, ansible_become_method: su}}
     b: {{ansible_connection: local, online: false}}
-    c: {{ansible_host: 192.0.2.1, ansible_user: {json.dumps(HOSTILE_USER)},
+    c: {{ansible_host: 192.0.2.1, ansible_user: ops,
+         ansible_ssh_private_key_file: {json.dumps(HOSTILE_KEY)},
          fleetcheck_proxy_jump: "ops@192.0.2.254", fleetcheck_offline: true}}
 """)
     res = pytester.runpytest_subprocess("--inventory", "inv.yml", "--where", "role=web",
@@ -44,7 +47,8 @@ all:
         for tr in browser.find_elements(By.CSS_SELECTOR, "#fc-connections tr[data-host]")}
     assert set(rows) == {"a", "b", "c"}
     assert (rows["a"]["connection"], rows["a"]["become_method"]) == ("local", "su")
-    assert rows["c"]["user"] == HOSTILE_USER and rows["c"]["proxy_jump"] == "ops@192.0.2.254"
+    assert rows["c"]["key_file"].endswith("/" + HOSTILE_KEY), rows["c"]
+    assert rows["c"]["proxy_jump"] == "ops@192.0.2.254"
     # Nothing ran (an alert would make execute_script raise), no element was injected.
     assert browser.execute_script("return window.__pwned === undefined")
     assert browser.execute_script(
