@@ -153,7 +153,7 @@ class RemediationHooks:
         state = config.stash.get(STATE_KEY, None)
         records = sorted((r for r in (state.records.values() if state else ())
                           if r.plan and r.plan.get("status") == "would-fix"),
-                         key=lambda r: (r.host, r.test_id))
+                         key=lambda r: r.host)   # stable: in the order they were planned
         if not records:
             return
         tr = terminalreporter
