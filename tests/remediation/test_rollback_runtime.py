@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import base64
 import json
+import shutil
 import subprocess
+import sys
 from pathlib import Path
 from types import SimpleNamespace
+
+import pytest
 
 from fleetcheck.facts.base import Command
 from fleetcheck.facts.file import FileState
@@ -19,6 +23,8 @@ from fleetcheck.facts.sysctl import Sysctl
 from fleetcheck.remediation import PlanContext, RunCommand, WriteFile, engine, lookup
 from fleetcheck.remediation.model import Plan
 from fleetcheck.remediation.rollback import load_journals, merge, rollback_host
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 class Facts:
@@ -169,3 +175,48 @@ def test_a_failing_after_restore_command_stops_the_rest(tmp_path):
     assert restored.status == "restored" and after.status == "failed" and not after.ok
     assert after.detail == ("`check the restored file` failed (exit 1: ); "
                             "not run: `reload from the restored file`")
+
+
+# ----------------------------------------- the real sysctl fix, in a network namespace
+
+ROUNDTRIP = r"""set -e
+mount --make-rprivate /
+mount -t tmpfs fleetcheck-test /etc/sysctl.d
+cd "$1"
+sysctl -n net.ipv4.ip_forward > "$2/before"
+"$3" -m pytest --inventory "$2/inv.yml" --reports-dir "$2/reports" -q -p no:randomly \
+    -p no:cacheprovider -k sysctl --remediate > "$2/run.out" 2>&1 || true
+sysctl -n net.ipv4.ip_forward > "$2/fixed"
+cat /etc/sysctl.d/99-fleetcheck.conf > "$2/persisted"
+run=$(basename "$(readlink -f "$2/reports/latest")")
+"$3" -m fleetcheck rollback "$run" --reports-dir "$2/reports" > "$2/rollback.out" 2>&1 \
+    && echo 0 > "$2/rc" || echo $? > "$2/rc"
+sysctl -n net.ipv4.ip_forward > "$2/after"
+ls -A /etc/sysctl.d > "$2/left"
+"""
+
+
+@pytest.mark.root("unshare a network and a mount namespace")
+def test_sysctl_fix_then_rollback_sets_the_kernel_value_back(tmp_path):
+    """net.ipv4.ip_forward of a fresh network namespace (0), /etc/sysctl.d a tmpfs of
+    a private mount namespace: this machine's own values and files are not touched."""
+    if shutil.which("unshare") is None:
+        pytest.fail("unshare (util-linux) is missing")
+    (tmp_path / "inv.yml").write_text(
+        "all:\n  hosts:\n    localhost: {ansible_connection: local, "
+        f"fleetcheck_backup_dir: {tmp_path}/hostbackups, fleetcheck_lock_dir: {tmp_path}/lock}}\n"
+        "  vars:\n    sysctl: {net.ipv4.ip_forward: 1}\n")
+    subprocess.run(["unshare", "-m", "-n", "sh", "-c", ROUNDTRIP, "roundtrip", str(REPO),
+                    str(tmp_path), sys.executable], check=True, timeout=120)
+
+    def read(name):
+        return (tmp_path / name).read_text().strip()
+
+    assert (read("before"), read("fixed"), read("after")) == ("0", "1", "0"), read("run.out")
+    assert read("persisted").endswith("net.ipv4.ip_forward = 1")
+    assert read("rc") == "0", read("rollback.out")
+    assert read("rollback.out").splitlines() == [
+        "localhost /etc/sysctl.d/99-fleetcheck.conf: removed",
+        "localhost sysctl.value[net.ipv4.ip_forward]: ran: "
+        "`sysctl -w net.ipv4.ip_forward=0 (its value before the fix)`"]
+    assert read("left") == ""
