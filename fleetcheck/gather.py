@@ -17,6 +17,11 @@ Under xdist each worker gathers the hosts it owns (fleetcheck.scheduling assigns
 hosts to workers before the run, so a worker knows them before its first test).
 In one process, the checks then run in the order their facts come in
 (fleetcheck.runorder), not check by check across the fleet.
+
+The gathering threads are daemon threads (not a ThreadPoolExecutor's, which the
+interpreter joins at exit): after Ctrl-C the run ends at once, without waiting for the
+commands in flight (`vmstat 1 5` on a slow host); their connections end with the
+process.
 """
 
 from __future__ import annotations
@@ -25,7 +30,6 @@ import functools
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -127,7 +131,7 @@ class Gatherer:
         # host's name each time its count moves (fleetcheck.runorder waits on it).
         self.progress: dict[str, int] = {}
         self.events: queue.SimpleQueue[str] = queue.SimpleQueue()
-        self._executor: ThreadPoolExecutor | None = None
+        self._threads: list[threading.Thread] = []
         self._starter: threading.Thread | None = None
 
     def _report(self, name: str, done: int) -> None:
@@ -138,35 +142,51 @@ class Gatherer:
         """Start gathering `plan`; False when there is nothing to gather (or no threads)."""
         if not plan or self.threads < 1:
             return False
-        for host in plan:
+        todo: queue.SimpleQueue[tuple[FleetHost, Work]] = queue.SimpleQueue()
+        for host, work in plan.items():
             self.progress[host.name] = 0
-        executor = ThreadPoolExecutor(min(self.threads, len(plan)),
-                                      thread_name_prefix="fleetcheck-gather")
-        self._executor = executor
+            todo.put((host, work))
 
-        def submit_all() -> None:
-            for host, work in plan.items():
+        def worker() -> None:
+            while not self.stop.is_set():
+                try:
+                    host, work = todo.get_nowait()
+                except queue.Empty:
+                    return
+                try:
+                    gather_host(host, work, self.stop,
+                                functools.partial(self._report, host.name))
+                except Exception:  # noqa: BLE001 - its checks read the facts again
+                    pass
+
+        def start_all() -> None:
+            for i in range(min(self.threads, len(plan))):
                 if self.stop.is_set():
                     return
-                executor.submit(gather_host, host, work, self.stop,
-                                functools.partial(self._report, host.name))
+                thread = threading.Thread(target=worker, name=f"fleetcheck-gather_{i}",
+                                          daemon=True)
+                self._threads.append(thread)
+                thread.start()
 
         # Starting a thread waits until it runs; with the first hosts already
         # connecting, 50 starts cost the test thread most of a second. It goes on.
-        self._starter = threading.Thread(target=submit_all, name="fleetcheck-gather-start",
+        self._starter = threading.Thread(target=start_all, name="fleetcheck-gather-start",
                                          daemon=True)
         self._starter.start()
         return True
 
-    def close(self) -> None:
-        """Stop gathering (a thread ends after its current command) and wait."""
+    def close(self, wait: bool = True) -> None:
+        """Stop gathering (a thread ends after its current command) and, unless
+        `wait` is False (after Ctrl-C), wait for that."""
         self.stop.set()
+        if not wait:
+            return   # daemon threads: they do not hold the process
         if self._starter is not None:
             self._starter.join()
             self._starter = None
-        if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
-            self._executor = None
+        for thread in self._threads:
+            thread.join()
+        self._threads = []
 
 
 class GatherHooks:
@@ -177,6 +197,7 @@ class GatherHooks:
     def __init__(self, threads: int, owned: Callable[[list[str]], Iterable[str]] | None):
         self.gatherer = Gatherer(threads)
         self.owned = owned  # under xdist: which of the hosts this worker runs
+        self.interrupted = False
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> bool | None:
@@ -213,5 +234,9 @@ class GatherHooks:
                                             self.gatherer.events))
         return True
 
+    def pytest_keyboard_interrupt(self, excinfo) -> None:
+        self.interrupted = True
+        self.gatherer.stop.set()
+
     def pytest_unconfigure(self, config: pytest.Config) -> None:
-        self.gatherer.close()
+        self.gatherer.close(wait=not self.interrupted)

@@ -375,7 +375,8 @@ class RecordCollector:
         try:
             results_io.write_results(state.reports_dir / "results.json", state.metadata(),
                                      self.sorted_records(), time.time() - state.started)
-            results_io.point_latest(state.reports_dir.parent, state.run_id)
+            if _moves_latest(state):   # never an interrupted or empty run
+                results_io.point_latest(state.reports_dir.parent, state.run_id)
         except OSError as exc:   # a full disk: said at the end, the exit code is 3
             state.report_failed("results.json", exc)
 
@@ -404,8 +405,15 @@ class RecordCollector:
                                                  for r in bad})) + ")"
             tr.write_line(line, red=bool(bad), green=not bad)
         where = "reports (INCOMPLETE, see below)" if state.report_problems else "reports"
+        latest = _shown(state.reports_dir.parent / "latest")
+        if not _moves_latest(state):
+            latest += " (not moved: the run is incomplete)"
         tr.write_line(f"{where}: {_shown(state.reports_dir)}/ (report.html, results.json, "
-                      f"junit.xml); latest: {_shown(state.reports_dir.parent / 'latest')}")
+                      f"junit.xml); latest: {latest}")
+
+
+def _moves_latest(state: FleetRun) -> bool:
+    return state.run_status is None or state.run_status.moves_latest
 
 
 def _shown(path: Path) -> str:

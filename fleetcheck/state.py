@@ -52,6 +52,9 @@ class FleetRun:
     # Report files that could not be written (a full disk): one line each, said at the
     # end of the run; they turn a passing run's exit code into 3.
     report_problems: list[str] = field(default_factory=list)
+    # Whether the run is complete and what it selected (report.completeness.RunStatus),
+    # decided at the end of the run on the controller; its fields go into `summary`.
+    run_status: Any = None
 
     def report_failed(self, what: str, exc: OSError) -> None:
         self.report_problems.append(f"{what} not written: {exc.strerror or exc}")

@@ -332,11 +332,18 @@ class FleetHost:
         self.close()
         raise Unreachable(self.unreachable_reason)
 
-    def close(self) -> None:
-        with self.lock:
+    def close(self, timeout: float = -1) -> bool:
+        """Close the connection; False when a thread kept the host's lock for
+        `timeout` seconds (a command in flight after Ctrl-C: the process's exit ends it)."""
+        if not self.lock.acquire(timeout=timeout):
+            return False
+        try:
             if self._testinfra is not None:
                 _close(self._testinfra)
                 self._testinfra = None
+        finally:
+            self.lock.release()
+        return True
 
 
 def _close(host) -> None:
@@ -496,6 +503,10 @@ class HostPool:
                                               self.command_log)
             return self._hosts[name]
 
-    def close(self) -> None:
-        for host in self._hosts.values():
-            host.close()
+    def close(self, patience: float = 0.2) -> None:
+        """Close every connection. A host whose lock a gathering thread still holds
+        (a command in flight after Ctrl-C) is waited for at most `patience` seconds in
+        all, then left to the process's exit."""
+        deadline = time.monotonic() + patience
+        for host in list(self._hosts.values()):
+            host.close(timeout=max(0.0, deadline - time.monotonic()))

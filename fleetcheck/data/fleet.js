@@ -26,6 +26,9 @@
 
   /* --- metadata, totals, gate, waivers, history --------------------------------- */
   function renderHead() {
+    if (data.incomplete) {
+      add(root, el("p", {"class": "fc-failed fc-note", id: "fc-incomplete"}, data.incomplete));
+    }
     (data.inventory_notes || []).forEach(function (note) {
       add(root, el("p", {"class": "fc-failed fc-note", id: "fc-inventory-note"}, note));
     });
@@ -116,12 +119,13 @@
     var h = data.history;
     var box = add(root, el("div", {id: "fc-history"}));
     if (!h || !h.previous_run) {
-      add(box, el("p", null, "Change since the previous run: no previous run of this inventory."));
+      add(box, el("p", null, "Change since the previous run: no previous run of this inventory and selection."));
       return;
     }
     add(box, el("p", null, "Change since the previous run " + h.previous_run + ": " +
       h.new_failures.length + " new failures, " + h.resolved.length + " resolved, " +
-      h.still_failing.length + " still failing."));
+      h.still_failing.length + " still failing" +
+      (h.common_records_only ? " (of the records both runs have)." : ".")));
     function f(r) { return r.host + "  " + r.check_id + (r.item ? "[" + r.item + "]" : "") + "  " + r.outcome; }
     renderList(box, "New failures", h.new_failures, f);
     renderList(box, "Resolved", h.resolved, f);
@@ -136,7 +140,11 @@
       return x.check + " on " + x.hosts + " until " + x.expires + " (" + (x.owner || "no owner") + "): " + x.reason;
     }
     renderList(box, "Waivers", w.declared, f);
-    renderList(box, "Stale waivers (match nothing in this run)", w.stale, f);
+    if (w.stale_judged === false) {
+      add(box, el("p", null, "Stale waivers are not judged: the run is incomplete."));
+    } else {
+      renderList(box, "Stale waivers (match nothing in this run)", w.stale, f);
+    }
     renderList(box, "Expired waivers that matched a finding (no longer applied)", w.expired_matching, f);
   }
 

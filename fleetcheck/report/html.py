@@ -114,6 +114,8 @@ def section_data(state: FleetRun, trimmed: bool = False) -> dict:
                            and meta.get("offline") else "")),
         },
         "inventory_notes": meta.get("inventory_notes") or [],
+        # "INCOMPLETE RUN: ..." at the top of the page, or None (report.completeness)
+        "incomplete": state.run_status.banner() if state.run_status is not None else None,
         "connections": meta.get("connections") or {},
         "trimmed": trimmed,
         "gate": meta.get("gate"),

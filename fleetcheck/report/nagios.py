@@ -1,7 +1,8 @@
 """--nagios: one Nagios plugin status line from the gate's verdict.
 
 Status, worst first: CRITICAL (2) when a failing finding is critical or high; UNKNOWN
-(3) when hosts could not be audited (unreachable, not allowed); WARNING (1) when the
+(3) when hosts could not be audited (unreachable, not allowed) or the run did not run
+to the end (interrupted, stopped, nothing selected: incomplete_line); WARNING (1) when the
 failing findings are all medium, low or info; OK (0) otherwise. Tolerated findings
 (below --fail-on) and waived ones do not raise the status; they are in the perfdata.
 """
@@ -29,8 +30,21 @@ def perf_label(outcome: str) -> str:
     return outcome.replace("-", "_")
 
 
-def status_line(verdict: Verdict, hosts: int) -> tuple[int, str]:
-    """(exit code, 'FLEETCHECK CRITICAL - ... | passed=3 failed=1 ...')."""
+def perfdata(verdict: Verdict, hosts: int) -> str:
+    perf = " ".join(f"{perf_label(o)}={verdict.counts.get(o, 0)}" for o in OUTCOMES)
+    return perf + (f" failing={len(verdict.failing)} tolerated={len(verdict.tolerated)}"
+                   f" hosts={hosts}")
+
+
+def incomplete_line(verdict: Verdict, hosts: int, why: str) -> tuple[int, str]:
+    """A run that did not run to the end says nothing of the fleet: UNKNOWN."""
+    return UNKNOWN, f"FLEETCHECK UNKNOWN - the run is incomplete: {why} | " + perfdata(
+        verdict, hosts)
+
+
+def status_line(verdict: Verdict, hosts: int, subset: str = "") -> tuple[int, str]:
+    """(exit code, 'FLEETCHECK CRITICAL - ... | passed=3 failed=1 ...'); `subset`
+    describes a narrower check selection ("-k 'raid'"), said in the line."""
     code = status(verdict)
     findings = [r for r in verdict.failing if r.outcome in FINDINGS]
     unreachable = sorted({r.host for r in verdict.failing if r.outcome == "unreachable"})
@@ -48,6 +62,6 @@ def status_line(verdict: Verdict, hosts: int) -> tuple[int, str]:
         parts.append("no failing finding")
     total = sum(verdict.counts.values())
     parts.append(f"{total} records on {hosts} hosts")
-    perf = " ".join(f"{perf_label(o)}={verdict.counts.get(o, 0)}" for o in OUTCOMES)
-    perf += f" failing={len(verdict.failing)} tolerated={len(verdict.tolerated)} hosts={hosts}"
-    return code, f"FLEETCHECK {NAMES[code]} - {'; '.join(parts)} | {perf}"
+    if subset:
+        parts.append(f"checks: {subset}")
+    return code, f"FLEETCHECK {NAMES[code]} - {'; '.join(parts)} | {perfdata(verdict, hosts)}"

@@ -4,6 +4,7 @@
       vars:
         fleetcheck_waivers:
           - check: "sshd.*"            # fnmatch over check ids
+          - check: "sysctl.value[vm.swappiness]"   # one item: check_id[item], fnmatch
             hosts: "web*:!web3"        # --limit grammar: names, globs, groups, ~regex, :&!
             reason: "legacy app needs password login until Q3"
             owner: "ops@example.com"
@@ -15,7 +16,14 @@ waiver's ``hosts`` pattern (default ``all``). It turns a *failed* or *would-fix*
 into *waived*; an *error* or *unreachable* is never waived (those are not findings
 someone accepted, they are checks that did not run). A waiver past its ``expires``
 date no longer applies and the record says so; one that matches no host x check of
-the run is *stale*.
+the run is *stale* (judged on complete runs only: a subset or a run cut short lacks
+records a waiver may be for).
+
+A pattern of the form ``CHECK[ITEM]`` (no other brackets) targets one item of a check
+with items: CHECK is matched against the record's check id and ITEM against its item
+(both fnmatch with * and ?); a record without an item never matches it. Any pattern is
+also matched against the check id alone as before (so ``raid.md_health[xy]``, a
+character class, still works).
 
 A bad waiver is an InventoryError (one line, exit 4 through the plugin), raised before
 any host is touched.
@@ -38,6 +46,8 @@ _KEYS = {"check", "hosts", "reason", "owner", "expires"}
 _REQUIRED = ("check", "reason", "expires")
 # Check id patterns: the characters of an id ('area.name') plus fnmatch's * ? [ ] !.
 _CHECK_PATTERN = re.compile(r"^[a-z0-9_.*?\[\]!-]+$")
+# check_id[item]: the item part is any text without brackets or control characters.
+_ITEM_PATTERN = re.compile(r"^(?P<check>[^\[\]]+)\[(?P<item>[^\[\]\x00-\x1f\x7f]+)\]$")
 MAX_WAIVERS = 10_000  # in one host's vars: far more than anyone accepts findings for
 
 
@@ -49,8 +59,13 @@ class Waiver:
     owner: str
     expires: dt.date
 
-    def covers_check(self, check_id: str) -> bool:
-        return fnmatch.fnmatchcase(check_id, self.check)
+    def covers_check(self, check_id: str, item: str | None = None) -> bool:
+        if fnmatch.fnmatchcase(check_id, self.check):
+            return True
+        m = _ITEM_PATTERN.match(self.check)
+        return (m is not None and item is not None
+                and fnmatch.fnmatchcase(check_id, m["check"])
+                and fnmatch.fnmatchcase(item, m["item"]))
 
     def expired(self, today: dt.date) -> bool:
         return today > self.expires
@@ -69,11 +84,11 @@ class WaiverBook:
         self.covered = covered      # waiver -> host names it applies to
         self.today = today
 
-    def find(self, host: str, check_id: str) -> Waiver | None:
-        """The waiver for this host x check: the first one still valid, else the first
-        expired one (so the report can say it expired), else None."""
+    def find(self, host: str, check_id: str, item: str | None = None) -> Waiver | None:
+        """The waiver for this host x check (x item): the first one still valid, else
+        the first expired one (so the report can say it expired), else None."""
         matching = [w for w in self.waivers
-                    if host in self.covered[w] and w.covers_check(check_id)]
+                    if host in self.covered[w] and w.covers_check(check_id, item)]
         valid = [w for w in matching if not w.expired(self.today)]
         return (valid or matching or [None])[0]
 
@@ -81,7 +96,7 @@ class WaiverBook:
         """Mark one record (Record.to_json() form) in place: waived, or expired waiver."""
         if record["outcome"] not in WAIVABLE:
             return record
-        waiver = self.find(record["host"], record["check_id"])
+        waiver = self.find(record["host"], record["check_id"], record.get("item"))
         if waiver is None:
             return record
         info = waiver.to_json()
@@ -93,10 +108,11 @@ class WaiverBook:
         return record
 
     def stale(self, records) -> list[Waiver]:
-        """Waivers that match no host x check of this run (whatever its outcome)."""
-        pairs = {(r.host, r.check_id) for r in records}
+        """Waivers that match no host x check (x item) of this run (whatever its
+        outcome). Meaningful for a complete run only (the caller's to know)."""
+        keys = {(r.host, r.check_id, r.item) for r in records}
         return [w for w in self.waivers
-                if not any(h in self.covered[w] and w.covers_check(c) for h, c in pairs)]
+                if not any(h in self.covered[w] and w.covers_check(c, i) for h, c, i in keys)]
 
     def expired_waivers(self) -> list[Waiver]:
         return [w for w in self.waivers if w.expired(self.today)]
@@ -153,10 +169,13 @@ def _parse(item, where: str, source: str | None) -> Waiver:
         if value is None or (isinstance(value, str) and not value.strip()):
             raise bad(f"{key!r} is required")
     check = item["check"]
-    if not isinstance(check, str) or not _CHECK_PATTERN.match(check) or "." not in check \
-            and "*" not in check:
+    itemized = _ITEM_PATTERN.match(check) if isinstance(check, str) else None
+    check_part = itemized["check"] if itemized else check
+    if not isinstance(check, str) or not _CHECK_PATTERN.match(check_part) \
+            or "." not in check_part and "*" not in check_part:
         raise bad(f"check pattern {shown(check)} must match check ids like 'sshd.*' "
-                  "or 'raid.md_healthy' (fnmatch: * ? [...])")
+                  "or 'raid.md_healthy' (fnmatch: * ? [...]), or one item of a check: "
+                  "'sysctl.value[vm.swappiness]'")
     hosts = item.get("hosts", "all")
     if not isinstance(hosts, str) or not hosts.strip():
         raise bad(f"hosts pattern {shown(hosts)} must be a --limit style pattern string")

@@ -15,7 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from fleetcheck.report import gate, guarded, history, nagios, prometheus, sarif
+from fleetcheck.report import (
+    completeness,
+    gate,
+    guarded,
+    history,
+    nagios,
+    prometheus,
+    sarif,
+)
 from fleetcheck.report.results import write_atomic, write_json_atomic
 from fleetcheck.report.waivers import WaiverBook
 from fleetcheck.state import FleetRun
@@ -80,6 +88,9 @@ class RunReports:
         self.verdict: gate.Verdict | None = None
         self.change: history.Change | None = None
         self.stale = []
+        self.progress = completeness.Progress()
+        self.status: completeness.RunStatus | None = None
+        self.prometheus_kept = False   # --prometheus left as it was (incomplete run)
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         guarded.guard(self.config, self.state)
@@ -100,6 +111,18 @@ class RunReports:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.failed and getattr(report, "fleetcheck", None) is None:
             self.other_failures += 1
+        if report.when == "teardown":
+            self.progress.ran.add(report.nodeid)
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.progress.selected = max(self.progress.selected, len(session.items))
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node, ids) -> None:
+        self.progress.selected = max(self.progress.selected, len(ids))
+
+    def pytest_keyboard_interrupt(self, excinfo) -> None:
+        self.progress.keyboard_interrupt = True
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
@@ -131,27 +154,52 @@ class RunReports:
             terminalreporter.write_line(f"ERROR: reports incomplete: {problem}",
                                         red=True, bold=True)
 
+    def _say_incomplete(self, terminalreporter) -> None:
+        """One line: why the run is incomplete and what that did to the outputs."""
+        status = self.status
+        if status is None or status.complete:
+            return
+        said = [status.banner()]
+        if not status.moves_latest:
+            said.append(f"its reports: {_shown(self.state.reports_dir)}/, "
+                        "reports/latest not moved")
+        if self.prometheus_kept:
+            said.append(f"--prometheus {self.prometheus_path} left as it was")
+        if self.book.waivers:
+            said.append("stale waivers not judged")
+        terminalreporter.write_line("; ".join(said),
+                                    red=not status.ran_to_end, yellow=status.ran_to_end,
+                                    bold=True)
+
     def _finish(self, session: pytest.Session) -> None:
         state = self.state
         records = self.records()
         self.verdict = verdict = gate.decide(records, self.fail_on, self.allow_unreachable)
-        self.stale = self.book.stale(records)
+        self.status = status = completeness.decide(self.config, session, self.progress, state)
+        state.run_status = status
+        state.summary.update(status.to_json())
+        # A subset or a run cut short lacks records a waiver may be for.
+        self.stale = self.book.stale(records) if status.complete else []
         expired = {tuple(sorted(r.waiver.items())) for r in records
                    if r.waiver and r.waiver.get("expired")}
         meta = state.metadata()
         reports_root = state.reports_dir.parent
-        self.change = history.since_previous(reports_root, state.run_id, meta, records)
+        self.change = history.since_previous(reports_root, state.run_id, meta, records,
+                                             common_only=not status.complete)
         state.summary.update({
             "gate": verdict.to_json(),
             "waivers": {
                 "declared": [w.to_json() for w in self.book.waivers],
                 "stale": [w.to_json() for w in self.stale],
+                "stale_judged": status.complete,
                 "expired_matching": [dict(t) for t in sorted(expired)],
             },
             "history": self.change.to_json(),
         })
         duration = time.time() - state.started
-        if self.prometheus_path:
+        if self.prometheus_path and not status.complete:
+            self.prometheus_kept = True  # the alerts keep what the last complete run said
+        elif self.prometheus_path:
             try:
                 write_atomic(Path(self.prometheus_path), prometheus.render(
                     records, verdict, state.started, duration, state.run_id))
@@ -168,14 +216,21 @@ class RunReports:
         if session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
             failed = verdict.failing or self.other_failures
             session.exitstatus = pytest.ExitCode.TESTS_FAILED if failed else pytest.ExitCode.OK
+            if not status.ran_to_end and self.progress.selected \
+                    and not self.config.option.collectonly:
+                session.exitstatus = pytest.ExitCode.INTERRUPTED   # -x, --maxfail
 
     def _print_nagios(self, session: pytest.Session) -> None:
         hosts = len(self.state.hosts)
-        if session.exitstatus not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
-            code, line = nagios.UNKNOWN, (f"FLEETCHECK UNKNOWN - the run did not complete "
-                                          f"(pytest exit {int(session.exitstatus)})")
+        status = self.status
+        if not status.ran_to_end:
+            code, line = nagios.incomplete_line(self.verdict, hosts, status.describe())
+        elif session.exitstatus not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+            code, line = nagios.incomplete_line(
+                self.verdict, hosts, f"pytest exit {int(session.exitstatus)}")
         else:
-            code, line = nagios.status_line(self.verdict, hosts)
+            code, line = nagios.status_line(
+                self.verdict, hosts, completeness.describe_checks(status.selection["checks"]))
             if self.other_failures and code == nagios.OK:
                 code, line = nagios.UNKNOWN, line.replace(
                     "FLEETCHECK OK", f"FLEETCHECK UNKNOWN - {self.other_failures} test errors;", 1)
@@ -189,6 +244,7 @@ class RunReports:
     @pytest.hookimpl(trylast=True)  # after the per-host summary of RecordCollector
     def pytest_terminal_summary(self, terminalreporter, config: pytest.Config) -> None:
         self._say_report_problems(terminalreporter)
+        self._say_incomplete(terminalreporter)
         if self.verdict is None or not self.state.records:
             return
         tr = terminalreporter
@@ -216,3 +272,10 @@ class RunReports:
                 tr.write_line(f"  {label}: {rec.host} {rec.check_id} "
                               f"[{rec.severity}] {rec.outcome}",
                               red=label == "new failure", green=label == "resolved")
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
