@@ -61,6 +61,9 @@ def plan_sysctl(ctx):
         return refuse(ctx.check_id, ctx.host, why)
     want = normalize(kernel_value(settings[key]))   # as the kernel prints it: true is 1
     actual = ctx.facts.get("sysctl").values.get(canonical_key(key))
+    if actual is None:   # `sysctl -e` printed nothing for it: no fix can set it here
+        return refuse(ctx.check_id, ctx.host, f"this kernel has no {values.shown(key)} "
+                      "(a module not loaded, or another kernel version): nothing to set")
     current = ctx.facts.get("file", path=PERSIST)
     if not_utf8(PERSIST, current):
         return refuse(ctx.check_id, ctx.host, not_utf8(PERSIST, current))

@@ -129,3 +129,17 @@ def test_the_sysctl_fix_composes_over_pending_content():
     assert second.content.decode().splitlines()[-2:] == ["net.ipv4.ip_forward = 0",
                                                          "kernel.sysrq = 0"]
     assert " net.ipv4.ip_forward = 0\n+kernel.sysrq = 0" in plans[1].diffs()[path]
+
+
+def test_no_fix_is_promised_for_a_sysctl_key_the_kernel_lacks():
+    from fleetcheck.facts.file import FileState
+    from fleetcheck.facts.sysctl import Sysctl
+    from fleetcheck.remediation import PlanContext, lookup
+
+    class Facts:
+        def get(self, fact, /, **params):
+            return {"sysctl": Sysctl({}), "file": FileState(exists=False)}[fact]
+
+    p = lookup("sysctl.value")(PlanContext("sysctl.value", "web1", {"sysctl": {
+        "net.ipv4.tcp_bbr_magic": 1}}, Facts(), "net.ipv4.tcp_bbr_magic"))
+    assert p.refused and p.reason.startswith("this kernel has no 'net.ipv4.tcp_bbr_magic'")

@@ -408,7 +408,7 @@ def test_sysctl_hostile_values_are_refused_at_load_and_by_the_plan(settings, whe
 
 def test_sysctl_value_with_equals_and_hash_is_data_and_reads_back():
     p = run("sysctl.value", {"sysctl": {"kernel.core_pattern": "core=%e #%p"}},
-            Facts(sysctl=Sysctl({})), item="kernel.core_pattern")
+            Facts(sysctl=Sysctl({"kernel.core_pattern": "core"})), item="kernel.core_pattern")
     written = p.actions[0].content.decode()
     assert sysctl_fix.read_sysctl_d(written) == {"kernel.core_pattern": "core=%e #%p"}
 
