@@ -162,7 +162,7 @@ class RunReports:
         said = [status.banner()]
         if not status.moves_latest:
             said.append(f"its reports: {_shown(self.state.reports_dir)}/, "
-                        "reports/latest not moved")
+                        f"{_shown(self.state.reports_dir.parent / 'latest')} not moved")
         if self.prometheus_kept:
             said.append(f"--prometheus {self.prometheus_path} left as it was")
         if self.book.waivers:
