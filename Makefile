@@ -5,7 +5,7 @@ PYTEST := $(VENV)/bin/pytest
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.tests-installed
 
-.PHONY: audit test venv test-deps unit bench clean-reports
+.PHONY: audit test venv test-deps unit bench clean-reports docs
 
 # Create the venv and install fleetcheck (editable) with its dependencies.
 $(STAMP): pyproject.toml
@@ -45,6 +45,10 @@ unit: $(TEST_STAMP)
 bench: $(STAMP) lab-deps
 	@$(VENV)/bin/pip install -q -r bench/requirements.txt
 	$(VENV)/bin/python bench/run.py $(ARGS)
+
+# The README's check, fix and vars reference, generated from the code (fleetcheck checks).
+docs: $(STAMP)
+	$(VENV)/bin/python -m fleetcheck checks --update-readme README.md
 
 clean-reports:
 	find reports -mindepth 1 -maxdepth 1 ! -name .gitkeep -exec rm -rf {} +

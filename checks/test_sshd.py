@@ -21,6 +21,8 @@ def same(actual: str | None, expected: str) -> bool:
 @pytest.mark.check("sshd.config", severity="high", items="sshd", facts=["sshd"],
                    title="sshd directive has its declared value")
 def test_sshd_config(host, facts, item, evidence):
+    """Each directive of the var `sshd` (`{PermitRootLogin: prohibit-password}`) is in
+    effect as `sshd -T` prints it (YAML booleans are yes/no)."""
     expected = str(word(host.vars["sshd"][item], item))
     # a keyword `sshd -T` prints once per value (AllowUsers, ListenAddress): all of them
     repeated = facts.sshd.repeated.get(item.lower())

@@ -3,6 +3,7 @@
   parse FORMAT [FILE]   print what fleetcheck makes of a captured output, as JSON
   rollback RUN_ID       restore every file that run changed, on every host
   hosts                 the selected hosts as a table (CSV, JSON) with chosen columns
+  checks                every check: id, severity, what it reads, its vars, its fix
 """
 
 from __future__ import annotations
@@ -114,6 +115,24 @@ def cmd_hosts(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_checks(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from fleetcheck import catalogue
+
+    infos = catalogue.collect()
+    if args.update_readme:
+        path = Path(args.update_readme)
+        text = path.read_text(encoding="utf-8")
+        new = catalogue.update_readme(text, infos)
+        if new != text:
+            path.write_text(new, encoding="utf-8")
+            print(f"{path}: the check, fix and vars reference updated", file=sys.stderr)
+        return 0
+    sys.stdout.write(catalogue.render(infos, args.format) + "\n")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m fleetcheck",
                                      description="fleetcheck command-line tools")
@@ -160,6 +179,12 @@ def build_parser() -> argparse.ArgumentParser:
     h.add_argument("--inventory-cache-ok", dest="fleet_inventory_cache_ok",
                    action="store_true")
     h.set_defaults(func=cmd_hosts)
+    c = sub.add_parser("checks", help="the check catalogue: id, severity, what it reads, "
+                       "its vars and their schema, its fix")
+    c.add_argument("--format", choices=("table", "json", "markdown"), default="table")
+    c.add_argument("--update-readme", metavar="FILE",
+                   help="rewrite the generated reference blocks of FILE (README.md)")
+    c.set_defaults(func=cmd_checks)
     return parser
 
 

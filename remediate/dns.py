@@ -73,6 +73,10 @@ def _primary_file(conf, zone: str):
 
 @fix("dns.forward_reverse")
 def plan_forward_reverse(ctx):
+    """On the DNS master (another host than the one checked): the host's A/AAAA and PTR
+    records set in the zone files (only those records change), the serial bumped,
+    `named-checkzone` before `rndc reload ZONE`; the re-check waits for the slaves to
+    follow."""
     dnsvars, why = _dns_vars(ctx)
     if why:
         return refuse(ctx.check_id, ctx.host, why)
@@ -170,6 +174,9 @@ def plan_forward_reverse(ctx):
 
 @fix("dns.axfr_restricted")
 def plan_axfr_restricted(ctx):
+    """Every `allow-transfer` clause of named.conf and its includes that admits unsigned
+    requests becomes `allow-transfer { key "<dns.transfer_key>"; };`, `named-checkconf`
+    before `rndc reconfig`."""
     dnsvars, why = _dns_vars(ctx)
     if why:
         return refuse(ctx.check_id, ctx.host, why)

@@ -241,6 +241,11 @@ def _declared(ctx) -> tuple[list[dict] | None, str | None]:
 
 @fix("nfs.exports")
 def plan_nfs(ctx):
+    """Rewrite the `/etc/exports` lines and ganesha EXPORT blocks of each declared
+    export that differs, from its declaration (the rest of each file kept byte for byte;
+    the new files are read back and must hold exactly the declared exports), validate
+    with `exportfs -ra`, then reload nfs-ganesha (SIGHUP; it has no config-check mode).
+    An undeclared insecure export is refused."""
     declared, why = _declared(ctx)
     if why:
         return refuse(ctx.check_id, ctx.host, why)

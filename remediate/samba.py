@@ -129,6 +129,10 @@ def _declared(ctx) -> tuple[list[dict] | None, str | None]:
 
 @fix("samba.shares")
 def plan_samba(ctx):
+    """Restore each declared share that is missing or differs in `smb.conf` from its
+    declaration, validate with `testparm -s` (unknown parameters count), then
+    `smbcontrol smbd reload-config`; start smbd when it is stopped. An undeclared guest-
+    writable share or a missing share path is refused."""
     declared, why = _declared(ctx)
     if why:
         return refuse(ctx.check_id, ctx.host, why)

@@ -11,6 +11,8 @@ from fleetcheck.remediation.edit import unsafe
 
 @fix("service.running")
 def plan_service(ctx):
+    """Start the service and enable it at boot (systemd, else SysV `service` and update-
+    rc.d)."""
     name = ctx.item
     why = unsafe([(values.unit, name, "the service")])
     if why:

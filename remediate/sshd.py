@@ -105,6 +105,9 @@ def sshd_intended(key: str, want: str):
 
 @fix("sshd.config")
 def plan_sshd(ctx):
+    """Set the directive in `/etc/ssh/sshd_config` in sshd's own words (the first
+    occurrence wins in sshd, so ours replaces it or goes on top, outside any Match
+    block), validate with `sshd -t`, then reload sshd (running sessions stay)."""
     key = ctx.item
     settings = ctx.vars.get("sshd")
     if not isinstance(settings, Mapping) or key not in settings:

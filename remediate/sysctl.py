@@ -49,6 +49,9 @@ def read_sysctl_d(text: str) -> dict[str, str]:
 
 @fix("sysctl.value")
 def plan_sysctl(ctx):
+    """`sysctl -w key=value` and the key persisted in `/etc/sysctl.d/99-fleetcheck.conf`
+    (YAML booleans as 1/0); a key this kernel lacks plans nothing, and one the host
+    cannot change is reported with the host's error. Rollback sets the value back."""
     key = ctx.item
     settings = ctx.vars.get("sysctl")
     if not isinstance(settings, Mapping) or key not in settings:

@@ -44,6 +44,10 @@ def _max_age(value) -> float | None:
 
 @fix("updates.applied")
 def plan_updates(ctx):
+    """Only where `updates: {auto_apply: true}` (host or group): `apt-get -y -o
+    Dpkg::Options::=--force-confold upgrade` (local config files kept) or `dnf -y
+    upgrade` / `yum -y update`; a due reboot, stale lists or updates apt keeps back are
+    refused with what to do."""
     updates = ctx.vars.get("updates")
     if updates is not None and not isinstance(updates, Mapping):
         return refuse(ctx.check_id, ctx.host, "the var updates must be a mapping, got "
