@@ -296,13 +296,35 @@ def problems(name: str, value: Any) -> list[str]:
     like a fleetcheck var."""
     if value is None:
         return []
-    schema = schemas().get(name)
-    if schema is None or "x-checked-by" in schema:
+    fast = _FAST.get(name, _UNSEEN)
+    if fast is _UNSEEN:
+        fast = _FAST[name] = _fast(name)
+    if fast is _NOTHING:
         return []
+    if fast is not None and isinstance(value, fast) and not (
+            isinstance(value, bool) and bool not in fast):
+        return []   # a value of the one type its schema says (most connection vars)
     if isinstance(value, (int, float)) or (isinstance(value, str) and len(value) <= 256):
         # the same port, user, timeout on many hosts: judged once
         return list(_scalar_problems(name, type(value), value))
-    return _problems(name, schema, value)
+    return _problems(name, schemas()[name], value)
+
+
+_UNSEEN, _NOTHING = object(), object()
+_FAST: dict[str, Any] = {}
+
+
+def _fast(name: str):
+    """_NOTHING for a var that is not validated here; the Python types of a schema that
+    says nothing but its type; else None."""
+    schema = schemas().get(name)
+    if schema is None or "x-checked-by" in schema:
+        return _NOTHING
+    simple = _simple_type(schema)
+    python = _PY_TYPES.get(simple) if simple is not None else None
+    if python is None:
+        return None
+    return python if isinstance(python, tuple) else (python,)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -311,17 +333,57 @@ def _scalar_problems(name: str, kind: type, value: Any) -> tuple[str, ...]:
 
 
 def _problems(name: str, schema: dict, value: Any) -> list[str]:
-    simple = _simple_type(schema)
-    if simple is not None:
-        python = _PY_TYPES.get(simple)
-        if python is not None and isinstance(value, python) and \
-                (simple == "boolean" or not isinstance(value, bool)):
-            return []
     out: list[str] = []
     for error in sorted(_validator(name).iter_errors(_without_nulls(value)), key=_depth):
         for line in _lines(name, error):
             if line not in out:
                 out.append(line)
+    return out
+
+
+# -- merged vars -----------------------------------------------------------------------
+
+def _is_threshold(schema: dict) -> bool:
+    return set(schema.get("properties") or {}) == {"warn", "crit"}
+
+
+def _pairs(schema: dict, value: Any, where: str):
+    """(var path, value) of every {warn, crit} threshold in ``value``."""
+    if not isinstance(value, dict) or not isinstance(schema, dict):
+        return
+    if _is_threshold(schema):
+        yield where, value
+        return
+    properties = schema.get("properties") or {}
+    extra = schema.get("additionalProperties")
+    for key, item in value.items():
+        sub = properties.get(key, extra if isinstance(extra, dict) else None)
+        if sub is not None:
+            yield from _pairs(sub, item, var_path(where, [key]))
+
+
+# the vars merged_problems looks at
+MERGED = ("capacity",)
+
+
+def merged_problems(values) -> list[str]:
+    """What is wrong with a host's merged vars that no single definition shows: a
+    threshold of numbers needs both warn and crit (their order says whether a higher
+    or a lower value is worse), though a group may set one and a host the other."""
+    out = []
+    for name in MERGED:
+        value = values.get(name)
+        if not isinstance(value, dict):
+            continue
+        for where, pair in _pairs(schemas()[name], value, name):
+            levels = {k: v for k, v in pair.items() if v is not None}
+            numbers = [k for k, v in levels.items() if not isinstance(v, str)]
+            if numbers and len(levels) == 1:
+                (level,) = numbers
+                other = "crit" if level == "warn" else "warn"
+                out.append(f"{where}: {level} {levels[level]!r} without {other} (numbers "
+                           "need both: crit >= warn says a higher value is worse; or use "
+                           "a Nagios range)")
     return out
 
 

@@ -45,6 +45,11 @@ _DISK = {
     "usage_pct": threshold("space used % per mount", 85, 95),
     "inodes_pct": threshold("inodes used % per mount", 85, 95),
 }
+# a per-mount override has no default of its own: what it does not set is capacity.disk's
+_MOUNT = {
+    "usage_pct": threshold("space used % on the mounts the pattern matches"),
+    "inodes_pct": threshold("inodes used % on the mounts the pattern matches"),
+}
 
 VARS = {
     "capacity": _section("thresholds of the capacity checks (capacity.*)", {
@@ -83,7 +88,7 @@ VARS = {
             "mounts": {"type": "object", "description": "per-mount thresholds: glob "
                        "pattern of mount points -> {usage_pct, inodes_pct}",
                        "additionalProperties": _section("the thresholds of the mounts "
-                                                        "the pattern matches", _DISK)},
+                                                        "the pattern matches", _MOUNT)},
         }),
     }),
 }

@@ -147,6 +147,7 @@ class InventoryBuilder:
                 "large group vars merged for many different sets of groups?)", host.source)
 
         merger = Merger(MAX_MERGED_ENTRIES, too_many)
+        judged: dict[int, str | None] = {}   # merged vars shared by hosts: judged once
         for host in self.hosts.values():
             where[:] = [host]
             key = tuple(host.groups)
@@ -167,6 +168,15 @@ class InventoryBuilder:
                 raise InventoryError(
                     f"the merged vars of host {shown(host.name)} hold {size} values (more than "
                     f"{MAX_HOST_VALUES}, the limit of one host)", host.source)
+            if host.vars and hv.changes_merged(host.vars):
+                problem = hv.check_merged(values)
+            else:
+                if id(merged) not in judged:
+                    judged[id(merged)] = hv.check_merged(merged)
+                problem = judged[id(merged)]
+            if problem:
+                raise InventoryError(f"host {shown(host.name)}: {problem} (the merged vars)",
+                                     host.source)
             inventory.hosts[host.name] = HostEntry(
                 name=host.name, vars=values, groups=list(ordered), source=host.source)
         return inventory

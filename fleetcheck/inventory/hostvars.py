@@ -321,6 +321,24 @@ def check_var(name: str, value: Any) -> str | None:
     return None
 
 
+def check_merged(values: dict) -> str | None:
+    """What is wrong with a host's merged vars that no one definition shows (a numeric
+    threshold with warn but no crit), or None: fleetcheck.varschema.merged_problems."""
+    from fleetcheck import varschema
+
+    for problem in varschema.merged_problems(values):
+        return problem
+    return None
+
+
+def changes_merged(own: dict) -> bool:
+    """Whether a host's own vars change what check_merged looks at (else the host's
+    merged vars are judged with its groups', once)."""
+    from fleetcheck import varschema
+
+    return any(name in own for name in varschema.MERGED)
+
+
 def check_name(name: str) -> str | None:
     """A warning (one line, the var name first) when top-level var ``name`` is not
     fleetcheck's but within a typo of one of its vars; the loaders collect these in

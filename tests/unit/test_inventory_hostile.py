@@ -340,13 +340,13 @@ def test_copies_of_vars_are_plain_and_independent(shared):
 def test_base_vars_are_shared_read_only(tmp_path):
     from fleetcheck.inventory import sources
 
-    base = {"capacity": {"disk": {"usage_pct": {"warn": 85}}}}
+    base = {"capacity": {"disk": {"usage_pct": {"warn": 85, "crit": 95}}}}
     path = write(tmp_path, "all:\n  hosts:\n    a:\n    b: {capacity: {disk: {mounts: {x: {}}}}}\n")
     inventory = sources.load([path], base_vars=base)
     a, b = inventory.hosts["a"], inventory.hosts["b"]
     a.vars["capacity"]["disk"]["usage_pct"]["warn"] = 1
-    assert b.vars["capacity"] == {"disk": {"usage_pct": {"warn": 85}, "mounts": {"x": {}}}}
-    assert base == {"capacity": {"disk": {"usage_pct": {"warn": 85}}}}
+    assert b.vars["capacity"] == {"disk": {"usage_pct": {"warn": 85, "crit": 95}, "mounts": {"x": {}}}}
+    assert base == {"capacity": {"disk": {"usage_pct": {"warn": 85, "crit": 95}}}}
 
 
 # -- nesting ----------------------------------------------------------------------------

@@ -421,3 +421,24 @@ all:
     data = json.loads((pytester.path / "reports" / "latest" / "results.json").read_text())
     (record,) = data["records"]
     assert record["outcome"] == "passed", record
+
+
+# -- the merged vars -----------------------------------------------------------------
+
+def test_a_numeric_threshold_needs_both_levels_once_merged(tmp_path):
+    path = write(tmp_path, "all:\n  vars:\n    capacity: {disk: {mounts: {/var/log: "
+                 "{usage_pct: {warn: 90}}}}}\n  hosts:\n    web1:\n")
+    assert refused(path) == (
+        f"{path}: host 'web1': capacity.disk.mounts['/var/log'].usage_pct: warn 90 without "
+        "crit (numbers need both: crit >= warn says a higher value is worse; or use a "
+        "Nagios range) (the merged vars)")
+
+
+def test_levels_set_in_a_group_and_a_host_are_whole(tmp_path):
+    path = write(tmp_path, "all:\n  vars:\n    capacity: {load: {load1_per_cpu: {warn: 2}}}\n"
+                 "  hosts:\n    web1:\n      capacity: {load: {load1_per_cpu: {crit: 4}}}\n"
+                 "    web2:\n      capacity: {load: {load1_per_cpu: {crit: '~:4'}}}\n")
+    load([str(path)])
+    path = write(tmp_path, "all:\n  vars:\n    capacity: {load: {load1_per_cpu: {warn: '~:2'}}}"
+                 "\n  hosts:\n    web1:\n")
+    load([str(path)])   # a Nagios range alone says what it alerts on
