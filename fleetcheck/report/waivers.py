@@ -5,7 +5,7 @@
         fleetcheck_waivers:
           - check: "sshd.*"            # fnmatch over check ids
           - check: "sysctl.value[vm.swappiness]"   # one item: check_id[item], fnmatch
-            hosts: "web*:!web3"        # --limit grammar: names, globs, groups, ~regex, :&!
+            hosts: "web*:!web3"        # --limit grammar: names, globs, groups, :&! (no ~regex)
             reason: "legacy app needs password login until Q3"
             owner: "ops@example.com"
             expires: 2026-12-31        # last day the waiver applies
@@ -179,6 +179,11 @@ def _parse(item, where: str, source: str | None) -> Waiver:
     hosts = item.get("hosts", "all")
     if not isinstance(hosts, str) or not hosts.strip():
         raise bad(f"hosts pattern {shown(hosts)} must be a --limit style pattern string")
+    if any(term.strip().lstrip("&!").startswith("~") for term in re.split(r"[,:]", hosts)):
+        # A regex from the inventory is code the controller runs: one written to
+        # backtrack (`~(a+)+$`) holds the run for ever (re has no timeout).
+        raise bad(f"hosts pattern {shown(hosts)}: '~regex' is for --limit, not for a waiver "
+                  "(use names, globs and groups)")
     if any(term.strip().startswith("@") for term in re.split(r"[,:]", hosts)):
         # --limit's @file reads a file on the controller: not for a pattern that comes
         # from the inventory
