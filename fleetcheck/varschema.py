@@ -40,6 +40,7 @@ import datetime as dt
 import difflib
 import functools
 import importlib
+import itertools
 import re
 from typing import Any
 
@@ -289,11 +290,12 @@ def _depth(error) -> tuple:
     return (tuple(str(p) for p in error.absolute_path),)
 
 
-def problems(name: str, value: Any) -> list[str]:
+def problems(name: str, value: Any, first: bool = False) -> list[str]:
     """What is wrong with one definition of var ``name`` (its value where a group or a
     host sets it): one line each, ``<var path>: <what is wrong>``. A var no schema
     declares has none (it is not fleetcheck's); see :func:`typo` for names that look
-    like a fleetcheck var."""
+    like a fleetcheck var. ``first``: stop at the first error (the load says one; a
+    hostile mapping of 50,000 bad thresholds is not judged to the end)."""
     if value is None:
         return []
     fast = _FAST.get(name, _UNSEEN)
@@ -307,9 +309,10 @@ def problems(name: str, value: Any) -> list[str]:
     if isinstance(value, (int, float)) or (isinstance(value, str) and len(value) <= 256):
         # the same port, user, timeout on many hosts: judged once
         return list(_scalar_problems(name, type(value), value))
-    return _problems(name, schemas()[name], value)
+    return _problems(name, schemas()[name], value, first)
 
 
+FIRST_OF = 1000
 _UNSEEN, _NOTHING = object(), object()
 _FAST: dict[str, Any] = {}
 
@@ -332,9 +335,15 @@ def _scalar_problems(name: str, kind: type, value: Any) -> tuple[str, ...]:
     return tuple(_problems(name, schemas()[name], value))
 
 
-def _problems(name: str, schema: dict, value: Any) -> list[str]:
+def _problems(name: str, schema: dict, value: Any, first: bool = False) -> list[str]:
+    errors = _validator(name).iter_errors(_without_nulls(value))
+    if first:
+        # the first by path of at most FIRST_OF errors: jsonschema walks the keys of an
+        # additionalProperties mapping in a set's order, which changes between runs
+        some = list(itertools.islice(errors, FIRST_OF))
+        return _lines(name, min(some, key=_depth))[:1] if some else []
     out: list[str] = []
-    for error in sorted(_validator(name).iter_errors(_without_nulls(value)), key=_depth):
+    for error in sorted(errors, key=_depth):
         for line in _lines(name, error):
             if line not in out:
                 out.append(line)

@@ -316,7 +316,7 @@ def check_var(name: str, value: Any) -> str | None:
         return problem
     from fleetcheck import varschema
 
-    for problem in varschema.problems(name, value):
+    for problem in varschema.problems(name, value, first=True):
         return problem
     return None
 

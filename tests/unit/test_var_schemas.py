@@ -442,3 +442,13 @@ def test_levels_set_in_a_group_and_a_host_are_whole(tmp_path):
     path = write(tmp_path, "all:\n  vars:\n    capacity: {load: {load1_per_cpu: {warn: '~:2'}}}"
                  "\n  hosts:\n    web1:\n")
     load([str(path)])   # a Nagios range alone says what it alerts on
+
+
+def test_many_bad_entries_stop_at_one_line(tmp_path):
+    """50,000 bad per-mount thresholds: one line (the load stops at a first error)."""
+    mounts = ", ".join(f"/m{i}: {{usage_pct: {{warn: x}}}}" for i in range(50_000))
+    path = write(tmp_path, group_var(f"capacity: {{disk: {{mounts: {{{mounts}}}}}}}"))
+    reason = refused(path)
+    assert reason.startswith(f"{path}:5: group 'web': capacity.disk.mounts['/m")
+    assert reason.endswith(".usage_pct.warn: expected a number or a Nagios range "
+                           "(\"~:85\", \"10:\", \"@0:5\"): not a Nagios range: 'x'")
