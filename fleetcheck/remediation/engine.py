@@ -78,8 +78,11 @@ sync -- "$(dirname -- "$1")"
 """
 
 # $1 path, $2 backup path: copy the file (when it exists) and print it as base64.
+# Prints "present:" then the file's base64 (empty for an empty file), or nothing for no
+# file: an empty file is backed up and restored as the empty file it is.
 BACKUP_SCRIPT = ('set -eu; mkdir -p -- "$(dirname -- "$2")"; '
-                 'if [ -e "$1" ]; then cp -a -- "$1" "$2"; sync -- "$2"; base64 -w0 -- "$1"; fi')
+                 'if [ -e "$1" ]; then cp -a -- "$1" "$2"; sync -- "$2"; printf present:; '
+                 'base64 -w0 -- "$1"; fi')
 
 
 class ApplyFailed(Exception):
@@ -295,8 +298,9 @@ def _backup(host, ctx: ApplyContext, journal, no: int) -> list[dict]:
         if res.rc != 0:
             raise ApplyFailed(f"backup of {path} failed: {res.stderr.strip()}",
                               {"command": f"cp -a {path} {backup}", "rc": res.rc})
-        existed = bool(res.stdout.strip())
-        content = base64.b64decode(res.stdout.strip()) if existed else None
+        out = res.stdout.strip()
+        existed = out.startswith("present:")
+        content = base64.b64decode(out[len("present:"):]) if existed else None
         entry.update(existed=existed, host_backup=backup if existed else None,
                      sha256_before=sha256(content) if existed else "absent", backed_up=True)
         if ctx.backups_dir is not None and existed:
@@ -340,8 +344,8 @@ def service_command(host, name: str, operation: str) -> Command:
     init = host.facts.get("init").system
     if init == "systemd":
         return Command("systemctl %s -- %s", operation, name)
-    if operation == "enable":
-        return Command("update-rc.d %s enable", name)
+    if operation in ("enable", "disable"):   # SysV: the rc links, not the script
+        return Command("update-rc.d %s %s", name, operation)
     return Command("service %s %s", name, operation)
 
 

@@ -136,6 +136,36 @@ def test_fix_backs_up_writes_atomically_keeps_mode_and_rechecks(pytester):
     assert conf.read_text() == "enabled = no\n"
 
 
+def test_an_empty_file_is_backed_up_and_rolled_back_as_the_empty_file_it_is(pytester):
+    setup(pytester, {"a": {}})
+    conf = pytester.path / "a" / "app.conf"
+    conf.write_bytes(b"")
+    res, recs, data = run(pytester, "--remediate")
+    (backup,) = recs["a"]["plan"]["backups"]
+    assert recs["a"]["outcome"] == "fixed" and backup["existed"] is True, backup
+    assert Path(backup["host_backup"]).read_bytes() == b""
+    proc = subprocess.run([sys.executable, "-m", "fleetcheck", "rollback",
+                           data["run"]["run_id"], "--reports-dir",
+                           str(pytester.path / "reports")], cwd=pytester.path,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert conf.exists() and conf.read_bytes() == b""    # not removed as if it never was
+
+
+def test_sysv_enable_and_disable_go_through_update_rc_d():
+    from fleetcheck.remediation import engine
+
+    class SysV:
+        class facts:  # noqa: N801 - a stand-in for the host's fact cache
+            @staticmethod
+            def get(name):
+                return type("Init", (), {"system": "sysv"})()
+
+    assert engine.service_command(SysV, "cron", "disable").render() == "update-rc.d cron disable"
+    assert engine.service_command(SysV, "cron", "enable").render() == "update-rc.d cron enable"
+    assert engine.service_command(SysV, "cron", "stop").render() == "service cron stop"
+
+
 def test_rollback_refuses_a_file_changed_since_unless_forced(pytester):
     setup(pytester, {"a": {}})
     conf = pytester.path / "a" / "app.conf"
