@@ -422,10 +422,12 @@ def typo(name: str) -> str | None:
     declared = schemas()
     if name in declared or name in ANSIBLE_VARS or not isinstance(name, str):
         return None
-    close = difflib.get_close_matches(name, list(declared), n=1, cutoff=0.8)
+    # case does not make a different var to a reader (SSHD, Capacity)
+    lowered = {n.lower(): n for n in declared}
+    close = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.8)
     if close:
-        return f"{name}: not a var fleetcheck reads; did you mean {close[0]}?"
-    if name.startswith("fleetcheck_"):
+        return f"{name}: not a var fleetcheck reads; did you mean {lowered[close[0]]}?"
+    if name.lower().startswith("fleetcheck_"):
         ours = [n for n in declared if n.startswith("fleetcheck_")]
         close = difflib.get_close_matches(name, ours, n=1, cutoff=0.75)
         hint = f"did you mean {close[0]}?" if close else f"fleetcheck reads {', '.join(ours)}"

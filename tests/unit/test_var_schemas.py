@@ -224,7 +224,8 @@ def test_hosts_command_exit_4(tmp_path):
 @pytest.mark.parametrize("name, like", [("capacty", "capacity"), ("sysctls", "sysctl"),
                                         ("service", "services"), ("Services", "services"),
                                         ("fleetcheck_waiver", "fleetcheck_waivers"),
-                                        ("ansible_hots", "ansible_host")])
+                                        ("ansible_hots", "ansible_host"),
+                                        ("SSHD", "sshd"), ("Capacity", "capacity")])
 def test_typo_of_a_fleetcheck_var_is_a_warning_with_file_and_line(tmp_path, name, like):
     path = write(tmp_path, group_var(f"{name}: {{}}"))
     inventory = load([str(path)])
