@@ -408,8 +408,12 @@ class RecordCollector:
         latest = _shown(state.reports_dir.parent / "latest")
         if not _moves_latest(state):
             latest += " (not moved: the run is incomplete)"
-        tr.write_line(f"{where}: {_shown(state.reports_dir)}/ (report.html, results.json, "
-                      f"junit.xml); latest: {latest}")
+        # only the files that were written (pytest-html and junitxml may be off, or the
+        # disk full): the summary names nothing that is not there
+        written = [name for name in ("report.html", "results.json", "junit.xml")
+                   if (state.reports_dir / name).exists()]
+        tr.write_line(f"{where}: {_shown(state.reports_dir)}/ ({', '.join(written) or 'none'})"
+                      f"; latest: {latest}")
 
 
 def _moves_latest(state: FleetRun) -> bool:

@@ -76,6 +76,12 @@ def select(option) -> Selection:
         # are merged once per set of groups, not copied into each host.
         inv = inventory.load(files, source_options(option), base_vars=defaults)
         notes = list(inv.notes)
+        # A top-level var within a typo of one fleetcheck reads (`capacty`): a warning
+        # line in the terminal and the reports, an error with --strict-vars.
+        warnings = list(getattr(inv, "var_warnings", []) or [])
+        if warnings and getattr(option, "fleet_strict_vars", False):
+            raise inventory.InventoryError(f"{warnings[0]} (--strict-vars)")
+        notes += warnings
         hosts.update((entry.name, entry) for entry in inv.select(limit))
         others.update(inv.hosts)
         paths = files

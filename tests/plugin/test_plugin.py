@@ -353,3 +353,29 @@ def test_ok(host):
     import json
     run = json.loads((pytester.path / "reports" / "latest" / "results.json").read_text())["run"]
     assert [w for w in run["connection_warnings"] if "StrictHostKeyChecking" in w], run
+
+
+def test_a_var_named_like_a_fleetcheck_var_is_a_warning_or_with_strict_vars_an_error(pytester):
+    pytester.makefile(".yml", inv="""
+all:
+  vars:
+    capacty: {disk: {}}
+  hosts:
+    a: {ansible_connection: local}
+""")
+    pytester.makepyfile(test_demo="""
+import pytest
+
+@pytest.mark.check("demo.ok", severity="low", title="ok")
+def test_ok(host):
+    assert host.name
+""")
+    res = pytester.runpytest("--inventory", "inv.yml")
+    assert res.ret == 0
+    warned = [ln for ln in res.stdout.lines if ln.startswith("WARNING: ") and "capacty" in ln]
+    assert warned and all("inv.yml:3: group 'all': capacty:" in ln and "did you mean capacity?" in ln
+                          for ln in warned), res.stdout.str()
+    res = pytester.runpytest("--inventory", "inv.yml", "--strict-vars")
+    assert res.ret == 4
+    errors = [ln for ln in res.stderr.lines if "capacty" in ln]
+    assert len(errors) == 1 and errors[0].endswith("(--strict-vars)"), res.stderr.str()

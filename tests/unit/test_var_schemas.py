@@ -402,6 +402,7 @@ def test_sysctl_fix_writes_kernel_values():
     assert plan.actions[1].command.render() == "sysctl -w net.ipv4.ip_forward=0"
 
 
+@pytest.mark.root("sysctl lives in /sbin, on root's PATH (the check runs it)")
 def test_sysctl_boolean_passes_on_this_machine(pytester):
     """A real local run: this machine's net.ipv4.ip_forward, declared as a YAML boolean."""
     actual = subprocess.run(["sysctl", "-n", "net.ipv4.ip_forward"], capture_output=True,
