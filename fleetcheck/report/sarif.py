@@ -23,7 +23,10 @@ def reported(record: Record) -> bool:
     return record.outcome in BAD_OUTCOMES or record.outcome == "waived"
 
 
-def build(records: list[Record], version: str, run_id: str) -> dict:
+def build(records: list[Record], version: str, run_id: str,
+          incomplete: str | None = None) -> dict:
+    """The SARIF log of a run; `incomplete` (why the run is not complete) makes its
+    invocation unsuccessful, so a consumer does not read missing results as fixed."""
     rules: dict[str, dict] = {}
     for r in records:
         if r.check_id not in rules:
@@ -44,9 +47,17 @@ def build(records: list[Record], version: str, run_id: str) -> dict:
             "tool": {"driver": {"name": "fleetcheck", "version": version,
                                 "rules": list(rules.values())}},
             "automationDetails": {"id": f"fleetcheck/{run_id}"},
+            "invocations": [_invocation(incomplete)],
             "results": results,
         }],
     }
+
+
+def _invocation(incomplete: str | None) -> dict:
+    if incomplete is None:
+        return {"executionSuccessful": True}
+    return {"executionSuccessful": False, "toolExecutionNotifications": [
+        {"level": "warning", "message": {"text": f"incomplete run: {incomplete}"}}]}
 
 
 def _result(r: Record, rule_index: int) -> dict:

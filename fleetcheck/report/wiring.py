@@ -209,8 +209,9 @@ class RunReports:
             from fleetcheck import __version__
 
             try:
-                write_json_atomic(Path(self.sarif_path),
-                                  sarif.build(records, __version__, state.run_id))
+                write_json_atomic(Path(self.sarif_path), sarif.build(
+                    records, __version__, state.run_id,
+                    incomplete=None if status.complete else status.describe()))
             except OSError as exc:
                 state.report_failed(f"--sarif {self.sarif_path}", exc)
         if session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):

@@ -320,3 +320,21 @@ def test_ctrl_c_ends_the_run_at_once(pytester):
     run = newest_run(pytester)["run"]
     assert run["complete"] is False and run["incomplete"][0].startswith("interrupted (Ctrl-C)")
     print(f"exit {took:.2f}s after SIGINT")
+
+
+def test_sarif_of_an_incomplete_run_says_its_invocation_did_not_succeed(fleet, pytester):
+    import jsonschema
+
+    schema = json.loads((Path(__file__).parents[1] / "fixtures" / "sarif"
+                         / "sarif-schema-2.1.0.json").read_text())
+    fleet("--sarif", "full.sarif")
+    fleet("--sarif", "part.sarif", "-k", "second")
+    full = json.loads((pytester.path / "full.sarif").read_text())
+    part = json.loads((pytester.path / "part.sarif").read_text())
+    for log in (full, part):
+        jsonschema.Draft4Validator(schema).validate(log)
+    assert full["runs"][0]["invocations"] == [{"executionSuccessful": True}]
+    (invocation,) = part["runs"][0]["invocations"]
+    assert invocation["executionSuccessful"] is False
+    assert invocation["toolExecutionNotifications"][0]["message"]["text"] == \
+        "incomplete run: a subset of the checks (-k 'second')"
