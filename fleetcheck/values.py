@@ -208,6 +208,25 @@ def address(value: Any, what: str = "the value") -> str:
     return text
 
 
+def as_word(value: Any, *, true: str, false: str, sep: str = " ") -> Any:
+    """A declared value in the words of the program it goes to (sshd, the kernel):
+    a YAML boolean, and YAML 1.1's y/Y/n/N that PyYAML keeps as strings, is `true` or
+    `false`; a number its digits (10.0 is 10); a list its words joined by `sep`; a
+    string as written. Anything else is returned as it is, for a kind to refuse."""
+    if isinstance(value, bool):
+        return true if value else false
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, str):
+        return {"y": true, "Y": true, "n": false, "N": false}.get(value, value)
+    if isinstance(value, (list, tuple)) and value and all(
+            isinstance(v, (str, int, float)) for v in value):
+        return sep.join(as_word(v, true=true, false=false) for v in value)
+    return value
+
+
 def require(kind: Kind, value: Any, what: str | None = None) -> Any:
     """``kind(value)`` where a command or a file is built: the second check."""
     return kind(value) if what is None else kind(value, what)

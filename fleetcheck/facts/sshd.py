@@ -43,9 +43,6 @@ COMMA_LISTS = {"ciphers", "macs", "kexalgorithms", "hostkeyalgorithms",
                "pubkeyacceptedalgorithms", "pubkeyacceptedkeytypes",
                "hostbasedacceptedalgorithms", "hostbasedacceptedkeytypes",
                "casignaturealgorithms", "gssapikexalgorithms"}
-# The YAML 1.1 booleans PyYAML (and so Ansible) loads as strings; true/false, yes/no,
-# on/off load as booleans. sshd's own words for them are yes and no.
-_BOOLEAN_WORDS = {"y": "yes", "Y": "yes", "n": "no", "N": "no"}
 
 
 def word(value: Any, keyword: str = "") -> Any:
@@ -54,18 +51,8 @@ def word(value: Any, keyword: str = "") -> Any:
     sshd_config takes them and `sshd -T` prints them (commas for the algorithm lists
     of COMMA_LISTS, blanks otherwise); a string as written. Anything else is returned
     as it is, for config_value to refuse."""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
-    if isinstance(value, str):
-        return _BOOLEAN_WORDS.get(value, value)
-    if isinstance(value, (list, tuple)) and value and all(
-            isinstance(v, (str, int, float)) for v in value):
-        return ("," if keyword.lower() in COMMA_LISTS else " ").join(word(v) for v in value)
-    return value
+    return values.as_word(value, true="yes", false="no",
+                          sep="," if keyword.lower() in COMMA_LISTS else " ")
 
 
 def config_value(value, what: str = "the value", keyword: str = ""):

@@ -23,9 +23,6 @@ KEY = re.compile(r"[A-Za-z0-9_.\-/*]+")
 MAX_VALUE = 4096   # a page: what a /proc/sys write takes
 
 
-# The YAML 1.1 booleans PyYAML (and so Ansible) loads as strings; true/false, yes/no,
-# on/off load as booleans. The kernel prints none of them: its booleans are 1 and 0.
-_BOOLEAN_WORDS = {"y": "1", "Y": "1", "n": "0", "N": "0"}
 
 
 def kernel_value(value: Any) -> Any:
@@ -34,18 +31,7 @@ def kernel_value(value: Any) -> Any:
     elements separated by blanks (`net.ipv4.ip_local_port_range: [32768, 60999]`); a
     string as written. Anything else is returned as it is, for persisted_value to
     refuse."""
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
-    if isinstance(value, str):
-        return _BOOLEAN_WORDS.get(value, value)
-    if isinstance(value, (list, tuple)) and value and all(
-            isinstance(v, (str, int, float)) for v in value):
-        return " ".join(kernel_value(v) for v in value)
-    return value
+    return values.as_word(value, true="1", false="0")
 
 
 def persisted_value(value: Any, what: str = "the value") -> str:
