@@ -44,6 +44,28 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser)
 
 
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    from fleetcheck import hookspecs  # noqa: PLC0415
+
+    pluginmanager.add_hookspecs(hookspecs)
+
+
+def _declare_user_vars(config: pytest.Config) -> None:
+    """The schemas users' conftest.py files give for their own checks' vars, before the
+    inventory is loaded and validated (fleetcheck.hookspecs)."""
+    from fleetcheck import varschema  # noqa: PLC0415
+
+    for declared in config.hook.pytest_fleetcheck_vars(config=config):
+        if not isinstance(declared, dict):
+            raise pytest.UsageError("pytest_fleetcheck_vars must return {area: {var: "
+                                    f"schema}}, got {type(declared).__name__}")
+        for area, schemas in declared.items():
+            try:
+                varschema.declare(str(area), schemas)
+            except ValueError as exc:
+                raise pytest.UsageError(str(exc)) from None
+
+
 # pytest-html and junitxml configure themselves from htmlpath/xmlpath in their own
 # pytest_configure: ours runs first so the default report paths are in place.
 @pytest.hookimpl(tryfirst=True)
@@ -55,6 +77,7 @@ def pytest_configure(config: pytest.Config) -> None:
             # Remote sources are read once, by the controller (see XdistHooks).
             chosen = Selection.from_wire(workerinput["fleetcheck_selection"])
         else:
+            _declare_user_vars(config)
             chosen = select(config.option)
         hosts, paths = chosen.hosts, chosen.sources
         # The pool can connect to every inventory host (a fix may change another host
@@ -205,6 +228,9 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    from fleetcheck import varschema  # noqa: PLC0415
+
+    varschema.forget_users()
     state = config.stash.get(STATE_KEY, None)
     if state is not None:
         state.pool.close()

@@ -138,8 +138,51 @@ def by_area() -> dict[str, dict[str, dict]]:
                     declared[name] = _merge(declared[name], schema) if name in declared \
                         else schema
             areas[area] = declared
+        for area, declared in _DECLARED_BY_USERS.items():
+            areas.setdefault(area, {}).update(declared)
         _BY_AREA = areas
     return _BY_AREA
+
+
+# Schemas of the vars of users' own checks: area -> {top-level var -> schema}, from the
+# pytest_fleetcheck_vars hook (fleetcheck.hookspecs) before the inventory is loaded.
+_DECLARED_BY_USERS: dict[str, dict[str, dict]] = {}
+
+
+def declare(area: str, declared: dict[str, dict], where: str = "pytest_fleetcheck_vars") -> None:
+    """Add the schemas of a user's check area (the same shape as an area's VARS), so
+    their definitions are validated at load like fleetcheck's own. A bad schema, or a
+    var fleetcheck already declares, is a ValueError naming it."""
+    if not isinstance(declared, dict):
+        raise ValueError(f"{where}: expected {{var: JSON Schema}}, got {describe(declared)}")
+    known = schemas()
+    for name, schema in declared.items():
+        if name in known and _DECLARED_BY_USERS.get(area, {}).get(name) != schema:
+            raise ValueError(f"{where}: var {name!r} is already declared by fleetcheck")
+        try:
+            Draft202012Validator.check_schema(schema)
+        except jsonschema.SchemaError as exc:
+            raise ValueError(f"{where}: the schema of {name!r} is not a JSON Schema: "
+                             f"{exc.message}") from None
+    _DECLARED_BY_USERS.setdefault(area, {}).update(declared)
+    _forget_collected()
+
+
+def forget_users() -> None:
+    """Drop what users declared (the end of a pytest session: an in-process run of
+    pytester must not leave its schemas to the next)."""
+    if _DECLARED_BY_USERS:
+        _DECLARED_BY_USERS.clear()
+        _forget_collected()
+
+
+def _forget_collected() -> None:
+    """What was collected and cached from the declarations: made again on next use."""
+    global _BY_AREA, _SCHEMAS
+    _BY_AREA = _SCHEMAS = None
+    _VALIDATORS.clear()
+    _scalar_problems.cache_clear()
+    typo.cache_clear()
 
 
 def schemas() -> dict[str, dict]:

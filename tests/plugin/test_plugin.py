@@ -379,3 +379,32 @@ def test_ok(host):
     assert res.ret == 4
     errors = [ln for ln in res.stderr.lines if "capacty" in ln]
     assert len(errors) == 1 and errors[0].endswith("(--strict-vars)"), res.stderr.str()
+
+
+def test_users_checks_declare_the_schema_of_their_vars(pytester):
+    """A conftest.py beside the user's checks declares their vars (pytest_fleetcheck_vars):
+    the inventory's definitions are validated at load like fleetcheck's own."""
+    pytester.makeconftest("""
+def pytest_fleetcheck_vars(config):
+    return {"myapp": {"myapp": {
+        "type": "object", "description": "what the myapp checks expect",
+        "additionalProperties": False,
+        "properties": {"port": {"type": "integer", "minimum": 1, "maximum": 65535,
+                                "description": "the port myapp listens on"}}}}}
+""")
+    pytester.makepyfile(test_myapp="""
+import pytest
+
+@pytest.mark.check("myapp.port", severity="low", title="port declared")
+def test_port(host):
+    assert host.vars["myapp"]["port"]
+""")
+    pytester.makefile(".yml", good="all:\n  vars: {myapp: {port: 8080}}\n"
+                                   "  hosts: {a: {ansible_connection: local}}\n")
+    pytester.makefile(".yml", bad="all:\n  vars: {myapp: {prot: 8080}}\n"
+                                  "  hosts: {a: {ansible_connection: local}}\n")
+    assert pytester.runpytest("--inventory", "good.yml").ret == 0
+    res = pytester.runpytest("--inventory", "bad.yml")
+    assert res.ret == 4
+    (line,) = [ln for ln in res.stderr.lines if "myapp" in ln]
+    assert "bad.yml:2: group 'all': myapp.prot: unknown key (did you mean port?)" in line, line
