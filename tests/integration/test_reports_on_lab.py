@@ -26,6 +26,10 @@ def test_outputs_agree_and_history_on_the_lab(healthy, tmp_path):
     args = ("-k", "not capacity", "--prometheus", str(out_dir / "f.prom"),
             "--sarif", str(out_dir / "f.sarif"), "--nagios")
     rc, records, out = audit(tmp_path, *args)
+    # a -k subset is not the fleet's state: --prometheus is left as it was (absent here)
+    assert not (out_dir / "f.prom").exists(), out
+    run = json.loads((tmp_path / "reports" / "latest" / "results.json").read_text())["run"]
+    assert run["complete"] is False and run["ran_to_end"] is True
     counts = Counter(r["outcome"] for r in records)
     assert counts["failed"] == 2, out
     assert {(r["host"], r["check_id"]) for r in records if r["outcome"] == "failed"} == {
@@ -41,12 +45,16 @@ def test_outputs_agree_and_history_on_the_lab(healthy, tmp_path):
     data = json.loads(re.search(r'<script type="application/json" id="fleetcheck-data">'
                                 r'(.*?)</script>', html, re.S).group(1))
     assert Counter(r["o"] for r in data["records"]) == counts
-    families = {f.name: f for f in text_string_to_metric_families(
-        (out_dir / "f.prom").read_text())}
-    assert Counter(s.labels["outcome"] for s in
-                   families["fleetcheck_check_outcome"].samples) == counts
     sarif = json.loads((out_dir / "f.sarif").read_text())
     assert len(sarif["runs"][0]["results"]) == sum(counts[o] for o in BAD)
+    assert sarif["runs"][0]["invocations"][0]["executionSuccessful"] is False  # a -k subset
+
+    # the same faults, every check: the Prometheus file is written and agrees
+    _, records_all, _ = audit(tmp_path, "--prometheus", str(out_dir / "f.prom"))
+    families = {f.name: f for f in text_string_to_metric_families(
+        (out_dir / "f.prom").read_text())}
+    assert Counter(s.labels["outcome"] for s in families["fleetcheck_check_outcome"].samples
+                   ) == Counter(r["outcome"] for r in records_all)
 
     healthy.heal_all()
     rc, records, out = audit(tmp_path, "-k", "not capacity")

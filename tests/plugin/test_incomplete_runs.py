@@ -297,8 +297,12 @@ def test_ctrl_c_ends_the_run_at_once(pytester):
     before, metrics = latest_id(pytester), (pytester.path / PROM).read_text()
 
     pytester.makefile(".yml", inv=SLOW_INV.format(samples=30))
+    # The child must take SIGINT as a terminal's Ctrl-C: a run started in the background
+    # without job control (nohup, a CI runner) inherits SIGINT ignored, and Python then
+    # installs no KeyboardInterrupt handler at all.
     proc = subprocess.Popen(argv, cwd=pytester.path, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+                            stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 60
         while not vmstat_running(proc.pid):
