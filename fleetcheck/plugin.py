@@ -401,7 +401,10 @@ class RecordCollector:
         try:
             results_io.write_results(state.reports_dir / "results.json", state.metadata(),
                                      self.sorted_records(), time.time() - state.started)
-            if _moves_latest(state):   # never an interrupted or empty run
+            # reports/last: this run, whatever it is; reports/latest: only a complete
+            # run (never an interrupted, empty or subset one: it is not the fleet's state)
+            results_io.point_latest(state.reports_dir.parent, state.run_id, "last")
+            if _moves_latest(state):
                 results_io.point_latest(state.reports_dir.parent, state.run_id)
         except OSError as exc:   # a full disk: said at the end, the exit code is 3
             state.report_failed("results.json", exc)

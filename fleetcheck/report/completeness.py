@@ -140,7 +140,7 @@ class RunStatus:
 
     @property
     def moves_latest(self) -> bool:
-        return self.ran_to_end
+        return self.complete
 
     def describe(self) -> str:
         return "; ".join(self.reasons)

@@ -44,10 +44,11 @@ def load_results(path: Path) -> tuple[dict, list[Record]]:
     return data["run"], [Record.from_json(r) for r in data["records"]]
 
 
-def point_latest(reports_root: Path, run_id: str) -> Path:
-    """reports/latest -> <run_id>, replaced atomically."""
-    link = reports_root / "latest"
-    tmp = reports_root / f".latest-{run_id}"
+def point_latest(reports_root: Path, run_id: str, name: str = "latest") -> Path:
+    """reports/<name> -> <run_id>, replaced atomically: `latest` is the last complete
+    run (the fleet's state), `last` the newest run of any kind."""
+    link = reports_root / name
+    tmp = reports_root / f".{name}-{run_id}"
     if tmp.is_symlink() or tmp.exists():
         tmp.unlink()
     tmp.symlink_to(run_id)

@@ -21,13 +21,13 @@ def audit(tmp_path: Path, *args: str, inventory: Path = LAB_INV,
         [sys.executable, "-m", "pytest", "--inventory", str(inventory), "-q",
          "-p", "no:cacheprovider", "--reports-dir", str(reports), *args],
         cwd=REPO, capture_output=True, text=True, timeout=timeout)
-    results = reports / "latest" / "results.json"
+    results = reports / "last" / "results.json"
     records = json.loads(results.read_text())["records"] if results.exists() else []
     return proc.returncode, records, proc.stdout + proc.stderr
 
 
 def run_id(tmp_path: Path) -> str:
-    return (tmp_path / "reports" / "latest").resolve().name
+    return (tmp_path / "reports" / "last").resolve().name
 
 
 def variant(tmp_path: Path, lab, **all_vars) -> Path:

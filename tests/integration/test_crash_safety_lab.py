@@ -168,7 +168,7 @@ def test_crash_at_each_step(crash_lab, lab, point, how):
         on_host = lab.read_file(HOST, f"/var/backups/fleetcheck/{crashed}/.manifest.json")
         assert on_host and json.loads(on_host)["files"][0]["backed_up"]
     if how == "link":
-        (rec,) = [r for r in json.loads((reports / "latest" / "results.json").read_text())
+        (rec,) = [r for r in json.loads((reports / "last" / "results.json").read_text())
                   ["records"] if r["item"] == "PermitRootLogin"]
         error = rec["plan"]["error"]
         assert rec["outcome"] == "failed" and error.startswith("connection lost during"), rec

@@ -86,7 +86,7 @@ def test_audit_from_https_inventory_with_token_and_where(healthy, tmp_path, sour
     assert srv.count("/token") == 1 and srv.count("/inv") == 1
     assert {r["host"] for r in records} == {"ns1", "ns2"}, out
     assert {r["outcome"] for r in records} == {"passed", "not-applicable"}, records
-    latest = tmp_path / "reports" / "latest"
+    latest = tmp_path / "reports" / "last"
     run = json.loads((latest / "results.json").read_text())["run"]
     assert run["hosts"] == ["ns1", "ns2"] and run["where"] == ["role=dns"]
     assert run["inventory"] == [srv.url()]
@@ -123,7 +123,7 @@ def test_jump_host_become_su_and_offline(healthy, tmp_path, source):
     assert (by_host["web1"]["outcome"], by_host["web1"]["message"]) == \
         ("not-applicable", "offline")
     assert rc == 0, out
-    run = json.loads((tmp_path / "reports" / "latest" / "results.json").read_text())["run"]
+    run = json.loads((tmp_path / "reports" / "last" / "results.json").read_text())["run"]
     conn = run["connections"]["app1"]
     assert conn["proxy_jump"] == f"root@{healthy.address('ns1')}"
     assert (conn["become_method"], conn["become_user"], conn["command_timeout"]) == \

@@ -158,7 +158,7 @@ def test_connection_cut_during_apply(healthy, tmp_path):
         out, _ = proc.communicate(timeout=120)
         import json
 
-        records = json.loads((reports / "latest" / "results.json").read_text())["records"]
+        records = json.loads((reports / "last" / "results.json").read_text())["records"]
         (rec,) = records
         assert rec["outcome"] in ("failed", "unreachable"), out
         assert "connection lost" in (rec["plan"] or {}).get("error", rec["message"]), rec
@@ -168,7 +168,7 @@ def test_connection_cut_during_apply(healthy, tmp_path):
         healthy.exec(HOST, ["rm", "-f", "/usr/local/sbin/sysctl"])
         healthy.exec(HOST, ["labsvc", "start", "ssh"])
     proc = subprocess.run([sys.executable, "-m", "fleetcheck", "rollback",
-                           (reports / "latest").resolve().name, "--reports-dir", str(reports)],
+                           (reports / "last").resolve().name, "--reports-dir", str(reports)],
                           cwd=REPO, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert healthy.read_file(HOST, "/etc/sysctl.d/99-fleetcheck.conf") is None

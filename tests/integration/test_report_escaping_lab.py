@@ -97,13 +97,13 @@ def test_hostile_host_values_stay_text(hostile_web1, tmp_path):
         cwd=tmp_path, capture_output=True, text=True, timeout=300)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 1, out
-    records = json.loads((reports / "latest" / "results.json").read_text())["records"]
+    records = json.loads((reports / "last" / "results.json").read_text())["records"]
     by_check = {r["check_id"]: r for r in records}
     assert by_check["escape.hostname"]["evidence"]["hostname"] == HOSTNAME, out
     assert by_check["escape.motd"]["evidence"]["motd"] == MOTD
     assert by_check["escape.output"]["evidence"]["output"] == OUTPUT
 
-    report = reports / "latest" / "report.html"
+    report = reports / "last" / "report.html"
     html = report.read_text()
     for raw in (HOSTNAME, "<script>window.__pwned='motd'</script>", OUTPUT):
         assert raw not in html, raw

@@ -28,7 +28,7 @@ def test_outputs_agree_and_history_on_the_lab(healthy, tmp_path):
     rc, records, out = audit(tmp_path, *args)
     # a -k subset is not the fleet's state: --prometheus is left as it was (absent here)
     assert not (out_dir / "f.prom").exists(), out
-    run = json.loads((tmp_path / "reports" / "latest" / "results.json").read_text())["run"]
+    run = json.loads((tmp_path / "reports" / "last" / "results.json").read_text())["run"]
     assert run["complete"] is False and run["ran_to_end"] is True
     counts = Counter(r["outcome"] for r in records)
     assert counts["failed"] == 2, out
@@ -37,7 +37,7 @@ def test_outputs_agree_and_history_on_the_lab(healthy, tmp_path):
     assert rc == 2  # --nagios: CRITICAL, high-severity findings
     assert re.search(r"^FLEETCHECK CRITICAL", out, re.M), out
 
-    latest = tmp_path / "reports" / "latest"
+    latest = tmp_path / "reports" / "last"
     props = [{p.get("name"): p.get("value") for p in case.iter("property")}
              for case in ET.parse(latest / "junit.xml").getroot().iter("testcase")]
     assert Counter(p["outcome"] for p in props) == counts
@@ -59,7 +59,7 @@ def test_outputs_agree_and_history_on_the_lab(healthy, tmp_path):
     healthy.heal_all()
     rc, records, out = audit(tmp_path, "-k", "not capacity")
     assert rc == 0, out
-    history = json.loads((tmp_path / "reports" / "latest" / "results.json").read_text()
+    history = json.loads((tmp_path / "reports" / "last" / "results.json").read_text()
                          )["run"]["history"]
     assert {(r["host"], r["check_id"]) for r in history["resolved"]} == {
         ("web1", "sshd.config"), ("app1", "service.running")}, history

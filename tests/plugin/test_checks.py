@@ -26,7 +26,7 @@ all:
     res = pytester.runpytest("--inventory", "inv.yml", "-p", "no:randomly",
                              str(ROOT / "checks" / check), "--rootdir", str(pytester.path),
                              *args)
-    data = json.loads((pytester.path / "reports" / "latest" / "results.json").read_text())
+    data = json.loads((pytester.path / "reports" / "last" / "results.json").read_text())
     (record,) = data["records"]
     return res, record
 

@@ -154,14 +154,16 @@ def test_nagios_unknown_when_the_run_did_not_run_to_the_end(fleet, args, status)
     (("test_demo.py::test_first",), "only test_demo.py::test_first"),
 ])
 def test_a_subset_of_the_checks(fleet, pytester, after_complete_run, args, said):
-    _, metrics = after_complete_run
+    before, metrics = after_complete_run
     res = fleet("--prometheus", PROM, *args)
     run = newest_run(pytester)["run"]
     assert run["complete"] is False and run["ran_to_end"] is True
     assert run["selection"]["checks"]["subset"] is True
     assert run["incomplete"] == [f"a subset of the checks ({said})"]
-    # a subset that ran to the end is the latest report; it is not the fleet's state
-    assert latest_id(pytester) == run["run_id"]
+    # a subset is not the fleet's state: reports/latest stays the last complete run,
+    # reports/last is this one
+    assert latest_id(pytester) == before
+    assert (reports(pytester) / "last").resolve().name == run["run_id"]
     assert (pytester.path / PROM).read_text() == metrics
     assert f"INCOMPLETE RUN: a subset of the checks ({said})" in res.stdout.str()
     assert html_data(run["run_id"], pytester)["incomplete"] == \

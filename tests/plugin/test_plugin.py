@@ -42,7 +42,7 @@ all:
 
 
 def results(pytester) -> dict:
-    return json.loads((pytester.path / "reports" / "latest" / "results.json").read_text())
+    return json.loads((pytester.path / "reports" / "last" / "results.json").read_text())
 
 
 @pytest.fixture
@@ -96,7 +96,7 @@ def test_fanout_ids_records_and_reports(pytester):
     echo = [r for r in data["records"] if r["test_id"] == "demo.echo[a]"][0]
     assert echo["evidence"]["out"] == "a b;$(id)"  # quoted: nothing expanded
     assert data["run"]["hosts"] == ["a", "b"]
-    latest = pytester.path / "reports" / "latest"
+    latest = pytester.path / "reports" / "last"
     assert latest.is_symlink()
     junit = (latest / "junit.xml").read_text()
     assert 'name="check_id" value="demo.name"' in junit
@@ -351,7 +351,7 @@ def test_ok(host):
               and "StrictHostKeyChecking" in ln]
     assert len(warned) == 2, out        # the header and the summary, not once per host
     import json
-    run = json.loads((pytester.path / "reports" / "latest" / "results.json").read_text())["run"]
+    run = json.loads((pytester.path / "reports" / "last" / "results.json").read_text())["run"]
     assert [w for w in run["connection_warnings"] if "StrictHostKeyChecking" in w], run
 
 

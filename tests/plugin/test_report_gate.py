@@ -40,7 +40,7 @@ def inventory(waivers: str = "", extra_hosts: str = "") -> str:
 
 
 def results(pytester) -> dict:
-    return json.loads((pytester.path / "reports" / "latest" / "results.json").read_text())
+    return json.loads((pytester.path / "reports" / "last" / "results.json").read_text())
 
 
 def outcomes(pytester) -> dict:
@@ -124,7 +124,7 @@ def test_waiver_turns_failure_into_waived(fleet, pytester):
     assert rec["waiver"]["reason"].startswith("c is being decommissioned")
     assert rec["waiver"]["owner"] == "ops@example.com"
     assert rec["message"] == "c is critical"  # the finding stays visible
-    junit = (pytester.path / "reports" / "latest" / "junit.xml").read_text()
+    junit = (pytester.path / "reports" / "last" / "junit.xml").read_text()
     assert 'name="outcome" value="waived"' in junit
 
 

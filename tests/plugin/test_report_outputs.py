@@ -82,7 +82,7 @@ def fleet(pytester, closed_port, monkeypatch):
 
 
 def latest(pytester) -> Path:
-    return pytester.path / "reports" / "latest"
+    return pytester.path / "reports" / "last"
 
 
 def html_data(path: Path) -> dict:

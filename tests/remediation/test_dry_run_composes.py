@@ -55,7 +55,7 @@ def setup(pytester, lines: dict[str, str]) -> Path:
 
 def run(pytester, *args):
     res = pytester.runpytest_subprocess("--inventory", "inv.yml", "-p", "no:randomly", *args)
-    data = json.loads((pytester.path / "reports" / "latest" / "results.json").read_text())
+    data = json.loads((pytester.path / "reports" / "last" / "results.json").read_text())
     return res, {r["item"]: r for r in data["records"]}
 
 

@@ -66,7 +66,7 @@ def inventory(tmp: Path, hosts: dict[str, dict]) -> str:
 
 def run(pytester, *args):
     res = pytester.runpytest_subprocess("--inventory", "inv.yml", "-p", "no:randomly", *args)
-    path = pytester.path / "reports" / "latest" / "results.json"
+    path = pytester.path / "reports" / "last" / "results.json"
     data = json.loads(path.read_text())
     return res, {r["host"]: r for r in data["records"]}, data
 
@@ -103,7 +103,7 @@ def test_dry_run_reports_plan_and_diff_and_writes_nothing(pytester):
     assert rec["plan"]["summary"] == "add the line"
     assert "+enabled = yes" in rec["plan"]["diffs"][str(conf)]
     assert snapshot(pytester.path / "a") == before  # no backup, no lock, no temp file
-    assert not (pytester.path / "reports" / "latest" / "backups").exists()
+    assert not (pytester.path / "reports" / "last" / "backups").exists()
 
 
 def test_fix_backs_up_writes_atomically_keeps_mode_and_rechecks(pytester):

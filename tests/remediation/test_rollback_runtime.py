@@ -188,7 +188,7 @@ sysctl -n net.ipv4.ip_forward > "$2/before"
     -p no:cacheprovider -k sysctl --remediate > "$2/run.out" 2>&1 || true
 sysctl -n net.ipv4.ip_forward > "$2/fixed"
 cat /etc/sysctl.d/99-fleetcheck.conf > "$2/persisted"
-run=$(basename "$(readlink -f "$2/reports/latest")")
+run=$(basename "$(readlink -f "$2/reports/last")")
 "$3" -m fleetcheck rollback "$run" --reports-dir "$2/reports" > "$2/rollback.out" 2>&1 \
     && echo 0 > "$2/rc" || echo $? > "$2/rc"
 sysctl -n net.ipv4.ip_forward > "$2/after"

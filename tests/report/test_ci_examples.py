@@ -81,7 +81,7 @@ def test_command_is_a_real_fleetcheck_invocation(kind, pytester):
     res = pytester.runpytest(*args)
     assert res.ret == 0, "a low finding must not fail a --fail-on high gate"
     res.assert_outcomes(passed=1, failed=1)
-    assert (pytester.path / "reports" / "latest" / "report.html").is_file()
+    assert (pytester.path / "reports" / "last" / "report.html").is_file()
     for option in ("--sarif", "--junitxml", "--prometheus"):
         if option in args:
             assert (pytester.path / args[args.index(option) + 1]).is_file(), option

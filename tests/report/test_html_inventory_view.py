@@ -37,7 +37,7 @@ all:
     res = pytester.runpytest_subprocess("--inventory", "inv.yml", "--where", "role=web",
                                         "--reports-dir", "reports")
     assert res.ret == 0, res.stdout.str()
-    open_report(browser, pytester.path / "reports" / "latest" / "report.html")
+    open_report(browser, pytester.path / "reports" / "last" / "report.html")
     meta = {td.get_attribute("data-meta"): td.text
             for td in browser.find_elements(By.CSS_SELECTOR, "#fc-meta td")}
     assert meta["where"] == "role=web" and meta["offline"] == "b, c"

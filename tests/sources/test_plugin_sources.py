@@ -35,7 +35,7 @@ FLEET = {
 
 
 def results(pytester) -> dict:
-    return json.loads((pytester.path / "reports" / "latest" / "results.json").read_text())
+    return json.loads((pytester.path / "reports" / "last" / "results.json").read_text())
 
 
 def no_secret_anywhere(pytester, res) -> None:
@@ -77,7 +77,7 @@ def test_http_inventory_with_token_and_where(pytester, token_server):
     assert run_meta["hosts"] == ["c1", "c3"]
     assert run_meta["connections"]["c3"]["command_timeout"] == 7
     assert run_meta["connections"]["c1"]["connection"] == "local"
-    html = (pytester.path / "reports" / "latest" / "report.html").read_text()
+    html = (pytester.path / "reports" / "last" / "report.html").read_text()
     assert "role=compute" in html
     no_secret_anywhere(pytester, res)
 
@@ -121,7 +121,7 @@ def test_cache_fallback_is_said_loudly(pytester, token_server):
     res.stdout.re_match_lines([warning, ".*fleetcheck summary.*", warning])
     (note,) = results(pytester)["run"]["inventory_notes"]
     assert note.startswith("INVENTORY FROM CACHE")
-    html = (pytester.path / "reports" / "latest" / "report.html").read_text()
+    html = (pytester.path / "reports" / "last" / "report.html").read_text()
     assert "INVENTORY FROM CACHE" in html
     no_secret_anywhere(pytester, res)
 

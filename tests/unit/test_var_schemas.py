@@ -420,7 +420,7 @@ all:
     res = pytester.runpytest("--inventory", "inv.yml", "-p", "no:randomly",
                              str(ROOT / "checks" / "test_sysctl.py"), "--rootdir",
                              str(pytester.path))
-    data = json.loads((pytester.path / "reports" / "latest" / "results.json").read_text())
+    data = json.loads((pytester.path / "reports" / "last" / "results.json").read_text())
     (record,) = data["records"]
     assert record["outcome"] == "passed", record
 
