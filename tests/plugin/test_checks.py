@@ -41,11 +41,10 @@ all:
     ("raid1_check_and_pending", "failed", "medium", ["check", "ETA"]),
     ("inactive_one_spare", "failed", "critical", ["inactive"]),
     ("no_arrays_centos7", "not-applicable", "critical", ["no md arrays"]),
-    # written from the kernel's format strings, not captured (no md driver here): their
-    # source fields say so
-    ("raid5_failed_spare_complete_constructed", "failed", "medium",
-     ["complete (5/5)", "1 failed spare(s) outside the active set: sdh1"]),
-    ("imsm_container_raid1_constructed", "passed", "critical", []),
+    # the active set complete beside two faulty devices (procfs' md9): a warning
+    ("raid1_failed_spares_complete_procfs", "failed", "medium",
+     ["complete (4/4)", "2 failed spare(s) outside the active set: sde, sdf"]),
+    ("imsm_container_raid1_vroc_nvme", "passed", "critical", []),
 ])
 def test_md_healthy_on_real_mdstat(pytester, fixture, outcome, severity, words):
     path = MDSTAT / f"{fixture}.txt"
@@ -59,16 +58,16 @@ def test_md_healthy_on_real_mdstat(pytester, fixture, outcome, severity, words):
 
 
 def test_md_healthy_failed_spare_evidence(pytester):
-    path = MDSTAT / "raid5_failed_spare_complete_constructed.txt"
+    path = MDSTAT / "raid1_failed_spares_complete_procfs.txt"
     res, rec = run_check(pytester, "test_raid.py", f"    raid: {{mdstat_path: '{path}'}}")
-    md0 = rec["evidence"]["md0"]
-    assert (md0["disks"], md0["failed"], md0["failed_spares"], md0["failed_devices"]) == (
-        "5/5", 1, 1, ["sdh1"])
+    md9 = rec["evidence"]["md9"]
+    assert (md9["disks"], md9["failed"], md9["failed_spares"], md9["failed_devices"]) == (
+        "4/4", 2, 2, ["sde", "sdf"])
     assert "degraded" not in rec["message"]
 
 
 def test_md_healthy_imsm_container_and_declared_member(pytester):
-    path = MDSTAT / "imsm_container_raid1_constructed.txt"
+    path = MDSTAT / "imsm_container_raid1_vroc_nvme.txt"
     res, rec = run_check(pytester, "test_raid.py",
                          f"    raid: {{mdstat_path: '{path}', "
                          "arrays: [{name: md126, level: raid1, devices: 2}]}")
