@@ -1,8 +1,9 @@
 """--nagios: one Nagios plugin status line from the gate's verdict.
 
 Status, worst first: CRITICAL (2) when a failing finding is critical or high; UNKNOWN
-(3) when hosts could not be audited (unreachable, not allowed) or the run did not run
-to the end (interrupted, stopped, nothing selected: incomplete_line); WARNING (1) when the
+(3) when hosts could not be audited (unreachable, not allowed) or the run is
+incomplete (interrupted, stopped, nothing selected, or a subset of the checks:
+incomplete_line, which still says what a subset found); WARNING (1) when the
 failing findings are all medium, low or info; OK (0) otherwise. Tolerated findings
 (below --fail-on) and waived ones do not raise the status; they are in the perfdata.
 """
@@ -36,15 +37,26 @@ def perfdata(verdict: Verdict, hosts: int) -> str:
                    f" hosts={hosts}")
 
 
-def incomplete_line(verdict: Verdict, hosts: int, why: str) -> tuple[int, str]:
-    """A run that did not run to the end says nothing of the fleet: UNKNOWN."""
-    return UNKNOWN, f"FLEETCHECK UNKNOWN - the run is incomplete: {why} | " + perfdata(
-        verdict, hosts)
+def incomplete_line(verdict: Verdict, hosts: int, why: str,
+                    found: bool = False) -> tuple[int, str]:
+    """A run that is incomplete says nothing of the fleet as a whole: UNKNOWN. With
+    ``found`` (a subset that ran to its end), the line also says what it found and
+    what that alone would be ("found: 1 failing (1 critical); ... (CRITICAL)")."""
+    line = f"FLEETCHECK UNKNOWN - the run is incomplete: {why}"
+    if found:
+        code, body = _findings(verdict, hosts)
+        line += f"; found: {body} ({NAMES[code]})"
+    return UNKNOWN, f"{line} | {perfdata(verdict, hosts)}"
 
 
-def status_line(verdict: Verdict, hosts: int, subset: str = "") -> tuple[int, str]:
-    """(exit code, 'FLEETCHECK CRITICAL - ... | passed=3 failed=1 ...'); `subset`
-    describes a narrower check selection ("-k 'raid'"), said in the line."""
+def status_line(verdict: Verdict, hosts: int) -> tuple[int, str]:
+    """(exit code, 'FLEETCHECK CRITICAL - ... | passed=3 failed=1 ...') of a complete run."""
+    code, body = _findings(verdict, hosts)
+    return code, f"FLEETCHECK {NAMES[code]} - {body} | {perfdata(verdict, hosts)}"
+
+
+def _findings(verdict: Verdict, hosts: int) -> tuple[int, str]:
+    """(status, what the failing records say) of a verdict."""
     code = status(verdict)
     findings = [r for r in verdict.failing if r.outcome in FINDINGS]
     unreachable = sorted({r.host for r in verdict.failing if r.outcome == "unreachable"})
@@ -62,6 +74,4 @@ def status_line(verdict: Verdict, hosts: int, subset: str = "") -> tuple[int, st
         parts.append("no failing finding")
     total = sum(verdict.counts.values())
     parts.append(f"{total} records on {hosts} hosts")
-    if subset:
-        parts.append(f"checks: {subset}")
-    return code, f"FLEETCHECK {NAMES[code]} - {'; '.join(parts)} | {perfdata(verdict, hosts)}"
+    return code, "; ".join(parts)

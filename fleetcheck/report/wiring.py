@@ -222,6 +222,8 @@ class RunReports:
                 session.exitstatus = pytest.ExitCode.INTERRUPTED   # -x, --maxfail
 
     def _print_nagios(self, session: pytest.Session) -> None:
+        """The status line: UNKNOWN for every incomplete run (a subset too, saying
+        what it found), else the verdict's; test errors beside an OK are UNKNOWN."""
         hosts = len(self.state.hosts)
         status = self.status
         if not status.ran_to_end:
@@ -229,9 +231,11 @@ class RunReports:
         elif session.exitstatus not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
             code, line = nagios.incomplete_line(
                 self.verdict, hosts, f"pytest exit {int(session.exitstatus)}")
+        elif not status.complete:  # a subset: what it found, but not the fleet's state
+            code, line = nagios.incomplete_line(self.verdict, hosts, status.describe(),
+                                                found=True)
         else:
-            code, line = nagios.status_line(
-                self.verdict, hosts, completeness.describe_checks(status.selection["checks"]))
+            code, line = nagios.status_line(self.verdict, hosts)
             if self.other_failures and code == nagios.OK:
                 code, line = nagios.UNKNOWN, line.replace(
                     "FLEETCHECK OK", f"FLEETCHECK UNKNOWN - {self.other_failures} test errors;", 1)

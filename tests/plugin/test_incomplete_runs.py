@@ -186,12 +186,15 @@ def test_selection_recorded(fleet, pytester):
     assert newest_run(pytester)["run"]["complete"] is True
 
 
-def test_nagios_status_of_a_subset_says_so(fleet):
+def test_nagios_status_of_a_subset_is_unknown_and_says_what_it_found(fleet):
+    """A subset is not the fleet's state: UNKNOWN, as for every incomplete run, but
+    the line still says what the subset found."""
     res = fleet("--nagios", "-k", "first", bad="a")
     first = res.stdout.lines[0]
-    assert first.startswith("FLEETCHECK CRITICAL - 1 failing"), first
-    assert "checks: -k 'first'" in first
-    assert res.ret == 2
+    assert first.startswith("FLEETCHECK UNKNOWN - the run is incomplete: a subset of the "
+                            "checks (-k 'first'); found: 1 failing"), first
+    assert first.split(" | ")[0].endswith("(CRITICAL)"), first
+    assert res.ret == 3
 
 
 def test_complete_under_xdist(fleet, pytester):

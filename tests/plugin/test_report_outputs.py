@@ -152,18 +152,33 @@ def test_nagios_line_agrees_and_replaces_testinfras(fleet, pytester):
 
 
 @pytest.mark.parametrize("args, status, code", [
-    (("-k", "na", "--limit", "a:b"), "OK", 0),              # only not-applicable
-    (("-k", "low", "--limit", "a:b:c:d"), "WARNING", 1),   # a low finding
-    (("-k", "crit", "--limit", "a:c:d"), "OK", 0),          # c's critical is waived
-    (("-k", "flip", "--limit", "a:d"), "CRITICAL", 2),      # a high finding
-    (("-k", "flip",), "UNKNOWN", 3),                       # unreachable only
-    (("-k", "flip", "--allow-unreachable"), "OK", 0),
+    (("--limit", "d"), "OK", 0),                                 # all passed
+    (("--limit", "a:d"), "WARNING", 1),                          # a low finding
+    (("--limit", "c:d"), "OK", 0),                               # c's critical is waived
+    (("--limit", "a:d", "--flip", "a"), "CRITICAL", 2),          # a high finding
+    (("--limit", "c:d:dead"), "UNKNOWN", 3),                     # unreachable only
+    (("--limit", "c:d:dead", "--allow-unreachable"), "OK", 0),
 ])
 def test_nagios_status_by_severity(fleet, args, status, code):
-    flip = "a" if "CRITICAL" == status else ""
+    """Complete runs (every check on the hosts of --limit), one per status."""
+    args, flip = (args[:-2], args[-1]) if "--flip" in args else (args, "")
     res = fleet("--nagios", *args, flip_bad=flip)
     assert res.stdout.lines[0].startswith(f"FLEETCHECK {status} - "), res.stdout.lines[0]
     assert res.ret == code
+
+
+@pytest.mark.parametrize("args, found", [
+    (("-k", "na", "--limit", "a:b"), "OK"),
+    (("-k", "low", "--limit", "a:b"), "WARNING"),
+    (("-k", "flip", "--limit", "a:d"), "CRITICAL"),
+])
+def test_nagios_subset_is_unknown_and_says_what_it_found(fleet, args, found):
+    res = fleet("--nagios", *args, flip_bad="a")
+    first = res.stdout.lines[0]
+    assert first.startswith("FLEETCHECK UNKNOWN - the run is incomplete: a subset of the "
+                            "checks"), first
+    assert first.split(" | ")[0].endswith(f"({found})"), first
+    assert res.ret == 3
 
 
 def test_history_shows_the_change(fleet, pytester):
