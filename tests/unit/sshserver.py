@@ -33,6 +33,7 @@ import socket
 import subprocess
 import threading
 from pathlib import Path
+from typing import Callable
 
 import paramiko
 from cryptography.hazmat.primitives import serialization
@@ -62,6 +63,7 @@ class _Interface(paramiko.ServerInterface):
     def __init__(self, server: SshServer, transport: paramiko.Transport):
         self.server = server
         self.transport = transport
+        self.after_reply: dict[int, Callable[[], None]] = {}
 
     def get_allowed_auths(self, username):
         return "publickey"
@@ -102,10 +104,32 @@ class _Interface(paramiko.ServerInterface):
         if mode == "freeze":
             server.frozen.set()
             return True
-        threading.Thread(target=server.run_command,
-                         args=(self.transport, channel, command, mode == "drop"),
-                         daemon=True).start()
+        # The command starts once the reply to this request is sent (see _on_reply): a
+        # fast command (`true`) started here could close the channel before the reply,
+        # and the client's exec_command would fail with "Channel closed." (sshd
+        # replies before it runs the command).
+        self.after_reply[channel.remote_chanid] = threading.Thread(
+            target=server.run_command, args=(self.transport, channel, command, mode == "drop"),
+            daemon=True).start
         return True
+
+
+def _on_reply(transport: paramiko.Transport, interface: _Interface) -> None:
+    """Call ``interface.after_reply[chanid]`` once the transport has sent the reply
+    (CHANNEL_SUCCESS/FAILURE) to that channel's request. Wraps the transport's private
+    ``_send_user_message``: paramiko has no hook after a request's reply."""
+    send = transport._send_user_message
+    replies = (paramiko.common.cMSG_CHANNEL_SUCCESS, paramiko.common.cMSG_CHANNEL_FAILURE)
+
+    def sent(message):
+        send(message)
+        data = message.asbytes()
+        if len(data) == 5 and data[:1] in replies:
+            then = interface.after_reply.pop(int.from_bytes(data[1:5], "big"), None)
+            if then is not None:
+                then()
+
+    transport._send_user_message = sent
 
 
 class SshServer:
@@ -177,8 +201,10 @@ class SshServer:
             transport = paramiko.Transport(conn)
             transport.add_server_key(self.host_key)
             self._transports.append(transport)
+            interface = _Interface(self, transport)
+            _on_reply(transport, interface)
             try:
-                transport.start_server(server=_Interface(self, transport))
+                transport.start_server(server=interface)
             except (paramiko.SSHException, EOFError, OSError):
                 continue  # the client gave up (host key refused, ...)
             thread = threading.Thread(target=self._channels, args=(transport,), daemon=True)
