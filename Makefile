@@ -4,6 +4,8 @@ VENV ?= .venv
 PYTEST := $(VENV)/bin/pytest
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.tests-installed
+WHEELHOUSE := $(VENV)/wheelhouse
+WHEELHOUSE_STAMP := $(WHEELHOUSE)/.complete
 
 .PHONY: audit test venv test-deps unit bench clean-reports docs
 
@@ -26,8 +28,16 @@ $(TEST_STAMP): $(STAMP) tests/requirements.txt
 	$(VENV)/bin/pip install -q -r tests/requirements.txt
 	@touch $@
 
-# Everything the project's own tests need, then the tests (unit, plugin, lab).
-test-deps: $(TEST_STAMP) lab-deps
+# fleetcheck's dependencies and its build backend as files, for the test that builds a
+# wheel and installs it in a fresh venv with --no-index (tests/install/test_pip_install.py):
+# the registry is asked once, here, never while the tests run.
+$(WHEELHOUSE_STAMP): $(STAMP) pyproject.toml
+	$(VENV)/bin/pip download -q -d $(WHEELHOUSE) . setuptools wheel
+	@rm -f $(WHEELHOUSE)/fleetcheck-*
+	@touch $@
+
+# Everything the project's own tests need, then the tests (unit, plugin, lab, install).
+test-deps: $(TEST_STAMP) $(WHEELHOUSE_STAMP) lab-deps
 	@tools/apt-ensure $$(grep -v '^#' tests/requirements-apt.txt)
 
 # FLEETCHECK_TESTS_COMPLETE: a test marked `root` or `chromium` fails instead of

@@ -1,5 +1,7 @@
-"""`python -m fleetcheck ...`: the command-line tools around the audit.
+"""`fleetcheck ...` (or `python -m fleetcheck ...`): the audit and the tools around it.
 
+  audit [PATH ...]      the full audit from this directory: pytest on the installed
+                        checks and PATHs, reports in ./reports (fleetcheck.audit)
   parse FORMAT [FILE]   print what fleetcheck makes of a captured output, as JSON
   rollback RUN_ID       restore every file that run changed, on every host
   hosts                 the selected hosts as a table (CSV, JSON) with chosen columns
@@ -137,6 +139,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m fleetcheck",
                                      description="fleetcheck command-line tools")
     sub = parser.add_subparsers(dest="command", required=True)
+    # audit's own arguments are pytest's: main() hands them over before argparse runs;
+    # declared here for --help
+    sub.add_parser("audit", add_help=False,
+                   help="the full audit from this directory: pytest on the installed "
+                   "checks and the PATHs given (--inventory SOURCE [PATH ...] [pytest "
+                   "options]; reports in ./reports; fleetcheck audit --help)")
     p = sub.add_parser("parse", help="parse a captured command output and print JSON")
     p.add_argument("format", help="one of: " + ", ".join(sorted(facts.REGISTRY)))
     p.add_argument("file", nargs="?", help="the captured output (default: stdin)")
@@ -189,6 +197,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["audit"]:
+        from fleetcheck import audit  # noqa: PLC0415
+
+        return audit.main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         code = args.func(args)

@@ -47,8 +47,10 @@ def parse_selection(value: str | None) -> set[str] | None:
     known |= {k.split(".", 1)[0] for k in known} | {"all"}
     unknown = sorted(wanted - known)
     if unknown:
+        names = ", ".join(sorted(known - {"all"})) or (
+            f"none: {registry.FLEETCHECK_FIXES} is not installed")
         raise ValueError(f"--remediate: no fix registered for {', '.join(unknown)} "
-                         f"(known: {', '.join(sorted(known - {'all'}))})")
+                         f"(known: {names})")
     return wanted
 
 

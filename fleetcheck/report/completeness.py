@@ -6,7 +6,10 @@ A run is **complete** when it ran every check of the default test paths (the ini
 - its check selection is the default one: no `-k`, `-m`, `--deselect`, `--ignore`,
   `--ignore-glob`, `--lf` with failures recorded, `--sw`, and no path or node id
   narrower than the default paths (`pytest checks` is the default, `pytest
-  checks/test_raid.py` a subset). Host selection (`--limit`, `--where`, `--hosts`,
+  checks/test_raid.py` a subset; installed, `fleetcheck audit` and `pytest --pyargs
+  fleetcheck.checks` run fleetcheck's checks from outside the run's directory: given
+  whole, they are the default path, and the paths given beside them add to it).
+  Host selection (`--limit`, `--where`, `--hosts`,
   offline hosts) does not make a run a subset: "every selected host" is the run's
   fleet, and it is part of the selection history compares by. `--remediate` areas
   choose which fixes run, not which checks: recorded, never a subset;
@@ -28,6 +31,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from fleetcheck import layout
 
 # The fields of run.selection that say which records a run can have: history compares
 # a run with the last one that had the same (fleetcheck.report.history).
@@ -69,6 +74,25 @@ def default_paths(config: pytest.Config) -> list[Path]:
     return paths or [config.invocation_params.dir.resolve()]
 
 
+def _given_path(arg: str, here: Path, pyargs: bool) -> Path:
+    """A path argument as pytest reads it: with --pyargs a module or package name
+    (`fleetcheck.checks`) is its file or directory."""
+    path = here / arg
+    if pyargs and not path.exists():
+        return layout.module_path(arg) or path.resolve()
+    return path.resolve()
+
+
+def _installed_checks(config: pytest.Config, plain: list[Path]) -> Path | None:
+    """fleetcheck's own checks when the run was given them whole from outside its
+    rootdir (`fleetcheck audit`, `pytest --pyargs fleetcheck.checks`); else None."""
+    own = layout.package_dir(layout.CHECKS)
+    if own is None or own not in plain:
+        return None
+    root = config.rootpath.resolve()
+    return None if own == root or root in own.parents else own
+
+
 def narrower_paths(config: pytest.Config) -> list[str]:
     """The paths and node ids given, when together they do not cover every default
     path ([] when none were given or they cover them)."""
@@ -76,8 +100,11 @@ def narrower_paths(config: pytest.Config) -> list[str]:
         return []
     here = config.invocation_params.dir
     given = [str(a) for a in config.args]
-    plain = [(here / a).resolve() for a in given if "::" not in a]
-    if all(any(p == d or p in d.parents for p in plain) for d in default_paths(config)):
+    pyargs = bool(getattr(config.option, "pyargs", False))
+    plain = [_given_path(a, here, pyargs) for a in given if "::" not in a]
+    installed = _installed_checks(config, plain)
+    defaults = [installed] if installed is not None else default_paths(config)
+    if all(any(p == d or p in d.parents for p in plain) for d in defaults):
         return []
     return [_shown(a, config.rootpath) for a in given]
 

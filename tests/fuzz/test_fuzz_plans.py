@@ -27,9 +27,9 @@ from fleetcheck.facts.pkgstate import PkgState
 from fleetcheck.facts.service import ServiceState
 from fleetcheck.facts.sysctl import Sysctl, canonical_key, normalize
 from fleetcheck.remediation import PlanContext, RunCommand, Service, WriteFile, lookup
-from remediate.sshd import read_sshd_config
-from remediate.sysctl import HEADER, PERSIST, read_sysctl_d, sysctl_name
-from remediate.updates import UPGRADE
+from fleetcheck.remediate.sshd import read_sshd_config
+from fleetcheck.remediate.sysctl import HEADER, PERSIST, read_sysctl_d, sysctl_name
+from fleetcheck.remediate.updates import UPGRADE
 
 FIX = Path(__file__).resolve().parent.parent / "fixtures"
 FACTS = FIX / "facts"

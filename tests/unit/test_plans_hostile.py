@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-import remediate.dns as dns_fix
-import remediate.nfs as nfs_fix
-import remediate.samba as samba_fix
-import remediate.sshd as sshd_fix
-import remediate.sysctl as sysctl_fix
+import fleetcheck.remediate.dns as dns_fix
+import fleetcheck.remediate.nfs as nfs_fix
+import fleetcheck.remediate.samba as samba_fix
+import fleetcheck.remediate.sshd as sshd_fix
+import fleetcheck.remediate.sysctl as sysctl_fix
 from fleetcheck import values, zoneedit
 from fleetcheck.facts import apt, exports, ganesha, smbconf
 from fleetcheck.facts.exportfs import ExportTable

@@ -381,7 +381,7 @@ def _plan(check_id, vars, item, facts):
 
 
 def test_sshd_fix_writes_sshd_words():
-    import remediate.sshd  # noqa: F401  (registers the fix)
+    import fleetcheck.remediate.sshd  # noqa: F401  (registers the fix)
 
     text = b"UseDNS yes\nPubkeyAuthentication no\n"
     facts = _Facts({"/etc/ssh/sshd_config": text})
@@ -393,7 +393,7 @@ def test_sshd_fix_writes_sshd_words():
 
 
 def test_sysctl_fix_writes_kernel_values():
-    import remediate.sysctl  # noqa: F401  (registers the fix)
+    import fleetcheck.remediate.sysctl  # noqa: F401  (registers the fix)
 
     facts = _Facts(sysctl=Sysctl({"net.ipv4.ip_forward": "1"}))
     plan = _plan("sysctl.value", {"sysctl": {"net.ipv4.ip_forward": False}},
