@@ -23,7 +23,10 @@ MARKER_HELP = (
 
 # On each check item: its CheckMeta and its host's name (set at collection).
 META_KEY = pytest.StashKey["CheckMeta"]()
-HOST_KEY = pytest.StashKey[str]()
+HOST_KEY = pytest.StashKey[str]()          # an inventory host (a FleetHost's name)
+TESTINFRA_ID_KEY = pytest.StashKey[str]()  # a user test's testinfra host, by its id
+PARAM_KEY = pytest.StashKey[str]()         # the item's parameter id ("web1-vm.swappiness")
+USER_TEST_KEY = pytest.StashKey[bool]()    # a user's test (fleetcheck.usertests), not a check
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
-"""The fixtures a check uses: `host`, `facts`, `evidence` and `fleet`.
+"""The fixtures a check uses beside `host`: `facts`, `evidence` and `fleet`.
 
-Registered by the plugin at configure time, after every entry-point plugin, so this
-`host` overrides pytest-testinfra's fixture of the same name: a fleetcheck check gets
-a FleetHost (name, vars, facts) from the worker's pool, parametrized by the plugin.
+`host` itself is pytest-testinfra's fixture name: the plugin parametrizes it directly
+with the worker pool's FleetHost (name, vars, facts, testinfra's host API) for every
+check, so a user's own `host` fixture does not replace it, and leaves it to
+pytest-testinfra for users' testinfra tests (fleetcheck.usertests).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 import pytest
 
 from fleetcheck.connect.failures import Unreachable
-from fleetcheck.filters import OFFLINE_REASON
+from fleetcheck.checkmeta import HOST_KEY
 from fleetcheck.connect.hosts import FleetHost
 from fleetcheck.state import STATE_KEY
 
@@ -47,23 +48,18 @@ class Evidence(dict):
 
 
 class Fixtures:
-    @pytest.fixture
-    def host(self, request: pytest.FixtureRequest) -> FleetHost:
-        """The inventory host this check runs against (parametrized by fleetcheck)."""
-        name = getattr(request, "param", None)
+    @pytest.fixture(autouse=True)
+    def _fleetcheck_connected(self, request: pytest.FixtureRequest) -> None:
+        """A check (or a user test over the inventory) starts on a connected host:
+        an unreachable one is reported as such, without a traceback. Offline hosts
+        never get here: their items are skipped at collection."""
+        name = request.node.stash.get(HOST_KEY, None)
         if name is None:
-            pytest.fail("the `host` fixture is for fleetcheck checks: mark the test with "
-                        "@pytest.mark.check(...)", pytrace=False)
-        state = request.config.stash[STATE_KEY]
-        if name in state.offline and not state.include_offline:
-            # Marked offline by the inventory: reported, never touched.
-            pytest.skip(OFFLINE_REASON)
-        fleet_host = state.pool.get(name)
+            return
         try:
-            fleet_host.connect()
+            request.config.stash[STATE_KEY].pool.get(name).connect()
         except Unreachable as exc:  # the plugin reports it as such
             raise UnreachableOutcome(str(exc)) from None
-        return fleet_host
 
     @pytest.fixture
     def fleet(self, request: pytest.FixtureRequest) -> dict:

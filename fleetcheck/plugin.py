@@ -14,13 +14,21 @@ from pathlib import Path
 import pytest
 
 from fleetcheck import checkmeta
-from fleetcheck.checkmeta import HOST_KEY, META_KEY
+from fleetcheck import usertests
+from fleetcheck.checkmeta import (
+    HOST_KEY,
+    META_KEY,
+    PARAM_KEY,
+    TESTINFRA_ID_KEY,
+    USER_TEST_KEY,
+)
 from fleetcheck.connect.failures import Unreachable
 from fleetcheck.connect.commandlog import CommandLog
 from fleetcheck.facts.base import to_jsonable
 from fleetcheck.gather import DEFAULT_THREADS, GatherHooks
 from fleetcheck.fixtures import EVIDENCE_KEY, Fixtures, UnreachableOutcome
-from fleetcheck.connect.hosts import ConnectOptions, HostPool
+from fleetcheck.connect.hosts import ConnectOptions, FleetHost, HostPool
+from fleetcheck.filters import OFFLINE_REASON
 from fleetcheck.inventory import InventoryError
 from fleetcheck.options import add_options
 from fleetcheck.remediation.hooks import (
@@ -34,6 +42,7 @@ from fleetcheck.report import results as results_io
 from fleetcheck.report import waivers
 from fleetcheck.report.records import BAD_OUTCOMES, Record, summarize
 from fleetcheck.report.wiring import RunReports, WaiverHooks
+from fleetcheck.rootdir import reconsider
 from fleetcheck.selection import Selection, select
 from fleetcheck.state import STATE_KEY, FleetRun, new_run_id
 
@@ -42,6 +51,14 @@ SETUP_DURATION_KEY = pytest.StashKey[float]()
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_load_initial_conftests(early_config, args, parser):
+    """`--inventory PATH` (two words) gives the same rootdir, ini file and node ids as
+    `--inventory=PATH` (fleetcheck.rootdir); a wrapper, so before capture reads -s."""
+    reconsider(early_config, args, parser)
+    return (yield)
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -236,51 +253,139 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         state.pool.close()
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A check runs over the selected hosts; so does a user's testinfra test when an
+    inventory is given (fleetcheck.usertests). Both get the FleetHost itself as
+    `host` (direct parametrization: a user's fixture named `host`, in a conftest or
+    the module, does not replace it for the checks). Without an inventory a user
+    test is left to pytest-testinfra."""
     if "host" not in metafunc.fixturenames:
         return
+    state = metafunc.config.stash[STATE_KEY]
     meta = checkmeta.from_node(metafunc.definition)
     if meta is None:
+        if not (metafunc.config.option.fleet_inventory and _hosts_fixture_is_testinfras(metafunc)
+                and not usertests.wants_own_hosts(metafunc.module)):
+            return
+        names = list(state.hosts)
+        _parametrize(metafunc, ["host"], [(state.pool.get(n),) for n in names], names,
+                     scope="module")
         return
-    hosts = metafunc.config.stash[STATE_KEY].hosts
+    hosts = state.hosts
     if meta.items is None:
         names = list(hosts)
-        metafunc.parametrize("host", names, ids=names, indirect=True, scope="function")
+        _parametrize(metafunc, ["host"], [(state.pool.get(n),) for n in names], names)
         return
     if "item" not in metafunc.fixturenames:
         pytest.fail(f"{metafunc.definition.nodeid}: a check with items= takes an `item` "
                     "argument", pytrace=False)
     pairs = [(name, item) for name, entry in hosts.items()
              for item in checkmeta.host_items(meta, entry.vars)]
-    metafunc.parametrize(("host", "item"), pairs, ids=[f"{h}-{i}" for h, i in pairs],
-                         indirect=["host"], scope="function")
+    _parametrize(metafunc, ["host", "item"], [(state.pool.get(h), i) for h, i in pairs],
+                 [f"{h}-{i}" for h, i in pairs])
+
+
+def _parametrize(metafunc: pytest.Metafunc, names: list[str], rows: list[tuple],
+                 ids: list[str], scope: str = "function") -> None:
+    """Direct parametrization with FleetHosts. testinfra's `host` fixture, which the
+    parameter replaces, needs `_testinfra_host`: dropped from the closure before
+    pytest-testinfra's own hook would parametrize it too (pytest drops it after the
+    hook anyway: Metafunc's prune_dependency_tree)."""
+    if "_testinfra_host" in metafunc.fixturenames \
+            and "_testinfra_host" not in metafunc.definition._fixtureinfo.initialnames:
+        metafunc.fixturenames.remove("_testinfra_host")
+    metafunc.parametrize(names if len(names) > 1 else names[0],
+                         rows if len(names) > 1 else [r[0] for r in rows],
+                         ids=ids, scope=scope)
+
+
+def _hosts_fixture_is_testinfras(metafunc: pytest.Metafunc) -> bool:
+    """`host` is pytest-testinfra's fixture, not one the user's conftest or module
+    defines (theirs decides what their tests get)."""
+    defs = getattr(metafunc, "_arg2fixturedefs", {}).get("host")
+    return bool(defs) and getattr(defs[-1].func, "__module__", "") == "testinfra.plugin"
+
+
+def _host_of(item: pytest.Item) -> str | None:
+    """The host an item runs on: a FleetHost's name, or testinfra's id of its host."""
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    host = params.get("host")
+    if isinstance(host, FleetHost):
+        return host.name
+    testinfra_host = params.get("_testinfra_host")
+    if testinfra_host is not None and hasattr(testinfra_host, "backend"):
+        return testinfra_host.backend.get_pytest_id()
+    return None
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Name every check item `check_id[host-item]` and remember its host.
+    """Name every check item `check_id[host-item]` and remember its host; give every
+    user test on a host the meta of its records (fleetcheck.usertests).
 
-    Only the item's name changes (failure headers, records, reports); the nodeid keeps
+    Only a check's name changes (failure headers, records, reports); the nodeid keeps
     the function name, so `pytest checks/test_raid.py::test_md_healthy[web1]` and
     --deselect keep working (a departure from DESIGN.md's "test ids": pytest 9 nodeids
-    are structured and rewriting them is not a supported operation).
+    are structured and rewriting them is not a supported operation). A user test
+    keeps its name.
     """
-    unused = []
+    state = config.stash[STATE_KEY]
+    unused, users = [], []
     for item in items:
         meta = checkmeta.from_node(item)
         callspec = getattr(item, "callspec", None)
-        if meta is None or callspec is None or "host" not in callspec.params:
+        if meta is None:
+            if _host_of(item) is not None:
+                users.append(item)
             continue
-        if not isinstance(callspec.params["host"], str):
+        if callspec is None or "host" not in callspec.params:
+            continue
+        if not isinstance(callspec.params["host"], FleetHost):
             unused.append(item)  # items= over a var no selected host sets
             continue
         item.stash[META_KEY] = meta
-        item.stash[HOST_KEY] = callspec.params["host"]
-        new_name = meta.check_id + item.name[len(item.originalname):]
-        item.name = new_name
+        item.stash[HOST_KEY] = callspec.params["host"].name
+        item.stash[PARAM_KEY] = callspec.id
+        item.name = meta.check_id + item.name[len(item.originalname):]
+    taken = {item.stash[META_KEY].check_id for item in items if META_KEY in item.stash}
+    for item in users:
+        item.stash[META_KEY] = usertests.meta_for(item, taken)
+        item.stash[USER_TEST_KEY] = True
+        item.stash[PARAM_KEY] = item.callspec.id
+        host = item.callspec.params.get("host")
+        if isinstance(host, FleetHost):
+            item.stash[HOST_KEY] = host.name
+        else:
+            item.stash[TESTINFRA_ID_KEY] = _host_of(item)
+    fleet_items = [i for i in items if HOST_KEY in i.stash]
+    if fleet_items:
+        _refuse_what_cannot_apply(config, state, fleet_items)
+        skip = pytest.mark.skip(reason=OFFLINE_REASON)
+        if not state.include_offline:
+            for item in fleet_items:  # never touched: before any fixture of theirs
+                if item.stash[HOST_KEY] in state.offline:
+                    item.add_marker(skip)
     if unused:
         config.hook.pytest_deselected(items=unused)
         items[:] = [i for i in items if i not in unused]
+
+
+def _refuse_what_cannot_apply(config: pytest.Config, state: FleetRun, items) -> None:
+    """Options and --hosts that fleetcheck cannot honour for the hosts its checks (and,
+    with an inventory, users' tests) run on: one line, exit 4, nothing touched."""
+    lines = []
+    if config.option.fleet_inventory:
+        lines += usertests.inventory_conflicts(config.option)
+    for spec in state.selection.foreign if state.selection else []:
+        lines.append(f"--hosts '{spec}': fleetcheck's checks run over local, paramiko and "
+                     "ssh connections only (testinfra's own tests run over it; leave the "
+                     "checks out with a path, -k or --deselect, or use --inventory)")
+    if lines:
+        example = items[0].nodeid
+        raise pytest.UsageError(f"{lines[0]} (needed by {example}"
+                                + (f" and {len(items) - 1} more" if len(items) > 1 else "")
+                                + ")")
 
 
 @pytest.hookimpl(wrapper=True)
@@ -296,9 +401,9 @@ def pytest_runtest_call(item: pytest.Item):
         raise UnreachableOutcome(str(exc)) from None  # lost mid-check: a message too
     except AssertionError as exc:
         config = item.config
-        if (META_KEY not in item.stash or config.option.tbstyle != "auto"
-                or config.option.fulltrace):
-            raise
+        if (META_KEY not in item.stash or USER_TEST_KEY in item.stash
+                or config.option.tbstyle != "auto" or config.option.fulltrace):
+            raise  # a user's test keeps pytest's report of its assertion
         raise pytest.fail.Exception(str(exc) or "assertion failed", pytrace=False) from None
 
 
@@ -323,14 +428,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     severity = meta.severity
     if outcome == "failed" and getattr(evidence, "severity", None):
         severity = evidence.severity
-    host = item.stash[HOST_KEY]
-    param_id = item.name[len(meta.check_id) + 1: -1]  # "host" or "host-item"
+    host = item.stash.get(HOST_KEY, None) or item.stash[TESTINFRA_ID_KEY]
     record = Record(
         host=host, check_id=meta.check_id, test_id=item.name, nodeid=item.nodeid,
         severity=severity, title=meta.title, outcome=outcome, message=message,
         evidence=_jsonable(dict(evidence)),
         duration=round(item.stash.get(SETUP_DURATION_KEY, 0.0) + report.duration, 4),
-        item=param_id[len(host) + 1:] if param_id.startswith(host + "-") else None,
+        item=_item_of(item.stash[PARAM_KEY], host),
     )
     if remediation is not None and report.when == "call":
         record.plan = _jsonable(remediation)
@@ -347,6 +451,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if report.when == "teardown":
         report.user_properties = list(item.user_properties)
     return report
+
+
+def _item_of(param_id: str, host: str) -> str | None:
+    """What a parametrized test is about beside its host: "web1-vm.swappiness" of a
+    check, or a user test's own parameters ("nginx" of "local-nginx")."""
+    rest = param_id.replace(host, "", 1) if host in param_id else param_id
+    return rest.strip("-") or None
 
 
 def _outcome(report: pytest.TestReport, call: pytest.CallInfo) -> tuple[str, str]:

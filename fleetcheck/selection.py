@@ -12,6 +12,10 @@ from fleetcheck import filters, inventory
 from fleetcheck.inventory import http, sources
 
 
+# testinfra's options that are defaults of its --hosts specs (fleetcheck.inventory.hostspecs)
+TESTINFRA_DEFAULTS = ("connection", "sudo", "sudo_user", "ssh_identity_file", "ssh_config")
+
+
 def default_inventory() -> str:
     """The embedded default inventory: this machine over local://."""
     return str(resources.files("fleetcheck") / "data" / "local.yml")
@@ -27,6 +31,9 @@ class Selection:
     # Inventory hosts not selected: a fix for a selected host may have to change one of
     # them (a host's DNS records live in the zone files of the DNS master).
     others: dict = field(default_factory=dict)
+    # --hosts specs over a connection fleetcheck does not run (docker://, ...): for
+    # testinfra's own tests only; a check collected with them is a usage error
+    foreign: list[str] = field(default_factory=list)
 
     def to_wire(self) -> dict:
         """Plain data for pytest-xdist's workerinput (execnet sends basic types only)."""
@@ -34,7 +41,8 @@ class Selection:
             return [[h.name, h.vars, h.groups, h.source] for h in entries.values()]
         return json.loads(json.dumps(
             {"hosts": wire(self.hosts), "others": wire(self.others), "sources": self.sources,
-             "notes": self.notes, "offline": self.offline, "remote": self.remote},
+             "notes": self.notes, "offline": self.offline, "remote": self.remote,
+             "foreign": self.foreign},
             default=repr))
 
     @classmethod
@@ -43,7 +51,7 @@ class Selection:
             return {name: inventory.HostEntry(name=name, vars=hvars, groups=groups, source=src)
                     for name, hvars, groups, src in rows}
         return cls(unwire(data["hosts"]), data["sources"], data["notes"], data["offline"],
-                   data["remote"], unwire(data.get("others", [])))
+                   data["remote"], unwire(data.get("others", [])), data.get("foreign", []))
 
 
 def source_options(option) -> inventory.SourceOptions:
@@ -69,6 +77,7 @@ def select(option) -> Selection:
     hosts: dict = {}
     others: dict = {}
     notes: list[str] = []
+    foreign: list[str] = []
     if paths or not specs:
         files = paths or [default_inventory()]
         # The embedded defaults sit under every inventory, as role defaults do in
@@ -87,7 +96,10 @@ def select(option) -> Selection:
         paths = files
     if specs:
         # testinfra's --hosts: these hosts get the `all` vars of the default inventory.
-        adhoc = inventory.from_hostspecs(specs, defaults)
+        # testinfra's --connection, --sudo, ... are the specs' defaults, as for testinfra
+        adhoc = inventory.from_hostspecs(
+            specs, defaults, {k: getattr(option, k, None) for k in TESTINFRA_DEFAULTS},
+            foreign)
         # With --inventory too, --limit narrows the inventory; --hosts are explicit.
         hosts.update((h.name, h) for h in adhoc.select(None if hosts else limit))
     wheres = getattr(option, "fleet_where", None)
@@ -97,7 +109,7 @@ def select(option) -> Selection:
     shown = [http.display_url(p) if http.is_url(p) else str(Path(p)) for p in paths]
     remote = any(sources.kind(p) in ("http", "script") for p in paths)
     others = {n: e for n, e in others.items() if n not in hosts}
-    return Selection(hosts, shown, notes, offline, remote, others)
+    return Selection(hosts, shown, notes, offline, remote, others, foreign)
 
 
 def select_hosts(option) -> tuple[dict, list[str]]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, NoReturn
 
 import paramiko
+import testinfra.host
 
 from fleetcheck import facts as fact_registry
 from fleetcheck import values
@@ -94,6 +95,7 @@ class FleetHost:
                      DEFAULT_CONNECT_TIMEOUT))
         self.facts = FactCache(self)
         self._testinfra = None
+        self._api: TestinfraApi | None = None
         self.unreachable_reason: str | None = None
         self.commands_run = 0
         self.lock = threading.RLock()
@@ -238,10 +240,29 @@ class FleetHost:
         if self.command_log is not None:
             self.command_log(self.name, "host", result, **batch_info)
 
-    def run(self, command: Command, ok: tuple[int, ...] | None = None) -> CommandResult:
-        """Run a Command (quoted in one place) with this host's timeout. A timeout is
-        a FactError; a lost connection Unreachable ("connection lost: ..."), also
-        when the connection stopped answering during the command."""
+    def run(self, command: Command | str, *args: Any,
+            ok: tuple[int, ...] | None = None, **kwargs: Any):
+        """Run a Command (quoted in one place) with this host's timeout: a CommandResult.
+        A timeout is a FactError; a lost connection Unreachable ("connection lost:
+        ..."), also when the connection stopped answering during the command.
+
+        A string is testinfra's ``host.run("ls -l -- %s", path)``: the same quoting,
+        the same connection, timeout and command log, and testinfra's result back
+        (``rc``, ``stdout``, ``succeeded``, ...), so a testinfra test runs unchanged."""
+        if isinstance(command, str):
+            if kwargs:
+                raise TypeError(f"host.run: unexpected arguments {sorted(kwargs)}")
+            return self._send_logged(Command(command, *args))[0]
+        if args or kwargs:
+            raise TypeError("host.run(Command) takes no further arguments but ok=")
+        res, result = self._send_logged(command)
+        if ok is not None and result.rc not in ok:
+            raise FactError(f"`{result.command}` exited {result.rc}: "
+                            f"{result.stderr.strip()[:300]}")
+        return result
+
+    def _send_logged(self, command: Command):
+        """(testinfra's result, our CommandResult) of one command, logged."""
         rendered = command.render()
         with self.lock:
             start = time.monotonic()
@@ -260,9 +281,25 @@ class FleetHost:
         result = CommandResult(rendered, res.rc, text(res.stdout_bytes),
                                text(res.stderr_bytes), time.monotonic() - start, executed)
         self._log(result)
-        if ok is not None and result.rc not in ok:
-            raise FactError(f"`{rendered}` exited {result.rc}: {result.stderr.strip()[:300]}")
-        return result
+        return res, result
+
+    # -- testinfra's host API ----------------------------------------------------------
+
+    @property
+    def api(self) -> "TestinfraApi":
+        """testinfra's Host over this host's connection (connects on first use)."""
+        connected = self.connect()
+        if self._api is None or self._api.backend is not connected.backend:
+            self._api = TestinfraApi(self, connected.backend)
+        return self._api
+
+    def __getattr__(self, name: str):
+        """testinfra's host API on a FleetHost: ``host.package("nginx")``,
+        ``host.file(...)``, ``host.check_output(...)``, ``host.sudo()``, ... (modules
+        and methods of testinfra's Host), over the same connection as the checks."""
+        if name.startswith("_") or name in _OWN:
+            raise AttributeError(name)
+        return getattr(self.api, name)
 
     def run_batch(self, commands: list[Command]) -> list[CommandResult] | None:
         """Run `commands` in one remote command (fleetcheck.connect.batch); each one's result,
@@ -353,6 +390,30 @@ def _close(host) -> None:
             close()
         except Exception:  # noqa: BLE001 - closing a dead connection may fail
             pass
+
+
+# Attributes of FleetHost itself, never looked up in testinfra's Host (set in
+# __init__ or properties: a missing one during construction must not recurse).
+_OWN = frozenset({"entry", "name", "vars", "options", "command_timeout", "connect_timeout",
+                  "facts", "unreachable_reason", "commands_run", "lock", "command_log",
+                  "api", "testinfra"})
+
+
+class TestinfraApi(testinfra.host.Host):
+    """testinfra's Host whose commands go through the FleetHost: one connection, its
+    lock, timeout, lost-connection detection and command log. Its modules
+    (``package``, ``service``, ``file``, ...) bind to it, so theirs do too."""
+
+    def __init__(self, fleet_host: FleetHost, backend):
+        super().__init__(backend)
+        self._fleet = fleet_host
+
+    def __repr__(self) -> str:
+        return f"<fleetcheck host {self._fleet.name}>"
+
+    def run(self, command: str, *args: str, **kwargs: Any):
+        # the backend's own sudo wrapping (host.sudo()) is applied when it is sent
+        return self._fleet.run(command, *args, **kwargs)
 
 
 class FactCache:

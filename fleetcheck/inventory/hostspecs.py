@@ -26,15 +26,24 @@ _QUERY_VARS = {
     "sudo": "ansible_become",
     "sudo_user": "ansible_become_user",
     "ssh_identity_file": "ansible_ssh_private_key_file",
+    "ssh_config": "fleetcheck_ssh_config",
 }
 
 
-def from_hostspecs(specs: list[str], base_vars: dict) -> Inventory:
+def from_hostspecs(specs: list[str], base_vars: dict, options: dict | None = None,
+                   foreign: list[str] | None = None) -> Inventory:
     """One host per spec (comma-separated values are split as testinfra does), in group
     'all' (and 'ungrouped', like any host without a group). Every host's vars are
-    ``deepcopy(base_vars)`` with the connection vars from its spec on top."""
+    ``deepcopy(base_vars)`` with the connection vars from its spec on top.
+
+    ``options``: testinfra's command-line options (``connection``, ``sudo``,
+    ``sudo_user``, ``ssh_identity_file``, ``ssh_config``), the defaults of every spec as
+    for testinfra (a spec's own query wins). ``foreign``: when a list, a spec over a
+    connection fleetcheck does not run (docker://, ansible://, ...) is appended to it
+    instead of being an error: testinfra's own tests may still run over it."""
     if isinstance(specs, str):
         specs = [specs]
+    options = {k: v for k, v in (options or {}).items() if v not in (None, False)}
     for name, value in base_vars.items():
         reason = check_var(name, value)
         if reason:
@@ -46,7 +55,13 @@ def from_hostspecs(specs: list[str], base_vars: dict) -> Inventory:
     seen: dict[str, tuple[str, dict]] = {}
     for value in specs:
         for spec in value.split(","):
-            name, spec_vars = _parse(spec.strip())
+            try:
+                name, spec_vars = _parse(spec.strip(), options)
+            except ForeignConnection:
+                if foreign is None:
+                    raise
+                foreign.append(spec.strip())
+                continue
             if name in seen:
                 if seen[name][1] == spec_vars:
                     continue
@@ -59,13 +74,23 @@ def from_hostspecs(specs: list[str], base_vars: dict) -> Inventory:
     return builder.finish()
 
 
-def _parse(spec: str) -> tuple[str, dict[str, Any]]:
+class ForeignConnection(InventoryError):
+    """A --hosts spec over a connection fleetcheck's checks do not run over."""
+
+
+def _parse(spec: str, defaults: dict | None = None) -> tuple[str, dict[str, Any]]:
     if not spec:
         raise InventoryError("--hosts '': empty host spec")
-    host, options = parse_hostspec(spec)
+    defaults = dict(defaults or {})
+    # testinfra: the --connection option is the scheme of a spec that has none
+    host, options = parse_hostspec(spec if "://" in spec or "connection" not in defaults
+                                   else f"{defaults['connection']}://{spec}")
+    for option in ("sudo", "sudo_user", "ssh_identity_file", "ssh_config"):
+        if option in defaults:
+            options.setdefault(option, defaults[option])
     connection = options.pop("connection", None) or ("local" if host is None else "paramiko")
     if connection not in SUPPORTED:
-        raise InventoryError(
+        raise ForeignConnection(
             f"--hosts '{spec}': connection {connection!r} is not supported "
             f"(allowed: {', '.join(SUPPORTED)})"
         )
