@@ -18,7 +18,11 @@ option passed on unchanged, except that:
   not know plugin options yet and would take the value for a test path;
 - that directory is first on sys.path (as with `python -m pytest`): a `remediate`
   package there (a user's own fixes, fleetcheck.remediation.registry) and the helpers
-  of the user's tests are found.
+  of the user's tests are found;
+- without an inventory (`--inventory`, `--hosts`, from the command line, the ini's
+  addopts or PYTEST_ADDOPTS) the embedded default is given explicitly: the plugin
+  writes reports for a run with an inventory or of a rootdir's checks/, and the
+  installed checks are not there.
 
 The ini file's `testpaths` are not used (pytest ignores them when paths are given).
 The exit code is pytest's. The same audit with plain pytest, from the same directory:
@@ -29,6 +33,8 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+
+import pytest
 
 USAGE = """\
 usage: fleetcheck audit --inventory SOURCE [PATH ...] [pytest and fleetcheck options]
@@ -133,9 +139,21 @@ def pytest_args(argv: list[str], here: Path, checks: Path) -> list[str]:
     return args + extra
 
 
-def main(argv: list[str]) -> int:
-    import pytest  # noqa: PLC0415
+class DefaultInventory:
+    """Given to pytest.main: the embedded default inventory when the options, as parsed
+    (addopts included), name none."""
 
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_cmdline_main(self, config: pytest.Config) -> None:
+        from fleetcheck.selection import default_inventory  # noqa: PLC0415
+
+        opt = config.option
+        if hasattr(opt, "fleet_inventory") and not opt.fleet_inventory and not getattr(
+                opt, "hosts", None):
+            opt.fleet_inventory = [default_inventory()]
+
+
+def main(argv: list[str]) -> int:
     from fleetcheck import layout  # noqa: PLC0415
 
     here = Path.cwd()
@@ -149,4 +167,4 @@ def main(argv: list[str]) -> int:
         return 4
     if str(here) not in sys.path:
         sys.path.insert(0, str(here))
-    return int(pytest.main(pytest_args(argv, here, checks)))
+    return int(pytest.main(pytest_args(argv, here, checks), plugins=[DefaultInventory()]))

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -78,6 +79,17 @@ def test_the_users_config_file_wins(tmp_path, given):
 def test_the_users_rootdir_and_reports_dir_win(tmp_path):
     args = audit.pytest_args(["--rootdir", "r", "--reports-dir=out"], tmp_path, CHECKS)
     assert args == [str(CHECKS), "--rootdir", "r", "--reports-dir=out"]
+
+
+@pytest.mark.parametrize("given, hosts, expected", [
+    ([], None, "default"), (["mine.yml"], None, "mine.yml"), ([], "ssh://a", None)])
+def test_without_an_inventory_the_embedded_default_is_given(given, hosts, expected):
+    from fleetcheck.selection import default_inventory
+
+    config = SimpleNamespace(option=SimpleNamespace(fleet_inventory=list(given), hosts=hosts))
+    audit.DefaultInventory().pytest_cmdline_main(config)
+    want = {"default": [default_inventory()], None: []}.get(expected, [expected])
+    assert config.option.fleet_inventory == want
 
 
 # -- where the fixes come from -------------------------------------------------------
