@@ -73,7 +73,8 @@ def add_options(parser: pytest.Parser) -> None:
                     metavar="SECONDS", help="wait this long for another run's lock on a "
                     "host, then refuse (default %(default)s)")
     group.addoption("--reports-dir", dest="fleet_reports_dir", default=None, metavar="DIR",
-                    help="where each run writes <run-id>/ (default: <rootdir>/reports)")
+                    help="where each run writes <run-id>/ (default: ./reports of the "
+                    "directory the command runs in)")
     # Reports and CI gating (fleetcheck.report.wiring). --nagios is pytest-testinfra's
     # own option (adding it again is an argparse conflict); RunReports takes it over.
     group.addoption("--fail-on", dest="fleet_fail_on", choices=SEVERITIES, default=None,

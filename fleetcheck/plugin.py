@@ -210,7 +210,9 @@ def _is_audit(config: pytest.Config) -> bool:
 
 
 def _setup_reports(config: pytest.Config, state: FleetRun) -> None:
-    root = Path(config.option.fleet_reports_dir or config.rootpath / "reports")
+    # ./reports of where the command runs (never a test tree pytest took for rootdir)
+    root = Path(config.option.fleet_reports_dir
+                or config.invocation_params.dir / "reports")
     state.reports_dir = root / state.run_id
     try:
         state.reports_dir.mkdir(parents=True, exist_ok=True)
@@ -272,6 +274,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         _parametrize(metafunc, ["host"], [(state.pool.get(n),) for n in names], names,
                      scope="module")
         return
+    state.checks_collected.append(metafunc.definition.nodeid)
     hosts = state.hosts
     if meta.items is None:
         names = list(hosts)
@@ -359,8 +362,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         else:
             item.stash[TESTINFRA_ID_KEY] = _host_of(item)
     fleet_items = [i for i in items if HOST_KEY in i.stash]
-    if fleet_items:
-        _refuse_what_cannot_apply(config, state, fleet_items)
+    if fleet_items or state.checks_collected:
+        _refuse_what_cannot_apply(config, state,
+                                  [i.nodeid for i in fleet_items] or state.checks_collected)
         skip = pytest.mark.skip(reason=OFFLINE_REASON)
         if not state.include_offline:
             for item in fleet_items:  # never touched: before any fixture of theirs
@@ -371,7 +375,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = [i for i in items if i not in unused]
 
 
-def _refuse_what_cannot_apply(config: pytest.Config, state: FleetRun, items) -> None:
+def _refuse_what_cannot_apply(config: pytest.Config, state: FleetRun,
+                              nodeids: list[str]) -> None:
     """Options and --hosts that fleetcheck cannot honour for the hosts its checks (and,
     with an inventory, users' tests) run on: one line, exit 4, nothing touched."""
     lines = []
@@ -382,10 +387,8 @@ def _refuse_what_cannot_apply(config: pytest.Config, state: FleetRun, items) -> 
                      "ssh connections only (testinfra's own tests run over it; leave the "
                      "checks out with a path, -k or --deselect, or use --inventory)")
     if lines:
-        example = items[0].nodeid
-        raise pytest.UsageError(f"{lines[0]} (needed by {example}"
-                                + (f" and {len(items) - 1} more" if len(items) > 1 else "")
-                                + ")")
+        more = f" and {len(nodeids) - 1} more" if len(nodeids) > 1 else ""
+        raise pytest.UsageError(f"{lines[0]} (needed by {nodeids[0]}{more})")
 
 
 @pytest.hookimpl(wrapper=True)

@@ -101,7 +101,8 @@ def select(option) -> Selection:
             specs, defaults, {k: getattr(option, k, None) for k in TESTINFRA_DEFAULTS},
             foreign)
         # With --inventory too, --limit narrows the inventory; --hosts are explicit.
-        hosts.update((h.name, h) for h in adhoc.select(None if hosts else limit))
+        if adhoc.hosts or not foreign:  # only foreign specs: no host for the checks
+            hosts.update((h.name, h) for h in adhoc.select(None if hosts else limit))
     wheres = getattr(option, "fleet_where", None)
     if wheres:
         hosts = {h.name: h for h in filters.select(list(hosts.values()), wheres)}

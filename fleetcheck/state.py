@@ -46,6 +46,7 @@ class FleetRun:
     # policy is ignored): one line each, said at the start and the end of the run.
     connection_warnings: list[str] = field(default_factory=list)
     selection: Any = None            # fleetcheck.selection.Selection (xdist ships it)
+    checks_collected: list[str] = field(default_factory=list)  # check functions (nodeids)
     # Filled at the end of the run (gate, waivers, history: fleetcheck.report.wiring)
     # and written with the metadata into results.json.
     summary: dict[str, Any] = field(default_factory=dict)
