@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from fleetcheck import checkmeta
-from fleetcheck import usertests
+from fleetcheck import layout, usertests
 from fleetcheck.checkmeta import (
     HOST_KEY,
     META_KEY,
@@ -201,10 +201,18 @@ def _is_audit(config: pytest.Config) -> bool:
         return True
     if config.args_source == pytest.Config.ArgsSource.TESTPATHS:
         return True
-    checks = (config.rootpath / "checks").resolve()
+    checks = {(config.rootpath / "checks").resolve()}
+    try:
+        checks.add(layout.checks_dir().resolve())
+    except FileNotFoundError:
+        pass  # a broken install: the rootdir's checks/ only
     for arg in config.args:
-        path = Path(arg.split("::", 1)[0]).resolve()
-        if path == checks or checks in path.parents:
+        target = arg.split("::", 1)[0]
+        if opt.pyargs and (target == "fleetcheck.checks"
+                           or target.startswith("fleetcheck.checks.")):
+            return True  # pytest --pyargs fleetcheck.checks: the installed checks
+        path = Path(target).resolve()
+        if path in checks or checks & set(path.parents):
             return True
     return False
 

@@ -153,3 +153,14 @@ def test_audit_from_a_users_directory(tmp_path):
     assert data["run"]["complete"] is True, data["run"]["incomplete"]
     for name in ("report.html", "junit.xml"):
         assert (run / name).is_file()
+
+
+def test_plain_pytest_pyargs_without_an_inventory_writes_reports(tmp_path):
+    """`pytest --pyargs fleetcheck.checks` from a directory of the user's: an audit of
+    this machine (the embedded default inventory) with its reports in ./reports."""
+    res = subprocess.run([sys.executable, "-m", "pytest", "--pyargs", "fleetcheck.checks",
+                          "-p", "no:cacheprovider", "-q", "-k", "raid"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert res.returncode in (0, 1), res.stdout + res.stderr
+    data = json.loads((tmp_path / "reports" / "last" / "results.json").read_text())
+    assert {r["check_id"] for r in data["records"]} == {"raid.md_healthy"}
