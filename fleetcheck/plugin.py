@@ -88,6 +88,7 @@ def _declare_user_vars(config: pytest.Config) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", checkmeta.MARKER_HELP)
+    config.addinivalue_line("markers", usertests.MARKER_HELP)
     workerinput = getattr(config, "workerinput", None)
     try:
         if workerinput and "fleetcheck_selection" in workerinput:

@@ -15,8 +15,9 @@ fleetcheck check (no ``@pytest.mark.check``) is a *user test*:
 
 Either way each host x test is a record in every report: area = the module
 (``test_nginx.py`` -> ``nginx``), check id ``<area>.<function>`` (a method:
-``<area>.<class>_<method>``, ``test_`` prefixes dropped), severity ``medium`` unless the
-module sets ``fleetcheck_severity = "high"`` (or a test is marked as a check).
+``<area>.<class>_<method>``, ``test_`` prefixes dropped), severity ``medium`` unless a
+``@pytest.mark.severity("high")`` on the test, its class or the module (``pytestmark``)
+or the module's ``fleetcheck_severity = "high"`` says otherwise.
 """
 
 from __future__ import annotations
@@ -59,14 +60,26 @@ def derived_id(item: pytest.Item) -> str:
     return f"{area}.{_word('_'.join(w for w in words if w))}"
 
 
-def module_severity(item: pytest.Item) -> str:
-    """The module's ``fleetcheck_severity``, or the default; a bad value fails the
-    test's collection with one line."""
-    module = getattr(item, "module", None)
-    severity = getattr(module, MODULE_SEVERITY, DEFAULT_SEVERITY)
-    if severity not in SEVERITIES:
-        pytest.fail(f"{item.nodeid}: {MODULE_SEVERITY} = {severity!r} is not one of "
-                    + ", ".join(SEVERITIES), pytrace=False)
+SEVERITY_MARKER = "severity"
+MARKER_HELP = (f"{SEVERITY_MARKER}(level): the severity of a user's testinfra test's records "
+               "(" + "|".join(SEVERITIES) + f"; default {DEFAULT_SEVERITY}); on a test, a "
+               "class or a module (pytestmark)")
+
+
+def severity_of(item: pytest.Item) -> str:
+    """The closest ``@pytest.mark.severity("high")`` (test, class, module's pytestmark),
+    else the module's ``fleetcheck_severity``, else the default; a bad value fails the
+    run with one line (exit 4)."""
+    marker = item.get_closest_marker(SEVERITY_MARKER)
+    if marker is not None:
+        severity, where = (marker.args[0] if marker.args else marker.kwargs.get("level"),
+                           f"@pytest.mark.{SEVERITY_MARKER}")
+    else:
+        severity = getattr(getattr(item, "module", None), MODULE_SEVERITY, DEFAULT_SEVERITY)
+        where = MODULE_SEVERITY
+    if severity not in SEVERITIES:  # at collection's end: one line, exit 4
+        raise pytest.UsageError(f"{item.nodeid}: {where} {severity!r} is not one of "
+                                + ", ".join(SEVERITIES))
     return severity
 
 
@@ -80,7 +93,7 @@ def meta_for(item: pytest.Item, taken: set[str]) -> CheckMeta:
     doc = (getattr(getattr(item, "function", None), "__doc__", None) or "").strip()
     title = doc.splitlines()[0].strip() if doc else (getattr(item, "originalname", "")
                                                    or item.name)
-    return CheckMeta(check_id, module_severity(item), title)
+    return CheckMeta(check_id, severity_of(item), title)
 
 
 def wants_own_hosts(module) -> bool:

@@ -31,6 +31,10 @@ def test_kind(host):
 
 def test_role_is_web(host):
     assert host.vars["role"] == "web", "not a web host"
+
+@pytest.mark.severity("low")
+def test_low(host):
+    assert host.vars["role"] == "web", "a low one"
 """
 
 CHECK = """
@@ -65,15 +69,16 @@ def test_over_the_inventory_with_records(pytester):
     pytester.makepyfile(test_web=USER_TESTS)
     res = pytester.runpytest("-s", "--inventory", "inv.yml", "-rA")
     # gone is offline: skipped at collection, never touched
-    res.assert_outcomes(passed=3, failed=1, skipped=2)
+    res.assert_outcomes(passed=4, failed=2, skipped=3)
     out = res.stdout.str()
     assert "KIND FleetHost h1" in out and "KIND FleetHost h2" in out
     assert "test_web.py::test_role_is_web[h2] - AssertionError: not a web host" in out
     records = {(r["host"], r["check_id"]): r for r in results(pytester)["records"]}
     assert set(records) == {(h, c) for h in ("h1", "h2", "gone")
-                            for c in ("web.kind", "web.role_is_web")}
+                            for c in ("web.kind", "web.role_is_web", "web.low")}
     bad = records[("h2", "web.role_is_web")]
     assert (bad["outcome"], bad["severity"]) == ("failed", "high")
+    assert records[("h2", "web.low")]["severity"] == "low"
     assert records[("gone", "web.kind")]["outcome"] == "not-applicable"
     junit = (pytester.path / "reports" / "last" / "junit.xml").read_text()
     assert '<property name="check_id" value="web.role_is_web"' in junit
@@ -86,7 +91,7 @@ def test_limit_and_a_waiver_apply_to_users_tests(pytester):
       - {check: web.role_is_web, hosts: h2, reason: "db hosts", owner: ops, expires: 2099-01-01}
 """)
     pytester.makepyfile(test_web=USER_TESTS)
-    res = pytester.runpytest("--inventory", "inv.yml", "--limit", "h2")
+    res = pytester.runpytest("--inventory", "inv.yml", "--limit", "h2", "-k", "not low")
     assert res.ret == 0, res.stdout.str()
     outcomes = {r["check_id"]: r["outcome"] for r in results(pytester)["records"]}
     assert outcomes == {"web.kind": "passed", "web.role_is_web": "waived"}
@@ -173,3 +178,18 @@ def test_testinfra_api_commands_are_in_the_command_log(pytester):
     rows = [json.loads(line) for line in (pytester.path / "cmds.jsonl").read_text().splitlines()]
     commands = [r["command"] for r in rows if r["host"] == "h1"]
     assert "echo 'a b'" in commands, commands
+
+
+def test_a_bad_severity_is_one_line(pytester):
+    pytester.makefile(".yml", inv=INVENTORY)
+    pytester.makepyfile(test_web="""
+import pytest
+pytestmark = pytest.mark.severity("urgent")
+
+def test_x(host):
+    pass
+""")
+    res = pytester.runpytest("--inventory", "inv.yml", "--limit", "h1")
+    assert res.ret == 4
+    assert res.stderr.lines[0] == ("ERROR: test_web.py::test_x[h1]: @pytest.mark.severity "
+                                   "'urgent' is not one of critical, high, medium, low, info")
