@@ -31,8 +31,8 @@ $(TEST_STAMP): $(STAMP) tests/requirements.txt
 # fleetcheck's dependencies and its build backend as files, for the test that builds a
 # wheel and installs it in a fresh venv with --no-index (tests/install/test_pip_install.py):
 # the registry is asked once, here, never while the tests run.
-$(WHEELHOUSE_STAMP): $(STAMP) pyproject.toml
-	$(VENV)/bin/pip download -q -d $(WHEELHOUSE) . setuptools wheel
+$(WHEELHOUSE_STAMP): $(STAMP) pyproject.toml tests/requirements.txt
+	$(VENV)/bin/pip download -q -d $(WHEELHOUSE) . setuptools wheel 'ansible-core>=2.15'
 	@rm -f $(WHEELHOUSE)/fleetcheck-*
 	@touch $@
 

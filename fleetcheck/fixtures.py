@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from fleetcheck.connect.failures import Unreachable
-from fleetcheck.checkmeta import HOST_KEY
+from fleetcheck.checkmeta import HOST_KEY, USER_TEST_KEY
 from fleetcheck.connect.hosts import FleetHost
 from fleetcheck.state import STATE_KEY
 
@@ -50,12 +50,13 @@ class Evidence(dict):
 class Fixtures:
     @pytest.fixture(autouse=True)
     def _fleetcheck_connected(self, request: pytest.FixtureRequest) -> None:
-        """A check (or a user test over the inventory) starts on a connected host:
-        an unreachable one is reported as such, without a traceback. Offline hosts
-        never get here: their items are skipped at collection."""
+        """A check starts on a connected host: an unreachable one is reported as such,
+        without a traceback. A user's test over the inventory connects when it first
+        uses `host` (pytest says failed, as for testinfra; its record says
+        unreachable). Offline hosts never get here: skipped at collection."""
         name = request.node.stash.get(HOST_KEY, None)
-        if name is None:
-            return
+        if name is None or USER_TEST_KEY in request.node.stash:
+            return  # a user's test connects when it first uses host, as testinfra's does
         try:
             request.config.stash[STATE_KEY].pool.get(name).connect()
         except Unreachable as exc:  # the plugin reports it as such

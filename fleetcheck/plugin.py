@@ -474,12 +474,16 @@ def _item_of(param_id: str, host: str) -> str | None:
 
 def _outcome(report: pytest.TestReport, call: pytest.CallInfo) -> tuple[str, str]:
     if report.skipped:
+        if hasattr(report, "wasxfail"):  # an expected failure: its reason
+            return "not-applicable", report.wasxfail.removeprefix("reason: ")
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else ""
         return "not-applicable", reason.removeprefix("Skipped: ")
     if report.passed:
         return "passed", ""
     excinfo = call.excinfo
     if excinfo is None:
+        if report.when == "call":  # [XPASS(strict)]: the test's own verdict
+            return "failed", str(report.longrepr)[:500]
         return "error", str(report.longrepr)[:500]
     first = (str(excinfo.value).strip().splitlines() or [excinfo.typename])[0]
     if excinfo.errisinstance(Unreachable):

@@ -252,6 +252,10 @@ class FleetHost:
         if isinstance(command, str):
             if kwargs:
                 raise TypeError(f"host.run: unexpected arguments {sorted(kwargs)}")
+            for arg in args:  # testinfra quotes strings only (shlex.quote): the same
+                if not isinstance(arg, str):
+                    raise TypeError(f"expected string or bytes-like object, got "
+                                    f"'{type(arg).__name__}'")
             return self._send_logged(Command(command, *args))[0]
         if args or kwargs:
             raise TypeError("host.run(Command) takes no further arguments but ok=")
