@@ -8,9 +8,12 @@ as another user), unless FLEETCHECK_TESTS_COMPLETE is set (`make test`): then it
 fails, so a run that must be complete is.
 """
 
+import fcntl
 import importlib.util
 import os
 import shutil
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -40,3 +43,39 @@ def pytest_runtest_setup(item):
     if os.environ.get("FLEETCHECK_TESTS_COMPLETE"):
         pytest.fail(f"{why} (FLEETCHECK_TESTS_COMPLETE: this run must run it)", pytrace=False)
     pytest.skip(why)
+
+
+# -- the lab: one per machine, one per session ---------------------------------------
+
+def _repo_on_path() -> None:
+    repo = str(Path(__file__).resolve().parents[1])  # the `lab` package
+    if repo not in sys.path:
+        sys.path.insert(0, repo)
+
+
+MACHINE_LOCK = "/tmp/fleetcheck-lab.lock"
+
+
+@pytest.fixture(scope="session")
+def lab():
+    if os.geteuid() != 0:
+        pytest.skip("the lab needs root (namespaces, mounts, links)")
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        pytest.fail("the lab is one fleet per machine: run tests/integration without -n "
+                    "(pytest-xdist workers would each start and stop it)", pytrace=False)
+    _repo_on_path()
+    from lab import Lab  # noqa: PLC0415
+
+    # One lab per machine (its bridge and namespace names are global): a test session
+    # holds this lock from up to down, so two checkouts never run their labs at once.
+    lock = open(MACHINE_LOCK, "a")  # noqa: SIM115 - held for the whole session
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    try:
+        lab = Lab()
+        lab.up(plain_hosts=0)
+        yield lab
+        res = lab.down()
+        left = {k: v for k, v in res["left"].items() if v}
+        assert not left, f"lab-down left {left}"
+    finally:
+        lock.close()

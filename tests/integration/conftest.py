@@ -3,8 +3,6 @@ the end (and proven clean). Needs root; without it every integration test skips.
 
 from __future__ import annotations
 
-import fcntl
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,31 +15,7 @@ for _p in (str(REPO), str(Path(__file__).resolve().parent)):  # `lab`, `lab_prob
         sys.path.insert(0, _p)
 
 
-MACHINE_LOCK = "/tmp/fleetcheck-lab.lock"
-
-
-@pytest.fixture(scope="session")
-def lab():
-    if os.geteuid() != 0:
-        pytest.skip("the lab needs root (namespaces, mounts, links)")
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        pytest.fail("the lab is one fleet per machine: run tests/integration without -n "
-                    "(pytest-xdist workers would each start and stop it)", pytrace=False)
-    from lab import Lab
-
-    # One lab per machine (its bridge and namespace names are global): a test session
-    # holds this lock from up to down, so two checkouts never run their labs at once.
-    lock = open(MACHINE_LOCK, "a")  # noqa: SIM115 - held for the whole session
-    fcntl.flock(lock, fcntl.LOCK_EX)
-    try:
-        lab = Lab()
-        lab.up(plain_hosts=0)
-        yield lab
-        res = lab.down()
-        left = {k: v for k, v in res["left"].items() if v}
-        assert not left, f"lab-down left {left}"
-    finally:
-        lock.close()
+# The session `lab` fixture is in tests/conftest.py: tests/parity uses it too.
 
 
 @pytest.fixture

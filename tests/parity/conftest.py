@@ -28,20 +28,10 @@ start a few at once; their seconds are the ``parity:`` lines at the end.
 
 from __future__ import annotations
 
-import fcntl
-import os
-import sys
-from pathlib import Path
-
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
 # the suite is data for the runner, not tests of this project
 collect_ignore = ["suite"]
-
-# The one lab of this machine: tests/integration/conftest.py and bench/run.py take the
-# same lock from lab-up to lab-down.
-LAB_LOCK = "/tmp/fleetcheck-lab.lock"
 
 TIMES: list[tuple[str, float]] = []
 
@@ -60,41 +50,5 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line(f"parity: {seconds:6.1f}s  {what}")
 
 
-def _session_lab(request: pytest.FixtureRequest):
-    """The Lab that tests/integration's session fixture holds in this run, if it does
-    (it keeps the machine lock until the session ends: taking it here would wait for ever)."""
-    manager = getattr(request.session, "_fixturemanager", None)
-    for fixturedef in getattr(manager, "_arg2fixturedefs", {}).get("lab", ()):
-        cached = getattr(fixturedef, "cached_result", None)
-        if (fixturedef.baseid.replace(os.sep, "/").endswith("tests/integration")
-                and cached is not None and cached[2] is None):
-            return cached[0]
-    return None
-
-
-@pytest.fixture(scope="module")
-def lab(request: pytest.FixtureRequest):
-    """The lab (lab/README.md): the integration tests' when it is up in this session,
-    else brought up here under the machine lock and taken down after this module."""
-    if os.geteuid() != 0:
-        pytest.skip("the lab needs root (namespaces, mounts, links)")
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        pytest.fail("the lab is one fleet per machine: run tests/parity's lab test without -n",
-                    pytrace=False)
-    shared = _session_lab(request)
-    if shared is not None:
-        yield shared
-        return
-    if str(REPO) not in sys.path:
-        sys.path.insert(0, str(REPO))
-    from lab import Lab  # noqa: PLC0415
-
-    with open(LAB_LOCK, "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        lab = Lab()
-        lab.up(plain_hosts=0)
-        try:
-            yield lab
-        finally:
-            left = {k: v for k, v in lab.down()["left"].items() if v}
-        assert not left, f"lab-down left {left}"
+# The lab: the session fixture `lab` of tests/conftest.py, shared with tests/integration
+# (one lab per machine, under its lock, up once per session).
