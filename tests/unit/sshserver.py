@@ -235,7 +235,10 @@ class SshServer:
         up.start()
         pump(sock.recv, chan.sendall, chan.shutdown_write)
         up.join(5)
-        chan.close()
+        try:
+            chan.close()
+        except (OSError, EOFError, paramiko.SSHException):
+            pass  # the client's transport went first
         sock.close()
 
     def run_command(self, transport: paramiko.Transport, chan: paramiko.Channel,
