@@ -25,6 +25,8 @@ import dns.reversename
 import dns.xfr
 import dns.zone
 
+from fleetcheck.inventory import hostvars as hv
+
 DEFAULT_TIMEOUT = 2.0      # one query
 DEFAULT_SYNC_WAIT = 10.0   # how long a slave may take to follow its master (NOTIFY + IXFR)
 
@@ -35,7 +37,7 @@ class NotAllowed(RuntimeError):
 
 def address_of(entry) -> str | None:
     """The inventory address of a host if it is an IP address (ansible_host)."""
-    value = str(entry.vars.get("ansible_host") or "")
+    value = hv.address(entry.vars, entry.name) or ""
     try:
         return str(ipaddress.ip_address(value))
     except ValueError:

@@ -31,6 +31,23 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption("--inventory-cache-ok", action="store_true",
                     dest="fleet_inventory_cache_ok", help="when an HTTP inventory cannot "
                     "be fetched, use its last good answer (the reports say so)")
+    group.addoption("--inventory-engine", dest="fleet_inventory_engine",
+                    choices=("auto", "native", "ansible"), default="auto",
+                    help="how inventories are read: native (fleetcheck reads INI, YAML, "
+                    "directories, group_vars/host_vars, ansible.cfg itself), ansible "
+                    "(everything through `ansible-inventory --list`, ansible-core "
+                    "installed), auto (native, and ansible-inventory for what needs "
+                    "it: inventory plugins, vault-encrypted files; default)")
+    group.addoption("--playbook-dir", dest="fleet_playbook_dir", metavar="DIR",
+                    help="also read group_vars/ and host_vars/ beside this playbook "
+                    "directory, as ansible-inventory --playbook-dir does")
+    group.addoption("--vault-password-file", action="append", default=[],
+                    dest="fleet_vault_password_file", metavar="FILE",
+                    help="for vault-encrypted inventory files (read through "
+                    "ansible-inventory); default $ANSIBLE_VAULT_PASSWORD_FILE")
+    group.addoption("--vault-id", action="append", default=[], dest="fleet_vault_id",
+                    metavar="ID@SOURCE", help="a vault id for ansible-inventory "
+                    "(repeatable)")
     group.addoption("--where", action="append", dest="fleet_where", default=[],
                     metavar="KEY=VALUE", help="keep hosts whose var KEY is VALUE (or "
                     "KEY!=VALUE); repeatable, all must hold; after --limit")

@@ -38,7 +38,8 @@ class Selection:
     def to_wire(self) -> dict:
         """Plain data for pytest-xdist's workerinput (execnet sends basic types only)."""
         def wire(entries):
-            return [[h.name, h.vars, h.groups, h.source] for h in entries.values()]
+            return [[h.name, h.vars, h.groups, h.source, h.problems, h.defaults]
+                    for h in entries.values()]
         return json.loads(json.dumps(
             {"hosts": wire(self.hosts), "others": wire(self.others), "sources": self.sources,
              "notes": self.notes, "offline": self.offline, "remote": self.remote,
@@ -48,8 +49,7 @@ class Selection:
     @classmethod
     def from_wire(cls, data: dict) -> "Selection":
         def unwire(rows):
-            return {name: inventory.HostEntry(name=name, vars=hvars, groups=groups, source=src)
-                    for name, hvars, groups, src in rows}
+            return {row[0]: inventory.HostEntry(*row) for row in rows}
         return cls(unwire(data["hosts"]), data["sources"], data["notes"], data["offline"],
                    data["remote"], unwire(data.get("others", [])), data.get("foreign", []))
 
@@ -64,6 +64,10 @@ def source_options(option) -> inventory.SourceOptions:
         ca_file=getattr(option, "fleet_inventory_ca", None),
         timeout=defaults.timeout if timeout is None else timeout,
         cache_ok=bool(getattr(option, "fleet_inventory_cache_ok", False)),
+        engine=getattr(option, "fleet_inventory_engine", None) or defaults.engine,
+        playbook_dir=getattr(option, "fleet_playbook_dir", None),
+        vault_password_files=tuple(getattr(option, "fleet_vault_password_file", None) or ()),
+        vault_ids=tuple(getattr(option, "fleet_vault_id", None) or ()),
     )
 
 

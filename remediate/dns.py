@@ -30,6 +30,7 @@ from fleetcheck.dnsprobe import DnsLayout, fqdn, reverse_name
 from fleetcheck.facts import named_conf
 from fleetcheck.facts.base import Command
 from fleetcheck.facts.named_conf import conf_path
+from fleetcheck.inventory import hostvars as hv
 from fleetcheck.remediation import RunCommand, WriteFile, fix, refuse
 from fleetcheck.remediation.edit import declared_problem, not_utf8, unsafe
 from fleetcheck.zoneedit import EditRefused, fix_zone, includes, restrict_transfers
@@ -55,7 +56,7 @@ def _addresses(ctx) -> tuple[list[str], str | None]:
         return [], f"dns_addresses must be a list, got {values.describe(declared)}"
     if not declared:
         try:
-            declared = [str(ipaddress.ip_address(str(ctx.vars.get("ansible_host") or "")))]
+            declared = [str(ipaddress.ip_address(hv.address(ctx.vars, ctx.host) or ""))]
         except ValueError:
             return [], None
     why = unsafe([(named_conf.record_address, a, "an address of the host") for a in declared])

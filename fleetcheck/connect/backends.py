@@ -27,7 +27,11 @@ from typing import Any
 
 import testinfra.host
 from testinfra.backend import base as tbase
+from testinfra.backend.docker import DockerBackend
+from testinfra.backend.kubectl import KubectlBackend
 from testinfra.backend.local import LocalBackend
+from testinfra.backend.lxc import LxcBackend
+from testinfra.backend.podman import PodmanBackend
 
 from fleetcheck import values
 from fleetcheck.connect.common import DEFAULT_COMMAND_TIMEOUT, Become, run_process
@@ -36,17 +40,13 @@ from fleetcheck.connect.openssh import FleetSshBackend
 from fleetcheck.connect.paramiko_backend import FleetParamikoBackend
 
 
-class FleetLocalBackend(Become, LocalBackend):
-    """This machine: ``/bin/sh -c COMMAND`` with a timeout (testinfra's has none)."""
+class _OnController(Become):
+    """A backend whose commands start on the controller (``/bin/sh -c COMMAND``, the
+    words quoted by testinfra): with fleetcheck's command timeout, the whole process
+    group ended after it (testinfra's run_local waits for ever)."""
 
-    NAME = "local"
     command_timeout: float = DEFAULT_COMMAND_TIMEOUT
     last_executed: Any = None
-
-    def __init__(self, *args: Any, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        if self.sudo_user is not None:
-            values.require(values.user, self.sudo_user, "ansible_become_user")
 
     def run_local(self, command: str, *args: str) -> tbase.CommandResult:
         command = self.quote(command, *args)
@@ -56,6 +56,63 @@ class FleetLocalBackend(Become, LocalBackend):
         return self.result(rc, self.encode(command), stdout, stderr)
 
 
+class FleetLocalBackend(_OnController, LocalBackend):
+    """This machine."""
+
+    NAME = "local"
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        if self.sudo_user is not None:
+            values.require(values.user, self.sudo_user, "ansible_become_user")
+
+
+# Ansible connections run through testinfra's backend of the same kind
+# (hostvars.TESTINFRA_CONNECTIONS): `docker exec`, `podman exec`, `kubectl exec`,
+# `lxc exec` started on the controller with the timeout above.
+class FleetDockerBackend(_OnController, DockerBackend):
+    pass
+
+
+class FleetPodmanBackend(_OnController, PodmanBackend):
+    pass
+
+
+class FleetKubectlBackend(_OnController, KubectlBackend):
+    pass
+
+
+class FleetLxdBackend(_OnController, LxcBackend):
+    pass
+
+
+def _container_backend(entry, common: dict) -> tbase.BaseBackend:
+    """The testinfra backend of ``entry.connection`` (docker, podman, kubectl, lxd), its
+    words from the vars Ansible's connection plugin reads; each checked (a container,
+    pod or namespace name is never an option: values.host)."""
+    kind, hostvars = entry.connection, entry.vars
+    if kind == "kubectl":
+        def name(var):
+            value = hostvars.get(var)
+            return None if value is None else values.host(value, var)
+        kubeconfig = hostvars.get("ansible_kubectl_kubeconfig")
+        return FleetKubectlBackend(
+            name("ansible_kubectl_pod") or values.host(entry.address, "ansible_host"),
+            container=name("ansible_kubectl_container"),
+            namespace=name("ansible_kubectl_namespace"),
+            context=name("ansible_kubectl_context"),
+            kubeconfig=None if kubeconfig is None else values.local_path(
+                kubeconfig, "ansible_kubectl_kubeconfig"),
+            **common)
+    container = values.host(entry.address, "ansible_host")
+    if kind == "lxd":
+        return FleetLxdBackend(container, **common)
+    spec = container if entry.user is None else \
+        f"{values.user(entry.user, 'ansible_user')}@{container}"
+    cls = FleetDockerBackend if kind == "docker" else FleetPodmanBackend
+    return cls(spec, **common)
+
+
 def open_host(entry, *, accept_new: bool = False, connect_timeout: float,
               command_timeout: float, known_hosts: str | None,
               ssh_config: str | None, key_filename: str | None,
@@ -63,10 +120,15 @@ def open_host(entry, *, accept_new: bool = False, connect_timeout: float,
     """Build (without connecting) a testinfra Host for an inventory HostEntry; raises
     Unreachable ("not connecting: ...") for a value that must not reach ssh or su,
     even though the inventory's load checked it already."""
+    if entry.refused:
+        raise Unreachable(entry.refused)
     common = {"sudo": entry.become, "sudo_user": entry.become_user}
     try:
         if entry.connection == "local":
             backend: tbase.BaseBackend = FleetLocalBackend(**common)
+            backend.command_timeout = command_timeout
+        elif entry.connection in ("docker", "podman", "kubectl", "lxd"):
+            backend = _container_backend(entry, common)
             backend.command_timeout = command_timeout
         else:
             cls = FleetSshBackend if entry.connection == "ssh" else FleetParamikoBackend

@@ -102,7 +102,9 @@ class FleetHost:
         self.command_log = command_log
 
     def path_var(self, name: str) -> str | None:
-        value = self.vars.get(name)
+        return self._path(self.vars.get(name))
+
+    def _path(self, value) -> str | None:
         if not value:
             return None
         value = os.path.expanduser(str(value))
@@ -115,8 +117,9 @@ class FleetHost:
 
     @property
     def key_file(self) -> str | None:
-        return (self.path_var("ansible_ssh_private_key_file")
-                or self.path_var("ansible_private_key_file"))
+        """The private key Ansible would use (HostEntry.key_file: ansible_ssh_private_
+        key_file, ansible_private_key_file, ansible.cfg's), relative to the inventory."""
+        return self._path(self.entry.key_file)
 
     @property
     def warnings(self) -> list[str]:
@@ -153,6 +156,10 @@ class FleetHost:
             return self._testinfra
         if self.unreachable_reason is not None:
             raise Unreachable(self.unreachable_reason)
+        refused = self.entry.refused
+        if refused:
+            self.unreachable_reason = refused
+            raise Unreachable(refused)
         with self.lock:
             return self._connect()
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fleetcheck.facts.base import Command, ParseError, shown
+from fleetcheck.inventory import hostvars as hv
 
 NAME = "smbclient"
 RUNS_ON = "controller"
@@ -19,7 +20,7 @@ TYPES = {"Disk", "IPC", "Printer", "Server", "Workgroup"}
 
 
 def address(hostvars: Mapping[str, Any], name: str = "") -> str:
-    return str(hostvars.get("ansible_host") or name)
+    return hv.address(hostvars, name) or name
 
 
 def command(hostvars: Mapping[str, Any], address: str = "") -> Command:

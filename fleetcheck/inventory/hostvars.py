@@ -28,20 +28,55 @@ CONNECTIONS = {
     "ansible.builtin.local": "local",
     "smart": "paramiko",
 }
+# Connections fleetcheck runs through pytest-testinfra's backend of the same kind
+# (fleetcheck.connect.backends: with fleetcheck's command timeout). testinfra's `lxc`
+# backend runs `lxc exec`, LXD's client: Ansible's lxd connection, not its lxc one
+# (liblxc's Python binding on the controller).
+TESTINFRA_CONNECTIONS = {
+    "docker": "docker",
+    "community.docker.docker": "docker",
+    "community.general.docker": "docker",
+    "podman": "podman",
+    "containers.podman.podman": "podman",
+    "kubectl": "kubectl",
+    "kubernetes.core.kubectl": "kubectl",
+    "community.kubernetes.kubectl": "kubectl",
+    "lxd": "lxd",
+    "community.general.lxd": "lxd",
+}
+# Not run, on purpose (the host is refused, saying why): winrm and psrp reach Windows,
+# where fleetcheck's checks (Linux commands) do not apply; testinfra's salt backend has
+# no command timeout (a stuck minion would hold the run).
+_WHY_NOT = {
+    "winrm": "a Windows host: fleetcheck's checks are for Linux",
+    "psrp": "a Windows host: fleetcheck's checks are for Linux",
+    "ansible.builtin.winrm": "a Windows host: fleetcheck's checks are for Linux",
+    "ansible.builtin.psrp": "a Windows host: fleetcheck's checks are for Linux",
+    "saltstack": "testinfra's salt backend has no command timeout",
+    "community.general.saltstack": "testinfra's salt backend has no command timeout",
+}
 ALLOWED_CONNECTIONS = "ssh, paramiko, local, smart"
+SUPPORTED_CONNECTIONS = frozenset(CONNECTIONS.values()) | frozenset(TESTINFRA_CONNECTIONS.values())
+# An Ansible plugin name: `docker`, `community.general.lxd` (a namespace, a collection
+# and a name at most, as Ansible's FQCNs are).
+_PLUGIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}(?:\.[A-Za-z_][A-Za-z0-9_]{0,63}){0,3}")
 
 # Ansible's boolean() with strict=True.
 _TRUE = {"y", "yes", "on", "1", "true", "t"}
 _FALSE = {"n", "no", "off", "0", "false", "f"}
 
-# Old names Ansible still honours. They are copied to the current name where they
-# are written (see with_aliases), so a host's ansible_ssh_user beats its group's
-# ansible_user exactly as a host's ansible_user would.
-ALIASES = {
-    "ansible_ssh_host": "ansible_host",
-    "ansible_ssh_port": "ansible_port",
-    "ansible_ssh_user": "ansible_user",
+# Old names Ansible still honours, and its precedence between them: where both are
+# set (at any level: a group's ansible_ssh_user and a host's ansible_user), the old
+# name wins, as Ansible's PlayContext reads them (constants.MAGIC_VARIABLE_MAPPING:
+# remote_addr = ansible_ssh_host, ansible_host; the first that is set). The vars
+# keep both names as written; the HostEntry properties choose (see ``first``).
+CONNECTION_NAMES = {
+    "address": ("ansible_ssh_host", "ansible_host"),
+    "port": ("ansible_ssh_port", "ansible_port"),
+    "user": ("ansible_ssh_user", "ansible_user"),
+    "key": ("ansible_ssh_private_key_file", "ansible_private_key_file"),
 }
+ALIASES = {names[0]: names[1] for names in CONNECTION_NAMES.values()}
 
 
 def _kind(value: Any) -> str:
@@ -92,22 +127,115 @@ def to_port(value: Any) -> int:
     return value
 
 
+def _plugin_name(value: Any, what: str, allowed: str) -> str:
+    if isinstance(value, str) and _PLUGIN_NAME.fullmatch(value.strip()):
+        return value.strip()
+    raise ValueError(f"{what} {values.shown(value)} is not an Ansible plugin name "
+                     f"(fleetcheck runs: {allowed})")
+
+
 def to_connection(value: Any) -> str:
-    if isinstance(value, str) and value.strip() in CONNECTIONS:
-        return CONNECTIONS[value.strip()]
-    raise ValueError(f"unknown connection {value!r} (allowed: {ALLOWED_CONNECTIONS})")
+    """fleetcheck's name of an Ansible connection: 'paramiko', 'ssh', 'local', a testinfra
+    backend ('docker', ...), or the plugin name itself for a connection fleetcheck does
+    not run (the host is refused, not the inventory: see connection_problem). Only a
+    value that is no plugin name at all is an error here."""
+    name = _plugin_name(value, "connection", ALLOWED_CONNECTIONS)
+    return CONNECTIONS.get(name) or TESTINFRA_CONNECTIONS.get(name) or name
+
+
+def connection_problem(connection: str) -> str | None:
+    """Why fleetcheck cannot reach a host over ``connection`` (to_connection's), or None."""
+    if connection in SUPPORTED_CONNECTIONS:
+        return None
+    why = _WHY_NOT.get(connection)
+    return (f"connection {values.shown(connection)} is not supported ("
+            + (f"{why}; " if why else "")
+            + "fleetcheck runs ssh, paramiko, local, and docker, podman, kubectl, lxd "
+            "through testinfra)")
 
 
 BECOME_METHODS = ("sudo", "su")
 
 
 def to_become_method(value: Any) -> str:
-    if isinstance(value, str) and value.strip() in BECOME_METHODS:
-        return value.strip()
-    raise ValueError(f"unknown become method {value!r} (allowed: {', '.join(BECOME_METHODS)})")
+    """The become method's name ('ansible.builtin.sudo' is 'sudo'); one fleetcheck does
+    not run (doas, pbrun, ...) is refused per host (become_problem), not here."""
+    name = _plugin_name(value, "become method", ", ".join(BECOME_METHODS))
+    return name.removeprefix("ansible.builtin.")
+
+
+def become_problem(method: str) -> str | None:
+    if method in BECOME_METHODS:
+        return None
+    return (f"become method {values.shown(method)} is not supported (fleetcheck becomes "
+            f"with {' or '.join(BECOME_METHODS)})")
+
+
+# -- templated values ----------------------------------------------------------------
+#
+# Ansible templates a var when it is used; ansible-inventory prints it as written.
+# fleetcheck evaluates no Jinja: a connection var that is one reference to another var
+# (`ansible_host: "{{ ip }}"`, kubespray's shape) is resolved from the host's own vars;
+# any other template refuses the host (not the inventory), saying so.
+
+_TEMPLATE = re.compile(r"\{\{|\{%|\{#")
+_REFERENCE = re.compile(r"\s*\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}\s*")
+_MAX_REFERENCES = 10
+
+
+class Templated(ValueError):
+    """A templated var fleetcheck cannot resolve (its message says which and why)."""
+
+
+def is_templated(value: Any) -> bool:
+    return isinstance(value, str) and _TEMPLATE.search(value) is not None
+
+
+def resolved(host_vars: dict, name: str, host_name: str) -> Any:
+    """The value of var ``name`` with a `{{ other }}` reference resolved (also a chain
+    of them, up to 10); raises Templated for any other template."""
+    value = host_vars.get(name)
+    seen = [name]
+    while is_templated(value):
+        match = _REFERENCE.fullmatch(value)
+        if match is None:
+            raise Templated(f"{name} is templated ({values.shown(value)}): fleetcheck "
+                            "evaluates no Jinja; set it to a value, or to \"{{ var }}\"")
+        other = match.group(1)
+        if other in ("inventory_hostname", "inventory_hostname_short"):
+            return host_name if other == "inventory_hostname" else host_name.split(".")[0]
+        if other in seen or len(seen) > _MAX_REFERENCES:
+            raise Templated(f"{name}: the references {' -> '.join(seen + [other])} do not "
+                            "end in a value")
+        if other not in host_vars or host_vars.get(other) is None:
+            raise Templated(f"{name} is {values.shown(value)}, and the host has no var "
+                            f"{values.shown(other)}")
+        seen.append(other)
+        value = host_vars.get(other)
+    return value
+
+
+def first(host_vars: dict, what: str, host_name: str) -> Any:
+    """The connection setting ``what`` ('address', 'port', 'user', 'key') as Ansible
+    picks it from a host's merged vars: the first of its names that is set (not null),
+    templates resolved (raises Templated)."""
+    for name in CONNECTION_NAMES[what]:
+        if host_vars.get(name) is not None:
+            return resolved(host_vars, name, host_name)
+    return None
 
 
 _JUMP_OPTION = re.compile(r"(?:-o\s*ProxyJump[= ]\s*|-J\s*)(\S+)", re.I)
+
+
+def address(host_vars: dict, host_name: str) -> str | None:
+    """The address the inventory gives a host (ansible_ssh_host, else ansible_host,
+    a `{{ var }}` resolved), or None: none set, or a template fleetcheck cannot resolve."""
+    try:
+        value = first(host_vars, "address", host_name)
+    except Templated:
+        return None
+    return None if value is None else str(value)
 
 
 def proxy_jump(values: dict) -> str | None:
@@ -208,6 +336,10 @@ _CHECKS = {
 }
 
 
+# Connection vars that may be a `{{ var }}` reference (resolved per host, see first()).
+_TEMPLATABLE = frozenset(name for names in CONNECTION_NAMES.values() for name in names)
+
+
 def _string(description: str, **more) -> dict:
     return {"type": "string", "description": description, **more}
 
@@ -233,9 +365,13 @@ VARS = {
     "ansible_become": dict(_BOOLEAN, default=False,
                            description="run commands through sudo/su (become_method)"),
     "ansible_become_user": _string("the user to become", default="root"),
-    "ansible_become_method": _string("how to become the user", enum=list(BECOME_METHODS),
+    "ansible_become_method": _string("how to become the user: sudo or su (a host with "
+                                     "another method is refused, not the inventory)",
                                      default="sudo"),
-    "ansible_connection": _string("how to reach the host", enum=list(CONNECTIONS),
+    "ansible_connection": _string("how to reach the host: ssh, paramiko, local (smart: "
+                                  "paramiko), and through testinfra docker, podman, "
+                                  "kubectl, lxd (a host with another "
+                                  "connection is refused, not the inventory)",
                                   default=DEFAULT_CONNECTION),
     "ansible_group_priority": {"type": ["integer", "string"], "x-expected": "an integer",
                                "description": "merge order of groups of the same depth "
@@ -307,6 +443,8 @@ def check_var(name: str, value: Any) -> str | None:
     if value is None:
         return None
     check = _CHECKS.get(name)
+    if check is not None and name in _TEMPLATABLE and is_templated(value):
+        check = None  # judged where it is used, resolved (HostEntry: hostvars.first)
     if check is not None:
         try:
             check(value)
@@ -349,6 +487,7 @@ def check_name(name: str) -> str | None:
 
 
 def with_aliases(values: dict) -> dict:
-    """``values`` plus the current name of each old name it uses (unless both are set)."""
-    extra = {new: values[old] for old, new in ALIASES.items() if old in values and new not in values}
-    return {**values, **extra} if extra else values
+    """``values`` as written: both names of a connection setting are kept, and the
+    HostEntry properties pick one with Ansible's precedence (CONNECTION_NAMES). Kept
+    for the loaders, which call it on every mapping of vars they read."""
+    return values

@@ -67,6 +67,12 @@ class SourceOptions:
     retries: int = DEFAULT_RETRIES
     cache_ok: bool = False
     cache_dir: str | None = None
+    # Ansible's own ways (issue 16): how static inventories are read, where a
+    # playbook's group_vars/host_vars sit, and vault secrets for delegation.
+    engine: str = "auto"              # --inventory-engine: auto | native | ansible
+    playbook_dir: str | None = None   # --playbook-dir
+    vault_password_files: tuple[str, ...] = ()   # --vault-password-file (repeatable)
+    vault_ids: tuple[str, ...] = ()              # --vault-id (repeatable)
 
 
 @dataclass(frozen=True)

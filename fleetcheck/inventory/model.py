@@ -286,25 +286,51 @@ class VaultedValue:
 
 @dataclass
 class HostEntry:
-    """One host: its inventory name, its merged vars and where it comes from."""
+    """One host: its inventory name, its merged vars and where it comes from.
+
+    The connection settings are read from the vars as Ansible reads them
+    (hostvars.first: ``ansible_ssh_host`` before ``ansible_host``, a `{{ var }}`
+    reference resolved), ``defaults`` under them (ansible.cfg's remote_user and
+    private_key_file). ``problems`` are why the host cannot be audited that the
+    inventory itself shows (a vault-encrypted vars file of one of its groups); with
+    what the vars say (a connection or become method fleetcheck does not run, a
+    template it cannot resolve) they make ``refused``: the host's checks are
+    unreachable with that reason, and the rest of the fleet is audited."""
 
     name: str
     vars: dict
     groups: list[str]
     source: str
+    problems: list[str] = field(default_factory=list)
+    defaults: dict = field(default_factory=dict)
+
+    def _setting(self, what: str):
+        try:
+            return hv.first(self.vars, what, self.name)
+        except hv.Templated:
+            return None
 
     @property
     def address(self) -> str:
-        return self.vars.get("ansible_host") or self.name
+        return self._setting("address") or self.name
 
     @property
     def port(self) -> int:
-        value = self.vars.get("ansible_port")
+        value = self._setting("port")
         return hv.DEFAULT_PORT if value is None else hv.to_port(value)
 
     @property
     def user(self) -> str | None:
-        return self.vars.get("ansible_user")
+        value = self._setting("user")
+        return value if value is not None else self.defaults.get("remote_user")
+
+    @property
+    def key_file(self) -> str | None:
+        """The private key as written (relative to the inventory source's directory;
+        ansible.cfg's is absolute): ansible_ssh_private_key_file, else
+        ansible_private_key_file, else ansible.cfg's private_key_file."""
+        value = self._setting("key")
+        return str(value) if value else self.defaults.get("private_key_file")
 
     @property
     def become(self) -> bool:
@@ -328,6 +354,23 @@ class HostEntry:
     def connection(self) -> str:
         value = self.vars.get("ansible_connection")
         return hv.DEFAULT_CONNECTION if value is None else hv.to_connection(value)
+
+    @property
+    def refused(self) -> str | None:
+        """Why fleetcheck does not connect to this host (one line), or None."""
+        if self.problems:
+            return self.problems[0]
+        problem = hv.connection_problem(self.connection)
+        if problem is None and self.become:
+            problem = hv.become_problem(self.become_method)
+        if problem is None:
+            for what in hv.CONNECTION_NAMES:
+                try:
+                    hv.first(self.vars, what, self.name)
+                except hv.Templated as exc:
+                    problem = str(exc)
+                    break
+        return problem
 
 
 @dataclass
@@ -364,6 +407,10 @@ class Inventory:
     # `<file>:<line>: group 'web': capacty: not a var fleetcheck reads; did you mean
     # capacity?` (fleetcheck.varschema.typo); shown as warnings, errors with --strict-vars.
     var_warnings: list[str] = field(default_factory=list)
+    # Why a host cannot be audited, from the inventory's files (HostEntry.problems).
+    problems: dict[str, list[str]] = field(default_factory=dict)
+    # ansible.cfg's connection defaults under every host (HostEntry.defaults).
+    defaults: dict = field(default_factory=dict)
 
     def ancestors(self, group: str) -> list[str]:
         """``group`` and every group above it, in precedence order ('all' first)."""

@@ -24,9 +24,9 @@ from fleetcheck.dnsprobe import (
     reverse_name,
 )
 
-FLEET = {"ns1": SimpleNamespace(vars={"ansible_host": "10.213.47.10"}),
-         "ns2": SimpleNamespace(vars={"ansible_host": "10.213.47.11"}),
-         "web1": SimpleNamespace(vars={"ansible_host": "web1.example"})}
+FLEET = {"ns1": SimpleNamespace(name="ns1", vars={"ansible_host": "10.213.47.10"}),
+         "ns2": SimpleNamespace(name="ns2", vars={"ansible_host": "10.213.47.11"}),
+         "web1": SimpleNamespace(name="web1", vars={"ansible_host": "web1.example"})}
 VARS = {"zone": "lab.test", "reverse_zone": "47.213.10.in-addr.arpa", "master": "ns1",
         "slaves": ["ns2"], "nameservers": ["10.213.47.10", "10.213.47.11"], "timeout": 1.5}
 

@@ -341,10 +341,17 @@ BAD_VARS = [
      "ansible_become: expected a boolean (true/false, yes/no), got a string 'maybe'"),
     ("become number", "ansible_become: 2",
      "ansible_become: expected a boolean (true/false, yes/no), got an integer 2"),
-    ("connection", "ansible_connection: telnet",
-     "ansible_connection: unknown connection 'telnet' (allowed: ssh, paramiko, local, smart)"),
-    ("connection docker", "ansible_connection: docker",
-     "ansible_connection: unknown connection 'docker' (allowed: ssh, paramiko, local, smart)"),
+    # a connection fleetcheck does not run refuses the host, not the inventory
+    # (test_inventory_refusals.py); what is no plugin name at all is an error
+    ("connection", "ansible_connection: 'ssh -o ProxyCommand=x'",
+     "ansible_connection: connection 'ssh -o ProxyCommand=x' is not an Ansible plugin name "
+     "(fleetcheck runs: ssh, paramiko, local, smart)"),
+    ("connection list", "ansible_connection: [ssh]",
+     "ansible_connection: connection ['ssh'] is not an Ansible plugin name "
+     "(fleetcheck runs: ssh, paramiko, local, smart)"),
+    ("become method", "ansible_become_method: 'sudo -s'",
+     "ansible_become_method: become method 'sudo -s' is not an Ansible plugin name "
+     "(fleetcheck runs: sudo, su)"),
     ("group priority", "ansible_group_priority: high",
      "ansible_group_priority: expected an integer, got 'high'"),
 ]
