@@ -2,7 +2,8 @@
 columns the user picks, as an aligned table, CSV or JSON.
 
 A column is a built-in (name, address, port, user, connection, groups, become,
-become_method, become_user, key_file, proxy_jump, command_timeout, offline, source),
+become_method, become_user, key_file, proxy_jump, command_timeout, offline, source,
+refused: why fleetcheck would not connect to the host, see HostEntry.refused),
 or any host var, dotted paths into dict vars included (``dns.master``). ``@set``
 stands for a named column set from the inventory var ``fleetcheck_columns`` (usually
 under ``all: vars:``), e.g. ``fleetcheck_columns: {net: [name, address, port]}`` and
@@ -32,7 +33,7 @@ from fleetcheck.inventory.errors import one_line
 DEFAULT_COLUMNS = ("name", "address", "port", "user", "groups")
 BUILTIN_COLUMNS = ("name", "address", "port", "user", "connection", "groups", "become",
                    "become_method", "become_user", "key_file", "proxy_jump",
-                   "command_timeout", "offline", "source")
+                   "command_timeout", "offline", "source", "refused")
 COLUMN_SETS_VAR = "fleetcheck_columns"
 FORMATS = ("table", "csv", "json")
 PROBE_COLUMNS = ("reachable", "latency_ms")
@@ -75,6 +76,7 @@ def _builtin(entry: HostEntry, column: str) -> Any:
         "command_timeout": lambda: host.command_timeout,
         "offline": lambda: filters.is_offline(entry),
         "source": lambda: entry.source,
+        "refused": lambda: entry.refused,
     }
     return values[column]() if column in values else filters.lookup(entry, column)
 

@@ -223,3 +223,14 @@ def test_cli_from_http_with_cache_warning(tmp_path):
     assert second.returncode == 0 and second.stdout == first.stdout
     assert second.stderr.startswith(f"WARNING: INVENTORY FROM CACHE: {url} could not be "
                                     "fetched (connection refused)")
+
+
+def test_refused_column_says_why_a_host_is_not_audited(tmp_path):
+    path = tmp_path / "inv.yml"
+    path.write_text("all:\n  hosts:\n    ok: {ansible_connection: local}\n"
+                    "    jail: {ansible_connection: community.general.jail}\n")
+    rows = json.loads(table(path, "name,connection,refused", "json"))
+    assert rows[0] == {"name": "ok", "connection": "local", "refused": None}
+    assert rows[1]["connection"] == "community.general.jail"
+    assert rows[1]["refused"].startswith("connection 'community.general.jail' is not "
+                                         "supported")
