@@ -439,7 +439,18 @@ def check_var(name: str, value: Any) -> str | None:
     """None when ``value`` is acceptable for variable ``name``, else what is wrong (one
     line, the var path first). Connection vars are checked here; the vars of the
     areas by the kinds they declare (fleetcheck.values), then every var by its
-    declared schema (fleetcheck.varschema)."""
+    declared schema (fleetcheck.varschema). A wrong value that holds a Jinja template
+    says so: fleetcheck evaluates none (only a connection var's `{{ var }}`)."""
+    problem = _problem(name, value)
+    if problem is not None:
+        template = _template_in(value)
+        if template is not None and template[:20] in problem:  # the problem is the template
+            problem += (f" (it holds a Jinja template, {values.shown(template, 40)}: "
+                        "fleetcheck evaluates none; set the value itself)")
+    return problem
+
+
+def _problem(name: str, value: Any) -> str | None:
     if value is None:
         return None
     check = _CHECKS.get(name)
@@ -456,6 +467,22 @@ def check_var(name: str, value: Any) -> str | None:
 
     for problem in varschema.problems(name, value, first=True):
         return problem
+    return None
+
+
+def _template_in(value: Any, limit: int = 10_000) -> str | None:
+    """The first templated string in ``value`` (walked without recursion, at most
+    ``limit`` values), or None."""
+    todo = [value]
+    while todo and limit > 0:
+        limit -= 1
+        item = todo.pop()
+        if is_templated(item):
+            return item
+        if isinstance(item, dict):
+            todo.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            todo.extend(item)
     return None
 
 

@@ -587,3 +587,35 @@ def test_unknown_yaml_tag(tmp_path):
 def test_bad_names(tmp_path, text, line, reason):
     path = write(tmp_path, text)
     assert error_of(path) == f"{path}:{line}: {reason}"
+
+
+@pytest.mark.parametrize("assignment,reason", [
+    ('ansible_become: "{{ become }}"',
+     "ansible_become: expected a boolean (true/false, yes/no), got a string '{{ become }}' "
+     "(it holds a Jinja template, '{{ become }}': fleetcheck evaluates none; set the value "
+     "itself)"),
+    ('capacity: {disk: {usage_pct: "{{ disk_pct }}"}}',
+     "capacity.disk.usage_pct: expected {warn, crit} (each a number or a Nagios range), got "
+     "a string '{{ disk_pct }}' (it holds a Jinja template, '{{ disk_pct }}': fleetcheck "
+     "evaluates none; set the value itself)"),
+], ids=["boolean", "threshold"])
+def test_a_templated_value_that_is_wrong_says_it_is_templated(tmp_path, assignment, reason):
+    path = write(tmp_path, f"""
+        all:
+          hosts:
+            web1:
+              {assignment}
+        """)
+    assert error_of(path) == f"{path}:4: host 'web1': {reason}"
+
+
+def test_a_templated_connection_var_refuses_the_host_not_the_inventory(tmp_path):
+    path = write(tmp_path, """
+        all:
+          hosts:
+            web1: {ansible_port: "{{ port }}x"}
+            web2: {}
+        """)
+    hosts = load([path]).hosts
+    assert hosts["web1"].refused.startswith("ansible_port is templated ('{{ port }}x')")
+    assert hosts["web2"].refused is None
