@@ -25,7 +25,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from fleetcheck import filters
+from fleetcheck.selection import filters
 from fleetcheck.connect.hosts import ConnectOptions, FleetHost
 from fleetcheck.inventory import HostEntry, InventoryError
 from fleetcheck.inventory.errors import one_line

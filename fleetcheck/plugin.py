@@ -28,7 +28,7 @@ from fleetcheck.facts.base import to_jsonable
 from fleetcheck.gather import DEFAULT_THREADS, GatherHooks
 from fleetcheck.fixtures import EVIDENCE_KEY, Fixtures, UnreachableOutcome
 from fleetcheck.connect.hosts import ConnectOptions, FleetHost, HostPool
-from fleetcheck.filters import OFFLINE_REASON
+from fleetcheck.selection.filters import OFFLINE_REASON
 from fleetcheck.inventory import InventoryError
 from fleetcheck.options import add_options
 from fleetcheck.remediation.hooks import (

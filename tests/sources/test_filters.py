@@ -1,10 +1,10 @@
-"""--where filters on host vars and the offline mark (fleetcheck.filters)."""
+"""--where filters on host vars and the offline mark (fleetcheck.selection.filters)."""
 
 from __future__ import annotations
 
 import pytest
 
-from fleetcheck import filters
+from fleetcheck.selection import filters
 from fleetcheck.inventory import HostEntry, InventoryError
 
 

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from fleetcheck import filters, inventory
+from fleetcheck import inventory
+from fleetcheck.selection import filters
 from fleetcheck.inventory import http, sources
 
 
