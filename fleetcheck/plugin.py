@@ -276,7 +276,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     state = metafunc.config.stash[STATE_KEY]
     meta = checkmeta.from_node(metafunc.definition)
     if meta is None:
-        if not (metafunc.config.option.fleet_inventory and _hosts_fixture_is_testinfras(metafunc)
+        if not (metafunc.config.option.fleet_inventory and usertests.hosts_fixture_is_testinfras(metafunc)
                 and not usertests.wants_own_hosts(metafunc.module)):
             return
         names = list(state.hosts)
@@ -312,25 +312,6 @@ def _parametrize(metafunc: pytest.Metafunc, names: list[str], rows: list[tuple],
                          ids=ids, scope=scope)
 
 
-def _hosts_fixture_is_testinfras(metafunc: pytest.Metafunc) -> bool:
-    """`host` is pytest-testinfra's fixture, not one the user's conftest or module
-    defines (theirs decides what their tests get)."""
-    defs = getattr(metafunc, "_arg2fixturedefs", {}).get("host")
-    return bool(defs) and getattr(defs[-1].func, "__module__", "") == "testinfra.plugin"
-
-
-def _host_of(item: pytest.Item) -> str | None:
-    """The host an item runs on: a FleetHost's name, or testinfra's id of its host."""
-    params = getattr(getattr(item, "callspec", None), "params", {})
-    host = params.get("host")
-    if isinstance(host, FleetHost):
-        return host.name
-    testinfra_host = params.get("_testinfra_host")
-    if testinfra_host is not None and hasattr(testinfra_host, "backend"):
-        return testinfra_host.backend.get_pytest_id()
-    return None
-
-
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Name every check item `check_id[host-item]` and remember its host; give every
@@ -348,7 +329,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         meta = checkmeta.from_node(item)
         callspec = getattr(item, "callspec", None)
         if meta is None:
-            if _host_of(item) is not None:
+            if usertests.host_of(item) is not None:
                 users.append(item)
             continue
         if callspec is None or "host" not in callspec.params:
@@ -369,11 +350,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if isinstance(host, FleetHost):
             item.stash[HOST_KEY] = host.name
         else:
-            item.stash[TESTINFRA_ID_KEY] = _host_of(item)
+            item.stash[TESTINFRA_ID_KEY] = usertests.host_of(item)
     fleet_items = [i for i in items if HOST_KEY in i.stash]
     if fleet_items or state.checks_collected:
-        _refuse_what_cannot_apply(config, state,
-                                  [i.nodeid for i in fleet_items] or state.checks_collected)
+        usertests.refuse_what_cannot_apply(
+            config.option, state.selection,
+            [i.nodeid for i in fleet_items] or state.checks_collected)
         skip = pytest.mark.skip(reason=OFFLINE_REASON)
         if not state.include_offline:
             for item in fleet_items:  # never touched: before any fixture of theirs
@@ -382,22 +364,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if unused:
         config.hook.pytest_deselected(items=unused)
         items[:] = [i for i in items if i not in unused]
-
-
-def _refuse_what_cannot_apply(config: pytest.Config, state: FleetRun,
-                              nodeids: list[str]) -> None:
-    """Options and --hosts that fleetcheck cannot honour for the hosts its checks (and,
-    with an inventory, users' tests) run on: one line, exit 4, nothing touched."""
-    lines = []
-    if config.option.fleet_inventory:
-        lines += usertests.inventory_conflicts(config.option)
-    for spec in state.selection.foreign if state.selection else []:
-        lines.append(f"--hosts '{spec}': fleetcheck's checks run over local, paramiko and "
-                     "ssh connections only (testinfra's own tests run over it; leave the "
-                     "checks out with a path, -k or --deselect, or use --inventory)")
-    if lines:
-        more = f" and {len(nodeids) - 1} more" if len(nodeids) > 1 else ""
-        raise pytest.UsageError(f"{lines[0]} (needed by {nodeids[0]}{more})")
 
 
 @pytest.hookimpl(wrapper=True)

@@ -28,6 +28,7 @@ from pathlib import Path
 import pytest
 
 from fleetcheck.checkmeta import CheckMeta
+from fleetcheck.connect.hosts import FleetHost
 from fleetcheck.report.records import SEVERITIES
 
 DEFAULT_SEVERITY = "medium"
@@ -113,3 +114,37 @@ def inventory_conflicts(option) -> list[str]:
         lines.append(f"{flag} is testinfra's option for its --hosts and does not apply "
                      f"to inventory hosts: {where}")
     return lines
+
+
+def hosts_fixture_is_testinfras(metafunc: pytest.Metafunc) -> bool:
+    """`host` is pytest-testinfra's fixture, not one the user's conftest or module
+    defines (theirs decides what their tests get)."""
+    defs = getattr(metafunc, "_arg2fixturedefs", {}).get("host")
+    return bool(defs) and getattr(defs[-1].func, "__module__", "") == "testinfra.plugin"
+
+
+def host_of(item: pytest.Item) -> str | None:
+    """The host an item runs on: a FleetHost's name, or testinfra's id of its host."""
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    host = params.get("host")
+    if isinstance(host, FleetHost):
+        return host.name
+    testinfra_host = params.get("_testinfra_host")
+    if testinfra_host is not None and hasattr(testinfra_host, "backend"):
+        return testinfra_host.backend.get_pytest_id()
+    return None
+
+
+def refuse_what_cannot_apply(option, selection, nodeids: list[str]) -> None:
+    """Options and --hosts that fleetcheck cannot honour for the hosts its checks (and,
+    with an inventory, users' tests) run on: one line, exit 4, nothing touched."""
+    lines = []
+    if option.fleet_inventory:
+        lines += inventory_conflicts(option)
+    for spec in selection.foreign if selection else []:
+        lines.append(f"--hosts '{spec}': fleetcheck's checks run over local, paramiko and "
+                     "ssh connections only (testinfra's own tests run over it; leave the "
+                     "checks out with a path, -k or --deselect, or use --inventory)")
+    if lines:
+        more = f" and {len(nodeids) - 1} more" if len(nodeids) > 1 else ""
+        raise pytest.UsageError(f"{lines[0]} (needed by {nodeids[0]}{more})")
