@@ -20,12 +20,19 @@ stop on a doubtful inventory rather than guess):
 - an unknown key in a group (``host:`` for ``hosts:``), a duplicate key, a range that
   expands to nothing (``web[05:01]``) or a bracket that is not a range (``web[1]``)
   is an error; Ansible warns or silently does something else;
-- dict vars are merged deeply at every level (Ansible's default replaces them), as
-  DESIGN.md asks;
+- a var set at several levels combines as Ansible's ``hash_behaviour`` says (replace,
+  its default; merge when ansible.cfg or ANSIBLE_HASH_BEHAVIOUR says so), except
+  fleetcheck's own vars (those its areas declare, and every ``fleetcheck_*``): they
+  always merge key by key, over the lower levels and the embedded defaults (build.py);
+- a vault-encrypted group_vars/host_vars file, without a vault secret, refuses the
+  hosts it applies to, not the whole inventory (vardirs.py); a file of an inventory
+  directory that no reader takes is an error (Ansible warns and skips it), and a file
+  of any extension that is a YAML inventory is read as one (Ansible reads YAML from
+  .yml/.yaml/.json or extension-less files only); ansible.cfg lists drop empty items
+  (ansiblecfg.py);
 - hosts keep document order (Ansible reads a group's vars, children, then hosts);
 - a null connection var means "unset" (a host can undo its group's ansible_user);
-- not supported: INI inventories, inventory plugins, group_vars/ and host_vars/
-  directories, Jinja templating of vars, decrypting ``!vault`` values (they load as
+- not supported: Jinja templating of vars, decrypting ``!vault`` values (they load as
   opaque :class:`VaultedValue` objects), ``group[0:2]`` subscripts in --limit.
 """
 

@@ -55,8 +55,9 @@ that remediates stops on a doubtful inventory, see fleetcheck/inventory/__init__
 - `` #`` in a ``:vars`` value that is no Python literal (``env = prod # live``):
   Ansible keeps 'prod # live' as the value;
 - a var set twice for the same host or group in one file with different values
-  (``web1 a=1`` then ``web1 a=2``, ``web1:22 ansible_port=23``): Ansible keeps the
-  last; the same value twice is fine;
+  (``web1 a=1`` then ``web1 a=2``): Ansible keeps the last; the same value twice is
+  fine (``web1:5432 ansible_port=2202`` is not doubtful: ansible_port wins, as in
+  Ansible);
 - a host listed again with another port (``web1`` then ``web1:2222``): Ansible keeps
   the port of the line that created the host and ignores the later one;
 - a pattern Ansible cannot read as an address whose ``:port`` or ``key=value`` would
@@ -346,10 +347,8 @@ class _Reader:
         created, port_value = values, None
         if port is not None:
             port_value = self._port(owner, port)
-            given = values.get("ansible_port")
-            if given is not None and not _same(given[0], port_value):
-                raise self.error(f"{owner}: the port is given twice, :{port} and "
-                                 f"ansible_port={given[0]!r} (Ansible keeps ansible_port)")
+            # `db:5432 ansible_port=2202`: the explicit var wins, as in Ansible (a
+            # name written with its service port, then the SSH port)
             created = {"ansible_port": (port_value, self.line), **values}
         # a known host's port is the one it has (Ansible ignores the :port), unless the
         # line sets ansible_port too (checked just above)

@@ -321,7 +321,11 @@ class _FileLoader:
     # -- the document --------------------------------------------------------------
     def load(self) -> None:
         text = _read(self.path)
-        root = self._compose(text)
+        self.load_composed(text, self._compose(text))
+
+    def load_composed(self, text: str, root: Node | None) -> None:
+        """Load the file from its text and composed root (sources.py composes it once
+        to choose between YAML, INI and a plugin configuration)."""
         if root is None or _is_null(root):
             raise self.error("the file is empty (expected a mapping of groups, like 'all:')")
         if not isinstance(root, MappingNode):

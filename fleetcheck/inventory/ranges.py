@@ -3,6 +3,7 @@ several ranges in one name, and an optional ``:port`` suffix (``web1:2222``)."""
 
 from __future__ import annotations
 
+import ipaddress
 import itertools
 import math
 import re
@@ -19,12 +20,25 @@ _BRACKETS = re.compile(r"\[[^\]]*\]")
 
 
 def split_port(key: str) -> tuple[str, str | None]:
-    """``'web[1:3]:2222'`` -> ``('web[1:3]', '2222')``; names without a port (and IPv6
-    addresses, whose colons are not a port separator) come back unchanged."""
+    """``'web[1:3]:2222'`` -> ``('web[1:3]', '2222')``, ``'[2001:db8::1]:2222'`` ->
+    ``('2001:db8::1', '2222')``; names without a port (and bare IPv6 addresses, whose
+    colons are not a port separator) come back unchanged."""
     match = _PORT_SUFFIX.fullmatch(key)
     if match and ":" not in _BRACKETS.sub("", match.group(1)):
-        return match.group(1), match.group(2)
-    return key, None
+        return _unbracketed(match.group(1)), match.group(2)
+    return _unbracketed(key), None
+
+
+def _unbracketed(name: str) -> str:
+    """``[2001:db8::1]`` (an IPv6 address in brackets, as Ansible writes one with a
+    port) -> ``2001:db8::1``; anything else (a range) unchanged."""
+    if name.startswith("[") and name.endswith("]") and ":" in name:
+        try:
+            ipaddress.IPv6Address(name[1:-1])
+        except ValueError:
+            return name
+        return name[1:-1]
+    return name
 
 
 def count(pattern: str) -> int:

@@ -191,7 +191,7 @@ def test_limit_grammar_applies(pytester):
     pytester.makepyfile(test_demo=CHECKS)
     res = pytester.runpytest("--inventory", "inv.yml", "--limit", "web:!web2:db1", "-k", "echo")
     res.assert_outcomes(passed=3)
-    assert [r["host"] for r in results(pytester)["records"]] == ["web1", "web3", "db1"]
+    assert [r["host"] for r in results(pytester)["records"]] == ["db1", "web1", "web3"]
 
 
 @pytest.mark.parametrize("marker, message", [

@@ -83,8 +83,11 @@ def test_proxy_jump_from_vars(values, expected):
 
 
 def test_bad_connection_option_values():
-    assert check_var("ansible_become_method", "doas") == (
-        "ansible_become_method: unknown become method 'doas' (allowed: sudo, su)")
+    # doas is refused per host (HostEntry.refused), not at load
+    assert check_var("ansible_become_method", "doas") is None
+    assert check_var("ansible_become_method", "sudo -s") == (
+        "ansible_become_method: become method 'sudo -s' is not an Ansible plugin name "
+        "(fleetcheck runs: sudo, su)")
     assert "expected [user@]host[:port]" in check_var("fleetcheck_proxy_jump", "a b")
 
 

@@ -31,8 +31,13 @@ def test_missing_file(tmp_path):
     assert error_of(path) == f"{path}: no such file"
 
 
-def test_directory(tmp_path):
-    assert error_of(str(tmp_path)) == f"{tmp_path}: is a directory, expected an inventory file"
+def test_empty_directory(tmp_path):
+    # a directory is an inventory source (every file in it, as Ansible reads it)
+    (tmp_path / ".hidden.yml").write_text("all:\n")
+    (tmp_path / "README.md").write_text("notes\n")
+    assert error_of(str(tmp_path)) == (
+        f"{tmp_path}: the inventory directory holds no inventory file (hidden files, "
+        "group_vars/, host_vars/ and the ignored extensions are skipped)")
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads a mode-000 file anyway")
@@ -80,10 +85,16 @@ def test_top_level_list(tmp_path):
 
 
 def test_top_level_scalar(tmp_path):
-    path = write(tmp_path, "web1\n")
+    path = write(tmp_path, "--- web1\n")
     assert error_of(path) == (
         f"{path}:1: the top level must be a mapping of groups (like 'all:'), got a string 'web1'"
     )
+
+
+def test_a_bare_name_is_an_ini_host(tmp_path):
+    # Ansible's YAML plugin refuses it, its INI plugin reads a host: so does fleetcheck
+    path = write(tmp_path, "web1\n")
+    assert list(load([path]).hosts) == ["web1"]
 
 
 # -- YAML syntax -------------------------------------------------------------------
@@ -130,15 +141,26 @@ def test_yaml_control_character(tmp_path):
     assert error_of(path) == f"{path}:3: YAML syntax error: unacceptable character #x0001"
 
 
-def test_ini_inventory_gets_a_hint(tmp_path):
+def test_ini_inventory_is_read_as_ini(tmp_path):
+    # (it was refused with a hint that it looks like INI before INI was read)
     path = write(tmp_path, "[web]\nweb1\nweb2\n", name="hosts.ini")
-    message = error_of(path)
-    assert message.startswith(f"{path}:2: YAML syntax error: ")
-    assert message.endswith("(this looks like an INI inventory; fleetcheck reads YAML inventories)")
+    assert load([path]).group_hosts("web") == ["web1", "web2"]
 
 
 def test_inventory_plugin_config(tmp_path):
+    from fleetcheck.inventory import SourceOptions
+
     path = write(tmp_path, "plugin: amazon.aws.aws_ec2\nregions: [eu-west-1]\n")
+    with pytest.raises(InventoryError) as info:
+        load([path], SourceOptions(engine="native"))
+    assert str(info.value) == (
+        f"{path}: is an Ansible inventory plugin configuration (plugin: amazon.aws.aws_ec2): "
+        "fleetcheck does not read it itself; --inventory-engine auto or ansible reads it "
+        "through ansible-inventory (ansible-core and the collection amazon.aws: pip "
+        "install ansible-core && ansible-galaxy collection install amazon.aws)")
+    # Ansible's auto plugin takes .yml/.yaml only: in a .json file it is no plugin
+    # configuration, and its YAML plugin refuses it
+    path = write(tmp_path, '{"plugin": "amazon.aws.aws_ec2"}\n', name="inv.json")
     assert error_of(path) == (
         f"{path}:1: 'plugin:' marks an Ansible inventory plugin configuration, "
         "not a YAML inventory (fleetcheck reads YAML inventories only)"

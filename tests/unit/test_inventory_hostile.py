@@ -210,9 +210,11 @@ def test_one_host_with_too_many_values(tmp_path):
                              "(more than 100000, the limit of one host)")
 
 
-def test_a_group_var_times_many_hosts(tmp_path):
+def test_a_group_var_times_many_hosts(tmp_path, monkeypatch):
     # 20,000 hosts x a 2,000-value group var, merged with a mapping of each host's own:
     # 40 million values once written out per host, shared here (one merge per range).
+    # (Mappings merge with hash_behaviour=merge; Ansible's default replaces them.)
+    monkeypatch.setenv("ANSIBLE_HASH_BEHAVIOUR", "merge")
     items = ", ".join(["1"] * 1998)
     path = write(tmp_path, dedent(f"""
         all:
@@ -230,7 +232,9 @@ def test_a_group_var_times_many_hosts(tmp_path):
 
 def test_merging_for_many_sets_of_groups_is_bounded(tmp_path, monkeypatch):
     # Every host in its own set of groups, each group with a mapping the others merge
-    # into: the merge for each set is new. The limit is lowered to see it stop.
+    # into (hash_behaviour=merge): the merge for each set is new. The limit is lowered
+    # to see it stop.
+    monkeypatch.setenv("ANSIBLE_HASH_BEHAVIOUR", "merge")
     monkeypatch.setattr(build, "MAX_MERGED_ENTRIES", 200_000)
     keys = ", ".join(f"k{i}: 1" for i in range(500))
     groups = "".join(f"    g{g}:\n      vars: {{cfg: {{{keys}, own{g}: 1}}}}\n"
@@ -302,7 +306,8 @@ def test_changing_one_host_leaves_the_others(shared):
     assert web2.vars["ntp"] == {"servers": ["a", "b"], "opts": {"iburst": True}}
     assert web2.vars["exports"] == [{"path": "/srv", "clients": ["10.0.0.0/8"]}]
     assert web2.vars["tags"] == {"x", "y"} and "new" not in web2.vars
-    assert shared.hosts["web3"].vars["ntp"] == {"servers": ["c"], "opts": {"iburst": True}}
+    # Ansible's hash_behaviour=replace: web3's own ntp replaces the group's whole
+    assert shared.hosts["web3"].vars["ntp"] == {"servers": ["c"]}
     assert shared.group_vars("all")["ntp"] == {"servers": ["a", "b"], "opts": {"iburst": True}}
 
 

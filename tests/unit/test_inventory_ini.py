@@ -496,7 +496,6 @@ ANSIBLE_ACCEPTS = {
     "var_again_other_value": ("d4h a=1\n[d4]\nd4h a=2\n", 3, "a is set again"),
     "var_twice_on_a_line": ("d5h a=1 a=2\n", 1, "a is given twice"),
     "group_var_again": ("[d6]\nd6h\n[d6:vars]\na=1\na=2\n", 5, "a is set again"),
-    "port_twice": ("d7h:22 ansible_port=23\n", 1, "the port is given twice"),
     "port_on_a_later_line": ("d8h\n[d8]\nd8h:2222\n", 3, "is listed without a port"),
     "port_changed": ("d9h:22\n[d9]\nd9h:2222\n", 3, "is listed with port 22"),
     "port_in_the_name": ("d10h_:22\n", 1, "not an address Ansible can split a port from"),
@@ -633,3 +632,14 @@ def test_looks_like_ini():
     for text in ("h1\n", "h1:2222 a=1\n", "\ufeff[web]\n", "fe80::1\n", "h a=1 # x: y\n",
                  "; c\n[g:children]\n"):
         assert ini.looks_like_ini(text), text
+
+
+def test_an_explicit_ansible_port_beats_the_port_in_the_name(tmp_path):
+    """`db:5432 ansible_port=2202` (a name written with its service port): Ansible
+    connects to 2202, and so does fleetcheck."""
+    path = tmp_path / "hosts.ini"
+    path.write_text("[db]\ndb.example.com:5432 ansible_port=2202\ndb2.example.com:5433\n")
+    builder = InventoryBuilder()
+    ini.load(str(path), builder)
+    hosts = builder.finish().hosts
+    assert (hosts["db.example.com"].port, hosts["db2.example.com"].port) == (2202, 5433)

@@ -1,5 +1,6 @@
 """Loading good inventories: groups, var precedence (all < parent < child < host),
-deep merges, several files, connection variables."""
+Ansible's hash_behaviour (replace; fleetcheck's own vars merge), several files,
+connection variables."""
 
 import textwrap
 from pathlib import Path
@@ -69,9 +70,11 @@ def test_host_vars_win_over_every_group(site):
     assert site.hosts["db1"].vars["tier"] == "db1"
 
 
-def test_dicts_merge_deeply_and_lists_are_replaced(site):
+def test_dicts_are_replaced_as_ansible_does_but_fleetcheck_vars_merge(site):
     web01 = site.hosts["web01"].vars
-    assert web01["ntp"] == {"servers": ["ntp.eu.example"], "iburst": True}
+    # Ansible's hash_behaviour=replace (ansible-inventory --list agrees): europe's ntp
+    # replaces all's whole; sshd is fleetcheck's own var: it merges key by key.
+    assert web01["ntp"] == {"servers": ["ntp.eu.example"]}
     assert web01["sshd"] == {"PermitRootLogin": "prohibit-password",
                              "PasswordAuthentication": "no"}
     assert web01["packages"] == ["chrony", "tzdata"]
@@ -122,7 +125,10 @@ def test_later_file_wins():
     assert web01.vars["role"] == "backend"
     assert web01.vars["tier"] == "paris-2"
     assert web01.user == "deploy"
-    assert web01.vars["ntp"] == {"servers": ["ntp.eu.example"], "iburst": False}
+    # all's ntp is {iburst: false} (the later file's replaces the first's), and
+    # europe's replaces it (hash_behaviour=replace)
+    assert inventory.groups["all"].vars["ntp"] == {"iburst": False}
+    assert web01.vars["ntp"] == {"servers": ["ntp.eu.example"]}
     assert web01.source == SITE  # the file that defined it first
     web05 = inventory.hosts["web05"]
     assert (web05.source, web05.groups, web05.vars["tier"]) == (OVERRIDE, ["all", "web"], "web")
@@ -135,11 +141,12 @@ def test_file_order_matters():
     web01 = inventory.hosts["web01"]
     assert web01.vars["role"] == "frontend"
     assert web01.vars["tier"] == "paris"
-    assert web01.vars["ntp"] == {"servers": ["ntp.eu.example"], "iburst": True}
+    assert inventory.groups["all"].vars["ntp"] == {"servers": ["pool.ntp.org"], "iburst": True}
+    assert web01.vars["ntp"] == {"servers": ["ntp.eu.example"]}
     assert web01.source == OVERRIDE
 
 
-def test_same_host_in_two_groups_merges_its_host_vars(tmp_path):
+def test_same_host_in_two_groups_combines_its_host_vars(tmp_path):
     path = write(tmp_path, """
         all:
           children:
@@ -150,7 +157,8 @@ def test_same_host_in_two_groups_merges_its_host_vars(tmp_path):
               hosts:
                 h1: {x: {q: 2}, y: b}
         """)
-    assert load([path]).hosts["h1"].vars == {"x": {"p": 1, "q": 2}, "y": "b"}
+    # the later definition wins; its mapping replaces the earlier (hash_behaviour=replace)
+    assert load([path]).hosts["h1"].vars == {"x": {"q": 2}, "y": "b"}
 
 
 def test_group_priority(tmp_path):

@@ -68,3 +68,14 @@ def test_ranges_in_an_inventory(tmp_path):
     # each expanded host has its own copy of the vars
     inventory.hosts["web01"].vars["tuning"]["workers"] = 99
     assert inventory.hosts["web02"].vars["tuning"] == {"workers": 4}
+
+
+@pytest.mark.parametrize("key,expected", [
+    ("[2001:db8::13]:2222", ("2001:db8::13", "2222")),   # Ansible's v6-with-port spelling
+    ("[2001:db8::13]", ("2001:db8::13", None)),
+    ("2001:db8::13", ("2001:db8::13", None)),
+    ("[1:3]", ("[1:3]", None)),                          # a range, not an address
+    ("web[1:3]:22", ("web[1:3]", "22")),
+])
+def test_ipv6_in_brackets(key, expected):
+    assert split_port(key) == expected

@@ -527,6 +527,7 @@ def test_dns_named_conf_guard_catches_an_edit_outside_the_clauses():
 
 def test_dns_addresses_are_canonical_and_without_zone_index():
     class Ctx:
+        host = "web1"
         vars = {"dns_addresses": ["10.213.47.30", "FD00:0:0::1"]}
     assert dns_fix._addresses(Ctx) == (["10.213.47.30", "fd00::1"], None)
     Ctx.vars = {"ansible_host": "fe80::1%eth0"}
