@@ -140,17 +140,22 @@ def pytest_args(argv: list[str], here: Path, checks: Path) -> list[str]:
 
 
 class DefaultInventory:
-    """Given to pytest.main: the embedded default inventory when the options, as parsed
-    (addopts included), name none."""
+    """Given to pytest.main: when the options, as parsed (addopts included), name no
+    inventory, the one the shop's ansible.cfg names, else the embedded default."""
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_cmdline_main(self, config: pytest.Config) -> None:
+        from fleetcheck.inventory import InventoryError, ansiblecfg  # noqa: PLC0415
         from fleetcheck.selection import default_inventory  # noqa: PLC0415
 
         opt = config.option
         if hasattr(opt, "fleet_inventory") and not opt.fleet_inventory and not getattr(
                 opt, "hosts", None):
-            opt.fleet_inventory = [default_inventory()]
+            try:
+                named = ansiblecfg.default_inventory_sources()
+            except InventoryError:
+                named = []   # the run's selection says what is wrong with ansible.cfg
+            opt.fleet_inventory = named or [default_inventory()]
 
 
 def main(argv: list[str]) -> int:

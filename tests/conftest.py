@@ -19,6 +19,18 @@ import pytest
 
 pytest_plugins = ["pytester"]
 
+EMPTY_ANSIBLE_CFG = Path(__file__).parent / "fixtures" / "inventory" / "empty-ansible.cfg"
+
+
+def pytest_configure(config):
+    """The machine's Ansible settings never reach the tests (nor the audits and
+    ansible-inventory runs they start): no ANSIBLE_* variable, and an empty ansible.cfg
+    in ANSIBLE_CONFIG, found before ./ansible.cfg, ~/.ansible.cfg and /etc/ansible's.
+    A test of ansible.cfg sets its own (tests/unit/test_inventory_ansiblecfg.py)."""
+    for name in [n for n in os.environ if n.startswith("ANSIBLE_")]:
+        del os.environ[name]
+    os.environ["ANSIBLE_CONFIG"] = str(EMPTY_ANSIBLE_CFG)
+
 
 def _missing(item) -> str | None:
     mark = item.get_closest_marker("root")

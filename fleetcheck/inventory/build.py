@@ -55,6 +55,7 @@ from fleetcheck.values import shown
 from . import hostvars as hv
 from .errors import (MAX_GROUP_DEPTH, MAX_HOST_VALUES, MAX_HOSTS, MAX_MERGED_ENTRIES,
                      InventoryError)
+from .order import ansible_order
 from .model import CowDict, FrozenDict, Freezer, Group, HostEntry, Inventory, Merger, \
     deep_merge
 
@@ -225,7 +226,6 @@ class InventoryBuilder:
                 group.vars = {name: value for name, value in group.vars.items()
                               if name != "ansible_group_priority"}
             group.vars = freezer.freeze(group.vars)
-        self.groups["all"].hosts = list(self.hosts)
         files = {scope: [_FileVars({n: [freezer.freeze(v) for v in vs]
                                     for n, vs in layer.groups.items()},
                                    {n: [freezer.freeze(v) for v in vs]
@@ -301,6 +301,13 @@ class InventoryBuilder:
                 problems=list(found), defaults=self.defaults)
         inventory.problems = problems
         inventory.defaults = self.defaults
+        # Inventory.hosts in the order `ansible all --list-hosts` prints them (a run
+        # audits and reports in that order); the order they were defined is kept for
+        # the patterns that index it (--limit 'web*[0]', order.py)
+        inventory.defined = list(inventory.hosts)
+        ordered = ansible_order(inventory)
+        if ordered != inventory.defined:
+            inventory.hosts = {name: inventory.hosts[name] for name in ordered}
         return inventory
 
     def _merged(self, direct: tuple[str, ...], base: FrozenDict,

@@ -28,7 +28,8 @@ is an error, and over a pattern that matched nothing selects nothing.
 
 Evaluation: the union of the plain patterns (every host when there is none), then
 each '&' pattern intersected, then each '!' pattern removed. The hosts come back in
-the order ``ansible all --list-hosts`` prints them (order.ansible_order).
+the order ``ansible all --list-hosts`` prints them: Inventory.hosts (build.py
+orders it with order.ansible_order).
 
 Departures from Ansible, on purpose:
 - an empty limit (``--limit ""``, an @FILE with no pattern in it) is an error, not
@@ -53,13 +54,13 @@ import fnmatch
 import os
 import re
 import stat
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from fleetcheck.values import shown
 
 from .errors import MAX_SOURCE_BYTES, InventoryError, name_list
-from .order import ansible_order, group_order
+from .order import group_order
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -307,7 +308,7 @@ def _number(text: str) -> int:
 
 def select(inventory: Inventory, limit: str | list[str] | None) -> list[HostEntry]:
     """The hosts ``limit`` selects, in Ansible's order (None: every host)."""
-    order = _ordered_names(inventory)
+    order = list(inventory.hosts)     # in Ansible's order (build.py)
     if limit is None:
         if not order:
             raise InventoryError("the inventory has no host")
@@ -345,34 +346,6 @@ def select(inventory: Inventory, limit: str | list[str] | None) -> list[HostEntr
     return hosts
 
 
-def _ordered_names(inventory: Inventory) -> list[str]:
-    """Every host name in Ansible's order, computed once per inventory."""
-    cached = vars(inventory).get("_ansible_order")
-    if cached is None or len(cached) != len(inventory.hosts):
-        cached = ansible_order(_ordering_view(inventory))
-        vars(inventory)["_ansible_order"] = cached
-    return cached
-
-
-def _ordering_view(inventory: Inventory) -> Inventory:
-    """The inventory as order.py needs it: 'all' holding only the hosts put in it.
-
-    TRANSITIONAL: build.py lists every host as a member of 'all' (``groups['all'].hosts
-    = list(hosts)``). Until it keeps the hosts put directly in 'all', such a list is
-    taken for that overwrite and 'all' is given no host of its own: a host put only in
-    'all' still comes first, through 'ungrouped'; a host put in 'all' and in another
-    group (kubespray's hosts.yaml) comes where its group puts it, not first. Once
-    build.py orders Inventory.hosts by order.ansible_order, _ordered_names is
-    ``list(inventory.hosts)`` and this goes."""
-    everything = inventory.groups.get("all")
-    if everything is None or len(everything.hosts) != len(inventory.hosts) or \
-            not everything.hosts:
-        return inventory
-    groups = dict(inventory.groups)
-    groups["all"] = replace(everything, hosts=[])
-    return replace(inventory, groups=groups)
-
-
 class _Matcher:
     """The hosts a pattern matches (ansible's _match_one_pattern), each distinct
     pattern once."""
@@ -398,10 +371,9 @@ class _Matcher:
         return self._members.get(group, set())
 
     def defined(self) -> list[str]:
-        """Host names in the order they were defined (Ansible's inventory.hosts dict):
-        today the order of Inventory.hosts. When build.py orders Inventory.hosts as
-        Ansible lists them, the definition order must be kept beside it for this."""
-        return list(self.inventory.hosts)
+        """Host names in the order they were defined (Ansible's inventory.hosts dict),
+        which a glob or regex with a subscript indexes."""
+        return self.inventory.defined or list(self.inventory.hosts)
 
     def _match(self, pattern: str) -> set[str]:
         expr, subscript = split_subscript(pattern)
@@ -441,7 +413,7 @@ class _Matcher:
                     hosts |= self.members(group) if group is not None else set(names)
                 else:
                     ordered = names if group is None else \
-                        group_order(_ordering_view(self.inventory), group)
+                        group_order(self.inventory, group)
                     hosts.update(ordered[first - offset : last - offset])
             offset += size
         return hosts

@@ -411,6 +411,9 @@ class Inventory:
     problems: dict[str, list[str]] = field(default_factory=dict)
     # ansible.cfg's connection defaults under every host (HostEntry.defaults).
     defaults: dict = field(default_factory=dict)
+    # Host names in the order the sources defined them (Ansible's inventory.hosts),
+    # where ``hosts`` is in the order Ansible lists them (order.py); empty: the same.
+    defined: list[str] = field(default_factory=list)
 
     def ancestors(self, group: str) -> list[str]:
         """``group`` and every group above it, in precedence order ('all' first)."""

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from fleetcheck import inventory
 from fleetcheck.selection import filters
-from fleetcheck.inventory import http, sources
+from fleetcheck.inventory import ansiblecfg, http, sources
 
 
 # testinfra's options that are defaults of its --hosts specs (fleetcheck.inventory.hostspecs)
@@ -20,6 +20,13 @@ TESTINFRA_DEFAULTS = ("connection", "sudo", "sudo_user", "ssh_identity_file", "s
 def default_inventory() -> str:
     """The embedded default inventory: this machine over local://."""
     return str(resources.files("fleetcheck") / "data" / "local.yml")
+
+
+def load_embedded() -> inventory.Inventory:
+    """The embedded inventory, as shipped: no group_vars/host_vars of the current
+    directory and no ansible.cfg apply to it (they belong to the shop's inventory)."""
+    return inventory.load([default_inventory()], config=ansiblecfg.AnsibleConfig(),
+                          vars_dirs=False)
 
 
 @dataclass
@@ -75,7 +82,8 @@ def source_options(option) -> inventory.SourceOptions:
 def select(option) -> Selection:
     """Raises InventoryError with one line on any bad input; the plugin turns it into
     a usage error (exit 4) before any host is touched."""
-    defaults = inventory.load([default_inventory()]).group_vars("all")
+    config = ansiblecfg.load()
+    defaults = load_embedded().group_vars("all")
     paths = list(option.fleet_inventory or [])
     specs = [s for s in (getattr(option, "hosts", None) or "").split(",") if s.strip()]
     limit = option.fleet_limit
@@ -84,12 +92,22 @@ def select(option) -> Selection:
     notes: list[str] = []
     foreign: list[str] = []
     if paths or not specs:
-        files = paths or [default_inventory()]
+        # No --inventory: the one the shop's ansible.cfg names ([defaults] inventory,
+        # $ANSIBLE_INVENTORY), as `ansible` reads it, else the embedded one (this machine)
+        files = paths or list(config.inventory) or [default_inventory()]
         # The embedded defaults sit under every inventory, as role defaults do in
         # Ansible: an inventory that sets no thresholds gets the sensible ones. They
         # are merged once per set of groups, not copied into each host.
-        inv = inventory.load(files, source_options(option), base_vars=defaults)
+        if files == [default_inventory()]:
+            inv = inventory.load(files, source_options(option), base_vars=defaults,
+                                 config=ansiblecfg.AnsibleConfig(), vars_dirs=False)
+        else:
+            inv = inventory.load(files, source_options(option), base_vars=defaults,
+                                 config=config)
         notes = list(inv.notes)
+        if not paths and config.inventory:
+            origin = config.origins.get("inventory", config.file or "ansible.cfg")
+            notes.insert(0, f"inventory from {origin}: {', '.join(files)}")
         # A top-level var within a typo of one fleetcheck reads (`capacty`): a warning
         # line in the terminal and the reports, an error with --strict-vars.
         warnings = list(getattr(inv, "var_warnings", []) or [])

@@ -16,8 +16,10 @@ CASES = {
     "list for mapping": ("all:\n  hosts:\n    - web1\n", [], r"ERROR: inv\.yml:2: hosts of group .all. must be a mapping.*got a list"),
     "string port": ("all:\n  hosts:\n    web1:\n      ansible_port: ssh\n", [],
                     r"ERROR: inv\.yml:4: .*ansible_port.*'ssh'.*"),
-    "unknown connection": ("all:\n  hosts:\n    web1:\n      ansible_connection: telnet\n",
-                           [], r"ERROR: inv\.yml:4: .*telnet.*"),
+    # a connection fleetcheck lacks (telnet) refuses its host only: test_host_refusals.py
+    "connection not a plugin name": (
+        "all:\n  hosts:\n    web1:\n      ansible_connection: ssh -oProxyCommand=x\n",
+        [], r"ERROR: inv\.yml:4: .*'ssh -oProxyCommand=x' is not an Ansible plugin name"),
     "empty range": ("all:\n  hosts:\n    web[05:01]:\n", [], r"ERROR: inv\.yml:3: .*web\[05:01\].*"),
     "malformed range": ("all:\n  hosts:\n    web[1:\n", [], r"ERROR: inv\.yml:3: .*web\[1.*"),
     "limit selects nothing": ("all:\n  hosts:\n    web1:\n", ["--limit", "db*"],

@@ -321,7 +321,9 @@ def test_ctrl_c_ends_the_run_at_once(pytester):
     finally:
         proc.kill()
         proc.wait()
-    assert took < 3, f"{took:.1f}s after SIGINT\n{out}"
+    # vmstat has 29 s to go: half of that tells "at once" from "waited for the command"
+    # on a loaded machine too (measured: under 1 s idle, 3.2 s beside a CI run)
+    assert took < 15, f"{took:.1f}s after SIGINT\n{out}"
     assert proc.returncode == 2, out
     assert "INCOMPLETE RUN: interrupted (Ctrl-C) after" in out
     assert latest_id(pytester) == before

@@ -107,8 +107,8 @@ def listed_hosts(run: subprocess.CompletedProcess) -> list[str]:
 
 # -- fleetcheck's side ----------------------------------------------------------------
 def read(path: Path | str, text: str | None = None):
-    """(builder, inventory, the hosts put directly in 'all'): build.py makes every host
-    a member of 'all' when it finishes, Ansible's listing starts with the direct ones."""
+    """(builder, inventory, the hosts put directly in 'all', where Ansible's listing
+    starts)."""
     builder = InventoryBuilder()
     ini.load(str(path), builder, text)
     direct = list(builder.groups["all"].hosts)

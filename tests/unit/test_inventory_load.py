@@ -26,8 +26,11 @@ def site():
     return load([SITE])
 
 
-def test_hosts_in_file_order(site):
-    assert list(site.hosts) == ["bastion", "web01", "web02", "web03", "db1", "web04"]
+def test_hosts_in_ansibles_order_and_in_file_order(site):
+    # `ansible all --list-hosts`: all's own, then level by level (web before paris,
+    # a level deeper); test_inventory_order.py compares it with ansible-core's
+    assert list(site.hosts) == ["bastion", "web01", "web02", "web03", "web04", "db1"]
+    assert site.defined == ["bastion", "web01", "web02", "web03", "db1", "web04"]
     assert all(isinstance(h, HostEntry) for h in site.hosts.values())
     assert {h.source for h in site.hosts.values()} == {SITE}
 
@@ -39,7 +42,7 @@ def test_group_tree(site):
                      "zeta": 1, "alpha": 1}
     assert site.groups["paris"].parents == ["europe"]
     assert site.groups["europe"].children == ["paris"]
-    assert site.groups["all"].hosts == list(site.hosts)
+    assert site.groups["all"].hosts == ["bastion"]      # put in 'all' itself
     assert site.groups["ungrouped"].hosts == ["bastion"]
     assert site.groups["paris"].hosts == ["web01", "web02", "web03", "db1"]
     assert site.group_hosts("europe") == ["web01", "web02", "web03", "db1"]
@@ -119,8 +122,11 @@ def test_vars_are_independent_copies():
 
 def test_later_file_wins():
     inventory = load([SITE, OVERRIDE])
-    assert list(inventory.hosts) == ["bastion", "web01", "web02", "web03", "db1", "web04",
-                                     "web05"]
+    # as `ansible all --list-hosts -i site.yml -i site_override.yml` prints them
+    assert list(inventory.hosts) == ["bastion", "web01", "web02", "web03", "web04", "web05",
+                                     "db1"]
+    assert inventory.defined == ["bastion", "web01", "web02", "web03", "db1", "web04",
+                                 "web05"]
     web01 = inventory.hosts["web01"]
     assert web01.vars["role"] == "backend"
     assert web01.vars["tier"] == "paris-2"
@@ -137,7 +143,8 @@ def test_later_file_wins():
 
 def test_file_order_matters():
     inventory = load([OVERRIDE, SITE])
-    assert list(inventory.hosts)[:3] == ["web05", "web01", "bastion"]
+    assert list(inventory.hosts)[:3] == ["bastion", "web05", "web01"]   # as Ansible's
+    assert inventory.defined[:3] == ["web05", "web01", "bastion"]
     web01 = inventory.hosts["web01"]
     assert web01.vars["role"] == "frontend"
     assert web01.vars["tier"] == "paris"

@@ -24,7 +24,7 @@ import os
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -52,11 +52,6 @@ INVENTORIES = {
     "outside_all": Source(LIMITS / "outside_all.yml", True),
     "deep": Source(LIMITS / "deep.yml", False),
 }
-
-# build.py lists every host as a member of 'all', so a host put in 'all' and in a
-# group does not come first (fleetcheck/inventory/limit.py, _ordering_view).
-ALL_OWN_HOSTS = pytest.mark.xfail(
-    strict=True, reason="build.py does not keep the hosts put directly in 'all'")
 
 PATTERNS = {
     "site": [
@@ -93,9 +88,7 @@ PATTERNS = {
         "@site.retry", "@site.retry,&db",
     ],
     "kubespray": [
-        pytest.param("all", marks=ALL_OWN_HOSTS),
-        pytest.param("all[0]", marks=ALL_OWN_HOSTS),
-        pytest.param("k8s_cluster", marks=ALL_OWN_HOSTS),
+        "all", "all[0]", "k8s_cluster",
         "k8s_cluster[0]", "kube_node[-1]", "etcd[0]", "etcd:&kube_node", "!etcd",
         "node*[0]", "node*[4]", "ungrouped", "calico_rr",
     ],
@@ -206,13 +199,8 @@ def kept(names: list[str], level_of: dict[str, int]) -> tuple:
 
 
 def _level_of(inventory: Inventory) -> dict[str, int]:
-    """Each host's level in the walk from 'all' (for an inventory that puts no host in
-    'all' itself: build.py lists every host as a member of 'all')."""
-    assert not inventory.groups["all"].hosts or \
-        len(inventory.groups["all"].hosts) == len(inventory.hosts)
-    groups = {**inventory.groups, "all": replace(inventory.groups["all"], hosts=[])}
-    view = replace(inventory, groups=groups)
-    return {name: depth for depth, names in enumerate(levels(view)) for name in names}
+    """Each host's level in the walk from 'all'."""
+    return {name: depth for depth, names in enumerate(levels(inventory)) for name in names}
 
 
 @pytest.mark.parametrize("name,pattern", [
@@ -239,9 +227,7 @@ def test_limit_as_ansible(oracle, inventories, name, pattern):
             assert kept(mine, level_of) == kept(answer.hosts, level_of)
 
 
-@pytest.mark.parametrize("name", [
-    pytest.param(name, marks=ALL_OWN_HOSTS if name == "kubespray" else ())
-    for name in INVENTORIES])
+@pytest.mark.parametrize("name", list(INVENTORIES))
 def test_every_host_in_ansible_order(oracle, inventories, name):
     source, inventory = INVENTORIES[name], inventories[name]
     first, second = (oracle[(name, None, seed)].hosts for seed in SEEDS)
