@@ -32,7 +32,7 @@ $(TEST_STAMP): $(STAMP) tests/requirements.txt
 # wheel and installs it in a fresh venv with --no-index (tests/install/test_pip_install.py):
 # the registry is asked once, here, never while the tests run.
 $(WHEELHOUSE_STAMP): $(STAMP) pyproject.toml tests/requirements.txt
-	$(VENV)/bin/pip download -q -d $(WHEELHOUSE) . setuptools wheel 'ansible-core>=2.15'
+	$(VENV)/bin/pip download -q -d $(WHEELHOUSE) . setuptools wheel 'ansible-core>=2.19,<2.20'
 	@rm -f $(WHEELHOUSE)/fleetcheck-*
 	@touch $@
 

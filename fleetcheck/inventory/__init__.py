@@ -1,4 +1,4 @@
-"""Inventories: load and validate Ansible-shaped YAML files, merge vars, select hosts.
+"""Inventories: read the shop's Ansible inventories, merge vars, select hosts.
 
     from fleetcheck.inventory import load, from_hostspecs, Inventory, HostEntry, InventoryError
 
@@ -6,14 +6,21 @@
     for host in inventory.select("web*:!web3"):     # Ansible --limit grammar
         host.address, host.port, host.user, host.connection, host.vars
 
-Sources (sources.load picks one per path): YAML files (loader), an http(s):// URL
-serving Ansible's dynamic-inventory JSON (http, with auth, TLS, retries, a cache), an
-executable inventory script run with --list (script), a .json file (dynamic).
+Sources (sources.load routes each path, as ansible-core 2.19 would read it): an
+http(s):// URL serving Ansible's dynamic-inventory JSON (http: auth, TLS, retries, a
+cache), a host list (``web1,web2``), an inventory directory (directory: every file in
+Ansible's order and ignore rules), an executable script run with --list (script), an
+INI file (ini), a YAML or .json file (loader, dynamic); inventory plugin configs and
+vault-encrypted files go to ``ansible-inventory --list`` (delegate). Beside each local
+source and --playbook-dir, group_vars/ and host_vars/ (vardirs); the shop's
+ansible.cfg (ansiblecfg) gives the defaults, hash_behaviour and ignore rules.
 
-Modules: loader (YAML -> builder, with lines), dynamic (inventory JSON -> builder),
-build (groups, 'all'/'ungrouped', var precedence), ranges (web[01:20]), hostvars
-(connection vars), limit (--limit), hostspecs (testinfra --hosts), model (HostEntry,
-Group, Inventory), http and script (remote sources), sources (load: one per path).
+Modules: sources (the router), ini, loader (YAML -> builder, with lines), dynamic
+(inventory JSON -> builder), directory, vardirs, ansiblecfg, delegate, build (groups,
+'all'/'ungrouped', Ansible's var precedence, hosts in ``ansible --list-hosts`` order),
+order (that order), ranges (web[01:20]), hostvars (connection vars, aliases, per-host
+refusals), limit (--limit: Ansible's patterns), hostspecs (testinfra --hosts), model
+(HostEntry, Group, Inventory), http and script (remote sources).
 
 Where fleetcheck departs from Ansible, on purpose (an audit that remediates should
 stop on a doubtful inventory rather than guess):
@@ -30,10 +37,11 @@ stop on a doubtful inventory rather than guess):
   of any extension that is a YAML inventory is read as one (Ansible reads YAML from
   .yml/.yaml/.json or extension-less files only); ansible.cfg lists drop empty items
   (ansiblecfg.py);
-- hosts keep document order (Ansible reads a group's vars, children, then hosts);
 - a null connection var means "unset" (a host can undo its group's ansible_user);
-- not supported: Jinja templating of vars, decrypting ``!vault`` values (they load as
-  opaque :class:`VaultedValue` objects), ``group[0:2]`` subscripts in --limit.
+- not supported natively: Jinja templating of vars beyond ``{{ var }}`` references in
+  connection vars (a templated value is reported as templated), decrypting inline
+  ``!vault`` values (they load as opaque :class:`VaultedValue` objects; ansible-inventory
+  --list does not decrypt them either).
 """
 
 from .errors import InventoryError

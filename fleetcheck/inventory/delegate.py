@@ -46,7 +46,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 from collections.abc import Mapping
 from typing import Any
@@ -59,7 +58,7 @@ from .errors import MAX_SOURCE_BYTES, InventoryError, name_list, one_line
 from .hostvars import check_name
 from .http import SourceOptions, is_url
 from .model import VaultedValue
-from .script import _kill, _read
+from .script import run_bounded
 
 EXECUTABLE = "ansible-inventory"
 EXECUTABLE_ENV = "FLEETCHECK_ANSIBLE_INVENTORY"
@@ -446,18 +445,10 @@ def _run(argv: list[str], paths: list[str], options: SourceOptions,
     """(stdout, stderr as text) of a successful run; InventoryError otherwise."""
     timeout = timeout_of(options)
     try:
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, start_new_session=True,
-                                env=environment(os.environ))
+        proc = run_bounded(argv, timeout, MAX_SOURCE_BYTES, env=environment(os.environ))
     except OSError as exc:
         raise InventoryError(f"cannot run {argv[0]}: {exc.strerror or exc}", source) from None
-    try:
-        stdout, stderr, problem = _read(proc, timeout, MAX_SOURCE_BYTES)
-    finally:
-        if proc.poll() is None:
-            _kill(proc)
-        proc.stdout.close()
-        proc.stderr.close()
+    stdout, stderr, problem = proc.stdout, proc.stderr, proc.problem
     if problem == "timeout":
         raise InventoryError(
             f"ansible-inventory did not finish within {timeout:g}s (killed; "

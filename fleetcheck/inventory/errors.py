@@ -22,6 +22,15 @@ what a real inventory needs; going past one is a one-line InventoryError naming 
   MAX_SOURCE_BYTES        256 MiB read from one file, script or URL
   MAX_REASON                  400 characters of an error's reason (a value in it is
                         cut to 80 by fleetcheck.values.shown; this is the last resort)
+
+and, where the files are found (beside the limits they bound):
+
+  directory.MAX_FILES      10,000 files read from one inventory directory
+  directory.MAX_DEPTH          20 levels of directories below an inventory directory
+  vardirs.MAX_FILES_PER_ENTITY  10,000 group_vars/host_vars files for one group or host
+  vardirs.MAX_DIR_DEPTH        20 levels of directories below group_vars/NAME/
+  delegate: ansible-inventory runs at most TIMEOUT_FACTOR x --inventory-timeout, and
+  its output is held to MAX_SOURCE_BYTES (its process group is killed past either)
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ import selectors
 import signal
 import subprocess
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from .dynamic import RefusedJSON, loads
@@ -43,19 +44,11 @@ def run_script(path: str, timeout: float = DEFAULT_TIMEOUT,
     default MAX_SOURCE_BYTES)."""
     max_bytes = MAX_SOURCE_BYTES if max_bytes is None else max_bytes
     try:
-        proc = subprocess.Popen([os.path.abspath(path), "--list"], stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                start_new_session=True)
+        proc = run_bounded([os.path.abspath(path), "--list"], timeout, max_bytes)
     except OSError as exc:
         raise InventoryError(f"cannot run the inventory script: {exc.strerror or exc}",
                              path) from None
-    try:
-        stdout, stderr, problem = _read(proc, timeout, max_bytes)
-    finally:
-        if proc.poll() is None:
-            _kill(proc)
-        proc.stdout.close()
-        proc.stderr.close()
+    stdout, stderr, problem = proc.stdout, proc.stderr, proc.problem
     if problem == "timeout":
         raise InventoryError(
             f"the inventory script did not finish within {timeout:g}s (killed); "
@@ -82,6 +75,34 @@ def run_script(path: str, timeout: float = DEFAULT_TIMEOUT,
     except RefusedJSON as exc:
         raise InventoryError(f"the inventory script printed JSON that fleetcheck refuses: "
                              f"{exc}", path) from None
+
+
+@dataclass(frozen=True)
+class Finished:
+    """A bounded run: its exit code (negative: killed by that signal), what it printed
+    (stdout whole, stderr's end) and why it was stopped (None | 'timeout' | 'too much')."""
+
+    returncode: int
+    stdout: bytes
+    stderr: bytes
+    problem: str | None
+
+
+def run_bounded(argv: list[str], timeout: float, max_bytes: int,
+                env: dict | None = None) -> Finished:
+    """Run ``argv`` in a process group of its own with stdin closed, reading at most
+    ``max_bytes`` of its output within ``timeout`` seconds; past either the whole
+    group is killed. OSError when it cannot be started."""
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, start_new_session=True, env=env)
+    try:
+        stdout, stderr, problem = _read(proc, timeout, max_bytes)
+    finally:
+        if proc.poll() is None:
+            _kill(proc)
+        proc.stdout.close()
+        proc.stderr.close()
+    return Finished(proc.returncode, bytes(stdout), stderr, problem)
 
 
 def _read(proc: subprocess.Popen, timeout: float, max_bytes: int):

@@ -37,15 +37,13 @@ private_key_file). Several sources merge as Ansible merges them: later wins.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import os
 
 from yaml.nodes import MappingNode, ScalarNode
 
 from fleetcheck.values import shown
 
-from . import ansiblecfg, directory, http, script, vardirs
+from . import ansiblecfg, delegate, directory, http, ini, script, vardirs
 from .build import InventoryBuilder, without_gc
 from .dynamic import add_json
 from .errors import InventoryError
@@ -55,15 +53,9 @@ from .loader import _FileLoader, _is_null, _read
 from .model import Inventory
 from .ranges import split_port
 
-try:
-    from . import ini
-except ImportError:  # pragma: no cover - written by another change
-    ini = None
-
 YAML_EXTENSIONS = ("", ".yml", ".yaml", ".json")   # the yaml plugin's, and none
 PLUGIN_EXTENSIONS = (".yml", ".yaml")              # the auto plugin's
 VAULT_HEADER = "$ANSIBLE_VAULT"
-INSTALL_ANSIBLE = "install ansible-core"
 
 
 def kind(source: str) -> str:
@@ -121,14 +113,6 @@ def load(paths, options: SourceOptions | None = None, base_vars: dict | None = N
 class _NeedsAnsible(Exception):
     """A source only ansible-inventory reads, met while reading natively: start again
     with every local source delegated."""
-
-
-def _delegate():
-    """fleetcheck.inventory.delegate, or None while it does not exist."""
-    name = f"{__package__}.delegate"
-    if importlib.util.find_spec(name) is None:
-        return None
-    return importlib.import_module(name)
 
 
 def _is_local(source: str) -> bool:
@@ -202,7 +186,7 @@ class _Load:
             self._needs_ansible(path, "is a vault-encrypted file")
         if ext == ".toml":
             self._needs_ansible(path, "is a TOML inventory (Ansible's toml plugin)")
-        if ini is not None and (ext == ".ini" or ext not in YAML_EXTENSIONS
+        if (ext == ".ini" or ext not in YAML_EXTENSIONS
                                 and ini.looks_like_ini(text)):
             ini.load(path, self.builder, text)
             return
@@ -210,7 +194,7 @@ class _Load:
         try:
             root = loader._compose(text)
         except InventoryError:
-            if ini is not None and ini.looks_like_ini(text):
+            if ini.looks_like_ini(text):
                 ini.load(path, self.builder, text)
                 return
             raise
@@ -219,7 +203,7 @@ class _Load:
             if plugin:
                 self._needs_ansible(path, "is an Ansible inventory plugin configuration "
                                           f"(plugin: {plugin})")
-        elif ini is not None and ini.looks_like_ini(text):
+        elif ini.looks_like_ini(text):
             ini.load(path, self.builder, text)
             return
         loader.load_composed(text, root)
@@ -227,22 +211,11 @@ class _Load:
     def _needs_ansible(self, path: str, reason: str) -> None:
         """``path`` is read by ansible-inventory only: start again delegated, or say why
         it cannot be."""
-        delegate = _delegate()
         if self.options.engine == "native":
-            if delegate is not None:
-                raise delegate.native_refusal(path, reason)
-            raise InventoryError(f"{reason}: fleetcheck does not read it itself "
-                                 "(--inventory-engine native)", path)
-        if delegate is None:
-            raise InventoryError(f"{reason}; fleetcheck reads it through ansible-inventory: "
-                                 f"{INSTALL_ANSIBLE}", path)
+            raise delegate.native_refusal(path, reason)
         raise _NeedsAnsible(path, reason)
 
     def _delegate(self, local: list[str]) -> None:
-        delegate = _delegate()
-        if delegate is None:
-            raise InventoryError("--inventory-engine ansible reads every inventory through "
-                                 f"ansible-inventory: {INSTALL_ANSIBLE}", local[0])
         self.notes.extend(delegate.load_source(local, self.options, self.builder))
 
     def _ignore_rule(self):
@@ -271,7 +244,7 @@ class _Load:
 
     def _may_delegate_vault(self) -> bool:
         """Whether a vault secret is given that ansible-inventory would use."""
-        if self.options.engine == "native" or _delegate() is None:
+        if self.options.engine == "native":
             return False
         return bool(self.options.vault_password_files or self.options.vault_ids
                     or self.config.has_vault_secret)

@@ -35,6 +35,8 @@ from fleetcheck.inventory import InventoryError, ini
 from fleetcheck.inventory.build import InventoryBuilder
 from fleetcheck.inventory.loader import _FileLoader
 
+from ansible_answers import decoded
+
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "inventory" / "ini"
 YAML_FIXTURES = FIXTURES.parent
 BIN = Path(sys.executable).parent
@@ -49,14 +51,6 @@ ANSIBLE_MAGIC = {"inventory_file", "inventory_dir", "inventory_hostname",
 
 
 # -- the oracle ---------------------------------------------------------------------
-def _decode(pairs: dict):
-    """ansible-inventory's tagged values (a bytes literal arrives as an 'unsafe'
-    string): the value itself."""
-    if set(pairs) == {"__ansible_unsafe"}:
-        return pairs["__ansible_unsafe"]
-    return pairs
-
-
 def _ansible_env(config: Path) -> dict:
     """The caller's environment without its ansible settings, an empty ansible.cfg,
     and a parse failure as a failure (not a warning and an empty inventory)."""
@@ -95,7 +89,7 @@ def oracle(ansible_env) -> dict:
 
 def printed_inventory(run: subprocess.CompletedProcess) -> dict:
     assert run.returncode == 0, run.stderr[-2000:]
-    return json.loads(run.stdout, object_hook=_decode)
+    return json.loads(run.stdout, object_hook=decoded)
 
 
 def listed_hosts(run: subprocess.CompletedProcess) -> list[str]:

@@ -19,7 +19,6 @@ and PATTERNS when it lands.
 
 from __future__ import annotations
 
-import itertools
 import os
 import subprocess
 import sys
@@ -31,6 +30,8 @@ import pytest
 
 from fleetcheck.inventory import Group, HostEntry, Inventory, InventoryError, load
 from fleetcheck.inventory.order import ansible_order, group_order, levels
+
+from ansible_answers import kept, selected
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "inventory"
 LIMITS = FIXTURES / "limits"
@@ -180,22 +181,7 @@ def inventories():
 
 def fleetcheck_answer(inventory: Inventory, pattern: str | None,
                       directory: Path) -> list[str] | InventoryError:
-    cwd = os.getcwd()
-    os.chdir(directory)   # @FILE is relative to the working directory, as for Ansible
-    try:
-        return [host.name for host in inventory.select(pattern)]
-    except InventoryError as exc:
-        assert "\n" not in str(exc)
-        return exc
-    finally:
-        os.chdir(cwd)
-
-
-def kept(names: list[str], level_of: dict[str, int]) -> tuple:
-    """What Ansible keeps from run to run: levels 0 and 1 in order, each deeper level
-    as a set (a list of hosts not sorted by level stays unequal)."""
-    return tuple((level, tuple(group) if level <= 1 else frozenset(group))
-                 for level, group in itertools.groupby(names, key=level_of.__getitem__))
+    return selected(inventory, pattern, directory)
 
 
 def _level_of(inventory: Inventory) -> dict[str, int]:
