@@ -164,6 +164,29 @@ def to_become_method(value: Any) -> str:
     return name.removeprefix("ansible.builtin.")
 
 
+# The vars of Ansible's container connections that point it at another daemon or
+# change the command: testinfra's backends talk to the controller's own daemon with
+# their defaults, so a host that sets one would be audited somewhere else.
+BACKEND_VARS = {
+    "docker": ("ansible_docker_extra_args",),
+    "podman": ("ansible_podman_extra_args", "ansible_podman_executable"),
+    "kubectl": ("ansible_kubectl_extra_args", "ansible_kubectl_host",
+                "ansible_kubectl_server"),     # context and kubeconfig: backends.py
+    "lxd": ("ansible_lxd_remote", "ansible_lxd_project"),
+}
+
+
+def backend_problem(connection: str, host_vars) -> str | None:
+    """Why testinfra's backend for ``connection`` cannot reach the host as Ansible
+    would (a var that points Ansible elsewhere), or None."""
+    for name in BACKEND_VARS.get(connection, ()):
+        if host_vars.get(name) not in (None, ""):
+            return (f"{name} is set: fleetcheck reaches {connection} hosts through "
+                    f"testinfra's {connection} backend, on this machine's own daemon "
+                    "with its defaults, so it would audit another host")
+    return None
+
+
 def become_problem(method: str) -> str | None:
     if method in BECOME_METHODS:
         return None

@@ -360,7 +360,8 @@ class HostEntry:
         """Why fleetcheck does not connect to this host (one line), or None."""
         if self.problems:
             return self.problems[0]
-        problem = hv.connection_problem(self.connection)
+        problem = hv.connection_problem(self.connection) or \
+            hv.backend_problem(self.connection, self.vars)
         if problem is None and self.become:
             problem = hv.become_problem(self.become_method)
         if problem is None:
