@@ -35,6 +35,8 @@ REGISTRY = {
     "refresh": "fleetcheck.facts.refresh",
     "named_conf": "fleetcheck.facts.named_conf",
     "named_checkzone": "fleetcheck.facts.named_checkzone",
+    "listening": "fleetcheck.facts.listening",
+    "timesync": "fleetcheck.facts.timesync",
 }
 
 
