@@ -428,12 +428,15 @@ class Inventory:
         return sorted(seen, key=lambda n: self.groups[n].sort_key)
 
     def group_hosts(self, group: str) -> list[str]:
-        """Names of the hosts in ``group`` or any group below it, in inventory order."""
+        """Names of the hosts in ``group`` or any group below it, in Ansible's order."""
         self._require(group)
         return [name for name, host in self.hosts.items() if group in host.groups]
 
     def group_vars(self, group: str) -> dict:
-        """The vars a host of ``group`` gets from it and its ancestors (a fresh copy)."""
+        """The inventory vars of ``group`` and its ancestors, merged deeply whatever
+        hash_behaviour says (a fresh copy): fleetcheck's view of the embedded defaults
+        (selection.select). A host's own merge, group_vars/ files and hash_behaviour
+        included, is HostEntry.vars (build.py)."""
         self._require(group)
         merged: dict[str, Any] = {}
         for name in self.ancestors(group):
@@ -441,7 +444,7 @@ class Inventory:
         return copy.deepcopy(merged)
 
     def select(self, limit: str | None) -> list[HostEntry]:
-        """The hosts a --limit pattern selects, in inventory order (see limit.py)."""
+        """The hosts a --limit pattern selects, in Ansible's order (see limit.py)."""
         from .limit import select
 
         return select(self, limit)
