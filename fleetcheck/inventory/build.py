@@ -117,9 +117,6 @@ class InventoryBuilder:
         # top-level vars named like a fleetcheck var (hostvars.check_name), one line
         # each with the file and line: Inventory.var_warnings
         self.var_warnings: list[str] = []
-        # Host orders a source knows better than its groups tell (delegate.py: the
-        # order ansible-inventory listed its hosts with vars in)
-        self.order_hints: list[list[str]] = []
         # group_vars/host_vars directories read (vardirs.py), in Ansible's order:
         # beside the inventory sources (source order), beside the playbook directory
         self._file_vars: dict[str, list[_FileVars]] = {"inventory": [], "playbook": []}
@@ -309,8 +306,6 @@ class InventoryBuilder:
         # the patterns that index it (--limit 'web*[0]', order.py)
         inventory.defined = list(inventory.hosts)
         ordered = ansible_order(inventory)
-        for hint in self.order_hints:
-            ordered = _follow(ordered, hint)
         if ordered != inventory.defined:
             inventory.hosts = {name: inventory.hosts[name] for name in ordered}
         return inventory
@@ -491,24 +486,3 @@ def _arrows(names: list[str], limit: int = 12) -> str:
         cut = cut[: limit // 2] + [f"... ({len(cut) - limit} more)"] + cut[-(limit // 2):]
     return " -> ".join(cut)
 
-
-def _follow(ordered: list[str], hint: list[str]) -> list[str]:
-    """``ordered`` rearranged so that the hosts of ``hint`` come in its order; each
-    other host stays right after the hinted host it followed (or first)."""
-    known = set(ordered)
-    hinted = [name for name in dict.fromkeys(hint) if name in known]
-    if not hinted:
-        return ordered
-    chosen = set(hinted)
-    followers: dict[str | None, list[str]] = {}
-    last = None
-    for name in ordered:
-        if name in chosen:
-            last = name
-        else:
-            followers.setdefault(last, []).append(name)
-    result = list(followers.get(None, ()))
-    for name in hinted:
-        result.append(name)
-        result.extend(followers.get(name, ()))
-    return result

@@ -27,11 +27,10 @@ What comes back, as measured with ansible-core 2.19:
   resolved: it stays that string;
 - groups are printed sorted by name, each group's hosts and children in Ansible's
   order: the groups are put back in the order Ansible walks them from 'all';
-- no host put directly in 'all' is named as such (Ansible lists those first), and
-  _meta.hostvars is sorted by name: so ``ansible all --list-hosts`` runs beside it,
-  with the same arguments, and its order is the inventory's order (build.py,
-  order_hints). Without it (it failed, or there is no ``ansible`` beside
-  ansible-inventory) the order is the groups' walk.
+- no host put directly in 'all' is named as such (Ansible lists those first) and
+  _meta.hostvars is sorted by name: such a host comes where its other groups put it.
+  (``ansible all --list-hosts`` would tell, but below the first level of groups its
+  order changes from run to run; fleetcheck keeps its own walk, the same every run.)
 
 Bounded like an inventory script (script.py): own process group, stdin /dev/null,
 at most MAX_SOURCE_BYTES of output, TIMEOUT_FACTOR x --inventory-timeout (one run
@@ -46,7 +45,6 @@ with the gist of Ansible's message.
 
 from __future__ import annotations
 
-import concurrent.futures
 import json
 import os
 import re
@@ -406,11 +404,8 @@ def load_source(paths: list[str], options: SourceOptions,
             first = (paths[0], "--inventory-engine ansible reads every inventory through "
                      "ansible-inventory")
         raise missing_ansible(first[0], first[1], where)
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        order = pool.submit(_listed_order, executable, paths, options)
-        stdout, stderr = _run(command(executable, paths, options),
-                              _given_paths(paths, options), options, source)
-        listed = order.result()
+    stdout, stderr = _run(command(executable, paths, options), _given_paths(paths, options),
+                          options, source)
     problem = _parse_failure(stderr, paths)
     if problem:
         raise InventoryError(problem[1], problem[0] or source)
@@ -420,29 +415,7 @@ def load_source(paths: list[str], options: SourceOptions,
     # A group var arrives once per host: one warning per var, not one per host.
     del builder.var_warnings[before:]
     builder.var_warnings.extend(var_warnings(data, source))
-    if listed:
-        builder.order_hints.append(listed)
     return warnings(stderr, paths)
-
-
-def _listed_order(executable: str, paths: list[str], options: SourceOptions) -> list[str]:
-    """The hosts in ``ansible all --list-hosts`` order (the same sources and secrets),
-    or [] when that cannot be had: the order is a nicety, the inventory is --list's."""
-    ansible = os.path.join(os.path.dirname(executable), "ansible")
-    if not _is_executable(ansible):
-        return []
-    argv = [ansible] + command(executable, paths, options)[2:] + ["--list-hosts", "all"]
-    try:
-        done = run_bounded(argv, timeout_of(options), MAX_SOURCE_BYTES,
-                           env=environment(os.environ))
-    except OSError:
-        return []
-    if done.returncode != 0 or done.problem:
-        return []
-    lines = done.stdout.decode("utf-8", "replace").splitlines()
-    if not lines or not lines[0].strip().startswith("hosts ("):
-        return []
-    return [line.strip() for line in lines[1:] if line.strip()]
 
 
 def _given_paths(paths: list[str], options: SourceOptions) -> list[str]:

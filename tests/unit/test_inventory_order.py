@@ -304,14 +304,3 @@ def test_hosts_the_groups_do_not_list_come_last():
     assert group_order(inventory, "web") == ["b", "a"]
     assert group_order(inventory, "nosuch") == []
 
-
-@pytest.mark.parametrize("ordered, hint, expected", [
-    (["a", "b", "c"], ["c", "b", "a"], ["c", "b", "a"]),
-    # x (not in the hint) stays right after the host it followed; y before any: first
-    (["y", "a", "x", "b"], ["b", "a"], ["y", "b", "a", "x"]),
-    (["a", "b"], ["zz", "b", "b"], ["a", "b"]),      # unknown names and repeats ignored
-    (["a", "b"], [], ["a", "b"]),
-])
-def test_an_order_hint_rearranges_the_hosts_it_names(ordered, hint, expected):
-    from fleetcheck.inventory.build import _follow
-    assert _follow(ordered, hint) == expected
