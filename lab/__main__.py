@@ -22,7 +22,9 @@ def main(argv=None) -> int:
     p = sub.add_parser("status", help="what runs")
     p.add_argument("--json", action="store_true")
     sub.add_parser("rootfs", help="build the cached rootfs only")
-    sub.add_parser("faults", help="list the fault names")
+    p = sub.add_parser("faults", help="list the faults")
+    p.add_argument("--json", action="store_true",
+                   help="one JSON list of {name, host (a group), check, fixable}")
     for name in ("fault", "heal"):
         p = sub.add_parser(name)
         p.add_argument("host")
@@ -35,8 +37,12 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     if args.cmd == "faults":
-        for n, (where, desc) in FAULTS.items():
-            print(f"{n:22} {where:12} {desc}")
+        if args.json:
+            print(json.dumps([fault.row(name) for name, fault in FAULTS.items()], indent=1))
+            return 0
+        for n, fault in FAULTS.items():
+            fix = "fixable" if fault.fixable else "-"
+            print(f"{n:22} {fault.where:12} {fault.check:20} {fix:8} {fault.description}")
         return 0
     if os.geteuid() != 0 and args.cmd != "status":
         print("lab: needs root (network namespaces, mounts, links): run it as root", file=sys.stderr)

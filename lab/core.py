@@ -571,7 +571,7 @@ class Lab:
                     raise LabError(f"{name}: host died during start:\n{tail}")
                 if not Path(f"/proc/{rec['pid1']}/root/run/fleetcheck-lab.ready").exists():
                     continue
-                ports = [ROLE_PORTS[s] for s in h.services if s in ROLE_PORTS]
+                ports = [ROLE_PORTS[s] for s in h.daemons if s in ROLE_PORTS]
                 if all(_tcp_open(h.address, port) for port in ports):
                     del pending[name]
             if not pending:
@@ -579,7 +579,7 @@ class Lab:
             if time.monotonic() > end:
                 detail = []
                 for name, h in sorted(pending.items()):
-                    closed = [f"{s}:{ROLE_PORTS[s]}" for s in h.services
+                    closed = [f"{s}:{ROLE_PORTS[s]}" for s in h.daemons
                               if s in ROLE_PORTS and not _tcp_open(h.address, ROLE_PORTS[s])]
                     detail.append(f"{name} ({', '.join(closed) or 'init not finished'})")
                 raise LabError(f"hosts not ready after {timeout:.0f}s: {'; '.join(detail)}; "

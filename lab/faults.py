@@ -3,33 +3,64 @@ real configuration file and reload the real daemon (or stop it, or publish a
 package). `heal` puts the healthy configuration back and reloads again. Both are
 idempotent.
 
-FAULTS maps a name to (where it may be applied, one-line description).
+FAULTS maps a name to a Fault: where it may be applied (a group, or any host), what it
+does (one line), the one check it makes fail on the host it is applied to, and whether
+``--remediate`` fixes it. ``python -m lab faults --json`` lists them; the lab test
+(tests/integration/test_every_lab_fault.py) proves each: exactly that check fails on
+exactly that host, --remediate fixes the fixable ones, the next run is clean.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 from . import render, rootfs
 
 ANY = "any host"
-FAULTS: dict[str, tuple[str, str]] = {
-    "missing-ptr": (ANY, "the host's PTR record is deleted from the reverse zone on the DNS master"),
-    "ptr-mismatch": (ANY, "the host's PTR points at another name (<host>-old.<zone>): forward/reverse mismatch"),
-    "slave-behind": ("dns_slave", "the slave's TSIG secret is wrong, then the master's zone changes: "
-                     "the slave's serial stays behind"),
-    "axfr-open": ("dns_master", "allow-transfer { any; }: AXFR works without the TSIG key"),
-    "share-removed": ("fileservers", "the first declared Samba share is deleted from smb.conf (smbd reloaded)"),
-    "smbd-stopped": ("fileservers", "smbd is stopped"),
-    "nfs-insecure-export": ("fileservers", "the first declared NFS export becomes rw,no_root_squash to * "
-                            "(ganesha reloaded)"),
-    "security-update": (ANY, f"a newer {render.LAB_PKG} is published in the local repo's -security suite "
-                        "and apt's lists updated: a pending security update"),
-    "ip-forward": (ANY, "net.ipv4.ip_forward=1 (runtime and /etc/sysctl.d/90-lab-forward.conf)"),
-    "permit-root-login": (ANY, "PermitRootLogin yes in sshd_config, sshd reloaded"),
-    "link-down": (ANY, "the host's network link is down: connections to it time out (an unreachable host)"),
-    "service-stopped": (ANY, "a declared service is stopped: cron by default, or the one named as "
-                        "service-stopped:SERVICE (e.g. service-stopped:named)"),
+EVERY_CHECK = "*"   # a fault that makes every check of its host unreachable
+
+
+@dataclass(frozen=True)
+class Fault:
+    where: str          # the group of the hosts it applies to, or ANY
+    description: str
+    check: str          # the check id it makes fail on its host (EVERY_CHECK: all)
+    fixable: bool       # --remediate fixes it
+
+    def row(self, name: str) -> dict:
+        """``python -m lab faults --json``: where as a group name ('all' for any host)."""
+        return {"name": name, "host": "all" if self.where == ANY else self.where,
+                "check": self.check, "fixable": self.fixable}
+
+
+FAULTS: dict[str, Fault] = {
+    "missing-ptr": Fault(ANY, "the host's PTR record is deleted from the reverse zone on the "
+                         "DNS master", "dns.forward_reverse", True),
+    "ptr-mismatch": Fault(ANY, "the host's PTR points at another name (<host>-old.<zone>): "
+                          "forward/reverse mismatch", "dns.forward_reverse", True),
+    "slave-behind": Fault("dns_slave", "the slave's TSIG secret is wrong, then the master's "
+                          "zone changes: the slave's serial stays behind",
+                          "dns.serial_in_sync", False),
+    "axfr-open": Fault("dns_master", "allow-transfer { any; }: AXFR works without the TSIG key",
+                       "dns.axfr_restricted", True),
+    "share-removed": Fault("fileservers", "the first declared Samba share is deleted from "
+                           "smb.conf (smbd reloaded)", "samba.shares", True),
+    "smbd-stopped": Fault("fileservers", "smbd is stopped", "samba.shares", True),
+    "nfs-insecure-export": Fault("fileservers", "the first declared NFS export becomes "
+                                 "rw,no_root_squash to * (ganesha reloaded)", "nfs.exports", True),
+    "security-update": Fault(ANY, f"a newer {render.LAB_PKG} is published in the local repo's "
+                             "-security suite and apt's lists updated: a pending security update",
+                             "updates.applied", True),
+    "ip-forward": Fault(ANY, "net.ipv4.ip_forward=1 (runtime and "
+                        "/etc/sysctl.d/90-lab-forward.conf)", "sysctl.value", True),
+    "permit-root-login": Fault(ANY, "PermitRootLogin yes in sshd_config, sshd reloaded",
+                               "sshd.config", True),
+    "link-down": Fault(ANY, "the host's network link is down: connections to it time out "
+                       "(an unreachable host)", EVERY_CHECK, False),
+    "service-stopped": Fault(ANY, "a declared service is stopped: cron by default, or the one "
+                             "named as service-stopped:SERVICE (e.g. service-stopped:named)",
+                             "service.running", True),
 }
 
 UPDATE_VERSION = "1.0-1+deb12u1"
@@ -49,7 +80,7 @@ def _check(lab, host: str, name: str):
     if name not in FAULTS or (arg and name != "service-stopped"):
         raise FaultError(f"unknown fault {name!r}; known: {', '.join(FAULTS)}")
     h = lab.inv.by_name(host)
-    where = FAULTS[name][0]
+    where = FAULTS[name].where
     if where != ANY and not h.has(where):
         raise FaultError(f"fault {name} applies to hosts in group {where}; {host} is not")
     if name == "service-stopped" and (arg or "cron") not in h.services:

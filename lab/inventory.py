@@ -43,6 +43,16 @@ class LabHost:
     def services(self) -> list[str]:
         return list(self.vars.get("services") or ["ssh"])
 
+    @property
+    def daemons(self) -> list[str]:
+        """What the lab runs on the host: its declared services, and smbd where Samba
+        shares are declared (samba.shares judges smbd: the inventory does not list it
+        in `services` too, so that a stopped smbd fails one check, not two)."""
+        out = self.services
+        if (self.vars.get("samba") or {}).get("shares") and "smbd" not in out:
+            out.append("smbd")
+        return out
+
     def has(self, role: str) -> bool:
         return role in self.groups
 

@@ -101,7 +101,7 @@ esac
 
 
 def init_script(h: LabHost) -> str:
-    svcs = " ".join(s for s in h.services if s in SERVICE_PROCESS)
+    svcs = " ".join(s for s in h.daemons if s in SERVICE_PROCESS)
     return f"""#!/bin/sh
 # PID 1's child on a lab host (tini is PID 1): prepare /run and start the daemons.
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin

@@ -44,15 +44,14 @@ def test_healthy_lab_passes_every_dns_check(healthy, tmp_path):
     assert na["outcome"] == "not-applicable" and "not a DNS server" in na["message"]
 
 
-@pytest.mark.parametrize(("host", "fault", "pair"), FAULTS, ids=[f[1] for f in FAULTS])
-def test_fault_fails_exactly_its_check_on_its_host(healthy, tmp_path, host, fault, pair):
+def test_a_slave_behind_says_why(healthy, tmp_path):
+    """(That each fault fails exactly its check on its host: test_every_lab_fault.py.)"""
+    host, fault, pair = next(f for f in FAULTS if f[1] == "slave-behind")
     healthy.fault(host, fault)
     rc, records, out = audit(tmp_path, "-k", "dns")
     assert failing(records) == {pair}, out
-    assert rc == 1
-    if fault == "slave-behind":
-        rec = next(r for r in records if (r["host"], r["check_id"]) == pair)
-        assert rec["evidence"]["advice"].startswith("the slave does not follow")
+    rec = next(r for r in records if (r["host"], r["check_id"]) == pair)
+    assert rec["evidence"]["advice"].startswith("the slave does not follow")
 
 
 @pytest.mark.parametrize(("host", "fault", "pair"), FIXABLE, ids=[f[1] for f in FIXABLE])

@@ -1,0 +1,95 @@
+"""Every lab fault, as ``python -m lab faults --json`` lists it, against the whole audit:
+on a healthy lab every check passes (or does not apply) on every host; with the fault
+applied to one host of its group, exactly the fault's check fails, on exactly that
+host; a fixable fault is fixed by --remediate (its record `fixed`, nothing else
+changed), and the next run is clean. One lab, the faults in sequence; capacity checks
+are left out (they judge this machine's load, which the test run itself makes).
+
+The per-area lab tests (test_dns_on_lab.py, test_files_and_updates_on_lab.py,
+test_remediation_on_lab.py) prove the rest: --dry-run writes nothing, backups, the
+plans' contents, rollback.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from fleet import REPO, audit
+
+from lab.faults import EVERY_CHECK
+
+pytestmark = pytest.mark.integration
+
+CHECKS = "not capacity"
+JUDGED = ("passed", "not-applicable")
+
+
+def listed() -> list[dict]:
+    proc = subprocess.run([sys.executable, "-m", "lab", "faults", "--json"], cwd=REPO,
+                          capture_output=True, text=True, timeout=60, check=True)
+    return json.loads(proc.stdout)
+
+
+FAULTS = listed()
+
+
+def failing(records) -> set[tuple[str, str]]:
+    return {(r["host"], r["check_id"]) for r in records if r["outcome"] not in JUDGED}
+
+
+def host_for(lab, group: str) -> str:
+    """The host a fault is applied to: the first of its group ('all': web1)."""
+    if group == "all":
+        return "web1"
+    return next(name for name in lab.hosts if lab.inv.by_name(name).has(group))
+
+
+def test_the_listing_names_every_fault_with_a_known_check():
+    from fleetcheck import catalogue
+    from lab import FAULTS as DEFINED
+
+    assert [f["name"] for f in FAULTS] == list(DEFINED)
+    known = {info.check_id for info in catalogue.collect()}
+    for fault in FAULTS:
+        assert set(fault) == {"name", "host", "check", "fixable"}, fault
+        assert fault["check"] == EVERY_CHECK or fault["check"] in known, fault
+        assert isinstance(fault["fixable"], bool)
+
+
+def test_a_healthy_lab_is_clean(healthy, tmp_path):
+    rc, records, out = audit(tmp_path, "-k", CHECKS, "-n", "2")
+    assert {r["host"] for r in records} == set(healthy.hosts), out
+    assert failing(records) == set(), out
+    assert rc == 0, out
+
+
+@pytest.mark.parametrize("fault", FAULTS, ids=[f["name"] for f in FAULTS])
+def test_fault_fails_exactly_its_check_is_fixed_and_the_next_run_is_clean(
+        healthy, tmp_path, fault):
+    host = host_for(healthy, fault["host"])
+    healthy.fault(host, fault["name"])
+    rc, records, out = audit(tmp_path / "audit", "-k", CHECKS, "-n", "2")
+    if fault["check"] == EVERY_CHECK:
+        # every check that needs the host is unreachable (one that asks others, such
+        # as the nameservers about its name, may still pass)
+        mine = [r for r in records if r["host"] == host and r["outcome"] not in JUDGED]
+        assert mine and {r["outcome"] for r in mine} == {"unreachable"}, out
+        assert failing([r for r in records if r["host"] != host]) == set(), out
+    else:
+        assert failing(records) == {(host, fault["check"])}, out
+    assert rc == 1, out
+    if not fault["fixable"]:
+        return
+
+    rc, records, out = audit(tmp_path / "fix", "-k", CHECKS, "-n", "2", "--remediate")
+    fixed = {(r["host"], r["check_id"]) for r in records if r["outcome"] == "fixed"}
+    assert fixed == {(host, fault["check"])}, out
+    assert failing(records) - fixed == set(), out
+    assert rc == 0, out
+
+    rc, records, out = audit(tmp_path / "again", "-k", CHECKS, "-n", "2")
+    assert failing(records) == set(), out
+    assert rc == 0, out
