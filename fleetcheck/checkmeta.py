@@ -14,10 +14,12 @@ from fleetcheck.report.records import SEVERITIES
 
 CHECK_ID = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
 MARKER_HELP = (
-    "check(check_id, severity='medium', title='', items=None, facts=None): declare a "
-    "fleetcheck check; check_id is '<area>.<name>', severity one of "
+    "check(check_id, severity='medium', title='', items=None, items_except=None, "
+    "facts=None): declare a fleetcheck check; check_id is '<area>.<name>', severity one of "
     + "|".join(SEVERITIES) + "; items names a host var whose keys (or list entries) "
-    "each get a test `item`; facts lists the facts the check reads, gathered ahead "
+    "each get a test `item` (a key set to null gets none); items_except names a host var "
+    "whose keys are left out (judged by another check); facts lists the facts the "
+    "check reads, gathered ahead "
     "for every host at once (fleetcheck.gather); facts=[] says it reads none"
 )
 
@@ -35,6 +37,9 @@ class CheckMeta:
     severity: str
     title: str
     items: str | None = None   # host var whose keys/entries parametrize `item`
+    # ... minus the keys of this host var (a baseline key the host declares itself is
+    # judged by the check of the declaration alone: sysctl.baseline and sysctl.value)
+    items_except: str | None = None
     # What the check reads, to gather ahead: fact names, (name, params) pairs, or
     # callables (host, item) -> iterable of those (see fleetcheck.gather). None: not
     # declared (the check may read anything); (): it reads no fact of its host.
@@ -59,6 +64,7 @@ def from_node(node) -> CheckMeta | None:
     severity = kwargs.pop("severity", None) or (args.pop(0) if args else "medium")
     title = kwargs.pop("title", None) or (args.pop(0) if args else "")
     items = kwargs.pop("items", None)
+    items_except = kwargs.pop("items_except", None)
     facts = kwargs.pop("facts", None)
     where = getattr(node, "nodeid", None) or getattr(node, "name", "?")
     if not isinstance(check_id, str) or not CHECK_ID.match(check_id):
@@ -73,8 +79,9 @@ def from_node(node) -> CheckMeta | None:
     problem = None if facts is None else _bad_facts(facts)
     if problem:
         pytest.fail(f"{where}: facts= of {check_id}: {problem}", pytrace=False)
-    return CheckMeta(check_id, severity, title or check_id, items,
-                     None if facts is None else tuple(facts))
+    return CheckMeta(check_id, severity, title or check_id, items=items,
+                     items_except=items_except,
+                     facts=None if facts is None else tuple(facts))
 
 
 def _bad_facts(declared: Any) -> str | None:
@@ -95,11 +102,14 @@ def _bad_facts(declared: Any) -> str | None:
 
 
 def host_items(meta: CheckMeta, hostvars: dict) -> list[str]:
-    """The items a check runs over on one host: keys of a mapping var, entries of a
-    list var (a mapping entry by its `name`)."""
+    """The items a check runs over on one host: keys of a mapping var (but a key whose
+    value is null: a default turned off, and a key of the `items_except` var), entries
+    of a list var (a mapping entry by its `name`)."""
     value = hostvars.get(meta.items) if meta.items else None
     if isinstance(value, dict):
-        return [str(k) for k in value]
+        taken = hostvars.get(meta.items_except) if meta.items_except else None
+        taken = taken if isinstance(taken, dict) else {}
+        return [str(k) for k, v in value.items() if v is not None and k not in taken]
     if isinstance(value, list):
         return [str(v.get("name")) if isinstance(v, dict) else str(v) for v in value]
     return []

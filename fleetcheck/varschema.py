@@ -55,12 +55,17 @@ AREAS = {
     "capacity": ("fleetcheck.facts.capacity",),
     "raid": ("fleetcheck.facts.mdstat",),
     "sysctl": ("fleetcheck.facts.sysctl",),
-    "service": ("fleetcheck.facts.service",),
+    "service": ("fleetcheck.facts.service", "fleetcheck.facts.failed_units"),
     "sshd": ("fleetcheck.facts.sshd",),
     "samba": ("fleetcheck.facts.smbconf",),
     "nfs": ("fleetcheck.facts.exports", "fleetcheck.facts.ganesha"),
     "updates": ("fleetcheck.facts.pkgstate",),
     "dns": ("fleetcheck.facts.named_conf",),
+    "files": ("fleetcheck.facts.files",),
+    "users": ("fleetcheck.facts.users",),
+    "net": ("fleetcheck.facts.listening",),
+    "time": ("fleetcheck.facts.timesync",),
+    "fs": ("fleetcheck.facts.mounts",),
     "engine": ("fleetcheck.inventory.hostvars",),
 }
 

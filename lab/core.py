@@ -360,17 +360,16 @@ class Lab:
                       0o600, "root", "root"))
         files.append(("/etc/ssh/ssh_host_ed25519_key.pub",
                       (keydir / "ssh_host_ed25519_key.pub").read_text(), 0o644, "root", "root"))
-        base = (self._rootfs() / "etc/ssh/sshd_config").read_text()
-        prl = "yes" if (h.name, "permit-root-login") in self.faults else \
-            str((h.vars.get("sshd") or {}).get("PermitRootLogin", "prohibit-password"))
-        files.append(("/etc/ssh/sshd_config", render.sshd_config(base, prl), 0o644, "root", "root"))
+        files.append(("/etc/ssh/sshd_config", self.sshd_config(h), 0o644, "root", "root"))
         files.append(("/root/.ssh/authorized_keys", Path(str(self.identity) + ".pub").read_text(),
                       0o600, "root", "root"))
         files.append(("/usr/local/sbin/labsvc", render.LABSVC, 0o755, "root", "root"))
-        files.append(("/etc/fleetcheck-lab/init.sh", render.init_script(h), 0o755, "root", "root"))
+        files.append(("/etc/fleetcheck-lab/init.sh", render.init_script(h, inv), 0o755, "root", "root"))
         files.append(("/etc/fleetcheck-lab/host", json.dumps(
             {"name": h.name, "address": h.address, "groups": h.groups, "services": h.services}) + "\n",
             0o644, "root", "root"))
+        if "chrony" in h.daemons:
+            files += [(p, c, 0o644, "root", "root") for p, c in render.chrony_files(h, inv).items()]
         files += self._dns_files(h)
         if h.has("fileservers"):
             files.append(("/etc/samba/smb.conf", render.smb_conf(h, self._removed_shares(h)),
@@ -380,6 +379,15 @@ class Lab:
             files.append(("/etc/fleetcheck-lab/prepare", render.fileserver_prepare(h), 0o755,
                           "root", "root"))
         return files
+
+    def sshd_config(self, h: LabHost) -> str:
+        """h's sshd_config: Debian's with the lab's settings, and its sshd faults'."""
+        base = (self._rootfs() / "etc/ssh/sshd_config").read_text()
+        prl = "yes" if (h.name, "permit-root-login") in self.faults else \
+            str((h.vars.get("sshd") or {}).get("PermitRootLogin", "prohibit-password"))
+        extra = {"PermitEmptyPasswords": "yes"} if (h.name, "empty-passwords") in self.faults \
+            else {}
+        return render.sshd_config(base, prl, extra)
 
     def _removed_shares(self, h: LabHost) -> set[str]:
         if (h.name, "share-removed") not in self.faults:
@@ -558,6 +566,14 @@ class Lab:
         self._save_state()
         self.wait_ready(hosts=list(names))
         self._sync_dns()
+
+    def wait_port(self, address: str, port: int, timeout: float = 30.0):
+        """Until a TCP port of a lab address accepts connections (LabError past timeout)."""
+        end = time.monotonic() + timeout
+        while not _tcp_open(address, port):
+            if time.monotonic() > end:
+                raise LabError(f"{address}:{port} not listening after {timeout:.0f}s")
+            time.sleep(0.05)
 
     def wait_ready(self, timeout: float = 90.0, hosts: list[str] | None = None):
         end = time.monotonic() + timeout

@@ -54,8 +54,33 @@ FAULTS: dict[str, Fault] = {
                              "updates.applied", True),
     "ip-forward": Fault(ANY, "net.ipv4.ip_forward=1 (runtime and "
                         "/etc/sysctl.d/90-lab-forward.conf)", "sysctl.value", True),
+    "icmp-redirects": Fault(ANY, "net.ipv4.conf.all.accept_redirects=1 at runtime (the "
+                            "hardening baseline says 0)", "sysctl.baseline", True),
     "permit-root-login": Fault(ANY, "PermitRootLogin yes in sshd_config, sshd reloaded",
                                "sshd.config", True),
+    "dbus-crashed": Fault(ANY, "dbus-daemon (started at boot, listed in no `services`) is "
+                          "killed with SIGKILL: dead, its pid file left", "service.failed",
+                          True),
+    "weak-cipher": Fault(ANY, "a drop-in sshd_config.d/50-lab-weak.conf adds a CBC cipher "
+                         "(Ciphers +aes128-cbc), sshd reloaded", "sshd.baseline", True),
+    "empty-passwords": Fault(ANY, "PermitEmptyPasswords yes in sshd_config, sshd reloaded",
+                             "sshd.baseline", True),
+    "shadow-readable": Fault(ANY, "chmod 0644 /etc/shadow: every user reads the hashes",
+                             "files.permissions", True),
+    "world-writable-etc": Fault(ANY, "chmod 0666 /etc/issue.net: a file in /etc anyone may "
+                                "write", "files.world_writable", True),
+    "second-uid0": Fault(ANY, "a second UID 0 account (useradd -o -u 0 toor)",
+                         "users.accounts", False),
+    "unexpected-listener": Fault("web", "an HTTP server nobody declared listens on "
+                                 "0.0.0.0:8000 (python3 -m http.server)", "net.listening",
+                                 False),
+    "clock-stopped": Fault(ANY, "chronyd is stopped: the host's clock runs free",
+                           "time.synced", True),
+    "fs-read-only": Fault(ANY, "a filesystem fstab mounts rw (/srv/lab-data, a tmpfs) is "
+                          "remounted read-only, as after errors", "fs.read_only", False),
+    "deleted-lib": Fault(ANY, "cron's executable replaced as an upgrade does (a new file "
+                         "renamed over /usr/sbin/cron): the running cron maps a deleted file",
+                         "updates.applied", True),
     "link-down": Fault(ANY, "the host's network link is down: connections to it time out "
                        "(an unreachable host)", EVERY_CHECK, False),
     "service-stopped": Fault(ANY, "a declared service is stopped: cron by default, or the one "
@@ -196,30 +221,128 @@ def _security_update(lab, h, heal):
 
 def _ip_forward(lab, h, heal):
     if heal:
-        lab.sh(h.name, "rm -f /etc/sysctl.d/90-lab-forward.conf; sysctl -q -w net.ipv4.ip_forward=0")
+        # the kernel sets conf.all.accept_redirects to 1 when forwarding goes off: the
+        # host's hardening set again, as its boot did
+        harden = " ".join(f"{k}={v}" for k, v in sorted(h.hardening.items()))
+        lab.sh(h.name, "rm -f /etc/sysctl.d/90-lab-forward.conf; sysctl -q -w net.ipv4.ip_forward=0; "
+                       f"sysctl -q -w {harden} >/dev/null")
     else:
         lab.sh(h.name, "echo 'net.ipv4.ip_forward = 1' > /etc/sysctl.d/90-lab-forward.conf; "
                        "sysctl -q -p /etc/sysctl.d/90-lab-forward.conf")
 
 
-def _permit_root_login(lab, h, heal):
-    base = (lab._rootfs() / "etc/ssh/sshd_config").read_text()
-    want = "prohibit-password" if heal else "yes"
-    if heal:
-        want = str((h.vars.get("sshd") or {}).get("PermitRootLogin", "prohibit-password"))
-    content = render.sshd_config(base, want)
+def _icmp_redirects(lab, h, heal):
+    value = h.hardening.get(REDIRECTS, "0") if heal else "1"
+    lab.exec(h.name, ["sysctl", "-q", "-w", f"{REDIRECTS}={value}"], check=True)
+
+
+REDIRECTS = "net.ipv4.conf.all.accept_redirects"
+
+
+WEAK_DROPIN = "/etc/ssh/sshd_config.d/50-lab-weak.conf"
+
+
+def _sshd(lab, h, heal):
+    """sshd_config as the host's sshd faults say (lab.sshd_config), and the weak-cipher
+    drop-in (read before the file's own lines: the first value wins); sshd reloaded
+    when either changed."""
+    changed = False
+    content = lab.sshd_config(h)
     if lab.read_file(h.name, "/etc/ssh/sshd_config") != content:
         lab.put_file(h.name, "/etc/ssh/sshd_config", content)
+        changed = True
+    weak = (h.name, "weak-cipher") in lab.faults
+    if weak != (lab.read_file(h.name, WEAK_DROPIN) is not None):
+        if weak:
+            lab.put_file(h.name, WEAK_DROPIN, "Ciphers +aes128-cbc\n")
+        else:
+            lab.exec(h.name, ["rm", "-f", WEAK_DROPIN], check=True)
+        changed = True
+    if changed:
         lab.exec(h.name, ["labsvc", "reload", "ssh"], check=True)
         # sshd re-executes itself on SIGHUP: its listener is gone for a moment
         time.sleep(0.3)
         lab.wait_ready(hosts=[h.name], timeout=30)
 
 
+_permit_root_login = _sshd
+_empty_passwords = _sshd
+_weak_cipher = _sshd
+
+
 def _service_stopped(lab, h, heal, svc="cron"):
     lab.exec(h.name, ["labsvc", "start" if heal else "stop", svc], check=True)
     if heal:
         lab.wait_ready(hosts=[h.name], timeout=30)
+
+
+def _dbus_crashed(lab, h, heal):
+    if heal:
+        lab.exec(h.name, ["labsvc", "start", "dbus"], check=True)
+    else:   # no clean stop: the pid file stays, as after a crash
+        lab.sh(h.name, "kill -9 \"$(cat /run/dbus/pid)\"; "
+                       "i=0; while kill -0 \"$(cat /run/dbus/pid)\" 2>/dev/null && [ $i -lt 100 ]; "
+                       "do sleep 0.05; i=$((i+1)); done")
+
+
+def _shadow_readable(lab, h, heal):
+    lab.sh(h.name, "chown root:shadow /etc/shadow && chmod 0640 /etc/shadow" if heal
+           else "chmod 0644 /etc/shadow")
+
+
+def _world_writable_etc(lab, h, heal):
+    lab.exec(h.name, ["chmod", "0644" if heal else "0666", "/etc/issue.net"], check=True)
+
+
+def _second_uid0(lab, h, heal):
+    if heal:
+        lab.sh(h.name, "if getent passwd toor >/dev/null; then userdel -f toor; fi")
+    else:
+        lab.sh(h.name, "getent passwd toor >/dev/null || "
+                       "useradd -o -u 0 -g 0 -M -d /root -s /usr/sbin/nologin toor")
+
+
+LISTENER_PID = "/run/lab-fault-listener.pid"
+
+
+def _unexpected_listener(lab, h, heal):
+    if heal:
+        lab.sh(h.name, f'[ -s {LISTENER_PID} ] && kill "$(cat {LISTENER_PID})"; '
+                       f"rm -f {LISTENER_PID}", check=False)
+        return
+    lab.sh(h.name, f"[ -s {LISTENER_PID} ] && kill -0 \"$(cat {LISTENER_PID})\" 2>/dev/null "
+                   "&& exit 0; cd /tmp && setsid python3 -m http.server 8000 --bind 0.0.0.0 "
+                   f">/dev/null 2>&1 </dev/null & echo $! > {LISTENER_PID}")
+    lab.wait_port(h.address, 8000, timeout=30)
+
+
+def _clock_stopped(lab, h, heal):
+    lab.exec(h.name, ["labsvc", "start" if heal else "stop", "chrony"], check=True)
+    if heal:   # synchronised again before the next run judges it
+        lab.sh(h.name, "chronyc -n waitsync 100 0 0 0.1 >/dev/null", timeout=30)
+
+
+DATA_MOUNT = "/srv/lab-data"
+DATA_FSTAB = f"lab-data {DATA_MOUNT} tmpfs defaults,size=8m 0 0"
+
+
+def _fs_read_only(lab, h, heal):
+    if heal:
+        lab.sh(h.name, f"mountpoint -q {DATA_MOUNT} && umount {DATA_MOUNT}; "
+                       f"sed -i '\\#^lab-data {DATA_MOUNT} #d' /etc/fstab", check=True)
+    else:
+        lab.sh(h.name, f"mkdir -p {DATA_MOUNT}; grep -q '^lab-data ' /etc/fstab || "
+                       f"echo '{DATA_FSTAB}' >> /etc/fstab; "
+                       f"mountpoint -q {DATA_MOUNT} || mount {DATA_MOUNT}; "
+                       f"mount -o remount,ro {DATA_MOUNT}", check=True)
+
+
+def _deleted_lib(lab, h, heal):
+    if heal:
+        lab.exec(h.name, ["labsvc", "restart", "cron"], check=True)
+    else:
+        lab.sh(h.name, "cp -p /usr/sbin/cron /usr/sbin/cron.dpkg-new && "
+                       "mv -f /usr/sbin/cron.dpkg-new /usr/sbin/cron")
 
 
 def _link_down(lab, h, heal):

@@ -18,9 +18,14 @@ import yaml
 LAB_DIR = Path(__file__).resolve().parent
 REPO_DIR = LAB_DIR.parent
 DEFAULT_INVENTORY = REPO_DIR / "inventories" / "lab.yml"
+# fleetcheck's embedded inventory: its `all` vars are under every inventory's
+EMBEDDED_INVENTORY = REPO_DIR / "fleetcheck" / "data" / "local.yml"
 
 # role groups the lab knows how to build
 ROLE_GROUPS = ("dns_master", "dns_slave", "fileservers", "web", "app", "plain")
+
+# started on every lab host, as a Debian host's boot starts them, listed in no `services`
+BOOT_DAEMONS = ("dbus", "chrony")
 
 # first address of the extra plain hosts (plain01 = .101 ...)
 PLAIN_BASE = 101
@@ -45,16 +50,38 @@ class LabHost:
 
     @property
     def daemons(self) -> list[str]:
-        """What the lab runs on the host: its declared services, and smbd where Samba
+        """What the lab runs on the host: its declared services, smbd where Samba
         shares are declared (samba.shares judges smbd: the inventory does not list it
-        in `services` too, so that a stopped smbd fails one check, not two)."""
+        in `services` too, so that a stopped smbd fails one check, not two), the
+        message bus and the time daemon a Debian host starts at boot (judged by
+        service.failed and time.synced, not service.running)."""
         out = self.services
         if (self.vars.get("samba") or {}).get("shares") and "smbd" not in out:
             out.append("smbd")
+        for daemon in () if self.has("plain") else BOOT_DAEMONS:   # bench hosts: sshd only
+            if daemon not in out:
+                out.append(daemon)
         return out
 
     def has(self, role: str) -> bool:
         return role in self.groups
+
+    @property
+    def hardening(self) -> dict[str, str]:
+        """The net.* keys of sysctl.baseline (the embedded defaults under the host's
+        own `sysctl_baseline`, null: off) that the host does not declare in `sysctl`:
+        what a hardened host sets at boot. Only net.* keys belong to a network
+        namespace; the kernel.*/fs.* keys are the controller's kernel."""
+        merged = dict(_embedded_vars().get("sysctl_baseline") or {})
+        merged.update(self.vars.get("sysctl_baseline") or {})
+        declared = self.vars.get("sysctl") or {}
+        return {k: str(int(v) if isinstance(v, bool) else v) for k, v in merged.items()
+                if k.startswith("net.") and v is not None and k not in declared}
+
+
+def _embedded_vars() -> dict:
+    data = yaml.safe_load(EMBEDDED_INVENTORY.read_text(encoding="utf-8")) or {}
+    return (data.get("all") or {}).get("vars") or {}
 
 
 def _merge(a: dict, b: dict) -> dict:

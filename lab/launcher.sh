@@ -28,14 +28,14 @@ mknod -m 666 dev/tty c 5 0
 mkdir -p dev/pts dev/shm
 mount -t devpts -o newinstance,ptmxmode=0666,mode=620,gid=5 devpts dev/pts
 ln -s pts/ptmx dev/ptmx
-mount -t tmpfs -o mode=1777,nosuid,nodev lab-shm dev/shm
+mount -t tmpfs -o mode=1777,nosuid,nodev,noexec lab-shm dev/shm
 ln -s /proc/self/fd dev/fd
 ln -s /proc/self/fd/0 dev/stdin
 ln -s /proc/self/fd/1 dev/stdout
 ln -s /proc/self/fd/2 dev/stderr
 
 mount -t tmpfs -o mode=755,nosuid,nodev,size=64m lab-run run
-mount -t tmpfs -o mode=1777,nosuid,nodev,size=256m lab-tmp tmp
+mount -t tmpfs -o mode=1777,nosuid,nodev,noexec,size=256m lab-tmp tmp
 
 mkdir -p .lab-oldroot
 pivot_root . .lab-oldroot

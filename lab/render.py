@@ -15,6 +15,8 @@ SERIAL_BASE = 2024010100
 SERVICE_PROCESS = {
     "ssh": "sshd",
     "cron": "cron",
+    "dbus": "dbus-daemon",
+    "chrony": "chronyd",
     "named": "named",
     "smbd": "smbd",
     "rpcbind": "rpcbind",
@@ -36,31 +38,67 @@ def hostname_files(h: LabHost, inv: LabInventory) -> dict[str, str]:
     return {"/etc/hostname": h.name + "\n", "/etc/hosts": hosts, "/etc/resolv.conf": resolv}
 
 
-def sshd_config(base: str, permit_root_login: str = "prohibit-password") -> str:
+# A hardened lab host's sshd_config settings beside Debian's file (sshd.baseline's
+# defaults: no X11, CIS's MaxAuthTries, only the MACs without SHA-1, MD5 or 64-bit tags).
+SSHD_SETTINGS = {
+    "PasswordAuthentication": "no",
+    "HostKey": "/etc/ssh/ssh_host_ed25519_key",
+    "UseDNS": "no",
+    "PidFile": "/run/sshd.pid",
+    "X11Forwarding": "no",
+    "MaxAuthTries": "4",
+    "MACs": "umac-128-etm@openssh.com,hmac-sha2-256-etm@openssh.com,"
+            "hmac-sha2-512-etm@openssh.com,umac-128@openssh.com,hmac-sha2-256,hmac-sha2-512",
+}
+
+
+def sshd_config(base: str, permit_root_login: str = "prohibit-password",
+                extra: dict[str, str] | None = None) -> str:
+    """Debian's sshd_config with the lab's settings (and a fault's `extra` ones): each
+    in place of the file's own line (commented or not; its first), the others at the
+    end."""
+    settings = dict(SSHD_SETTINGS, PermitRootLogin=permit_root_login, **(extra or {}))
     out = []
     seen = set()
     for line in base.splitlines():
         key = line.strip().lstrip("#").split(" ", 1)[0].strip()
-        if key in ("PermitRootLogin", "PasswordAuthentication", "HostKey", "UseDNS", "PidFile"):
+        if key in settings:
             if key in seen or line.strip().startswith("#") and key == "HostKey":
                 continue
             seen.add(key)
-            val = {
-                "PermitRootLogin": permit_root_login,
-                "PasswordAuthentication": "no",
-                "HostKey": "/etc/ssh/ssh_host_ed25519_key",
-                "UseDNS": "no",
-                "PidFile": "/run/sshd.pid",
-            }[key]
-            out.append(f"{key} {val}")
+            out.append(f"{key} {settings[key]}")
             continue
         out.append(line)
-    for key, val in (("PermitRootLogin", permit_root_login), ("PasswordAuthentication", "no"),
-                     ("HostKey", "/etc/ssh/ssh_host_ed25519_key"), ("UseDNS", "no"),
-                     ("PidFile", "/run/sshd.pid")):
-        if key not in seen:
-            out.append(f"{key} {val}")
+    out += [f"{key} {val}" for key, val in settings.items() if key not in seen]
     return "\n".join(out) + "\n"
+
+
+def chrony_files(h: LabHost, inv: LabInventory) -> dict[str, str]:
+    """chronyd on a lab host: the lab's time server (lab_time_server, an address of the
+    lab) serves its own clock (`local stratum 8`) to the lab's subnet; every other host
+    syncs from it, polling fast so that a start is synchronised in seconds. `-x`: a
+    network namespace shares the controller's clock, which chronyd must not set. No
+    pool: no packet leaves the lab."""
+    server = str(inv.all_vars.get("lab_time_server", ""))
+    common = ("# fleetcheck lab: time from the lab's own server, nothing else\n"
+              "driftfile /var/lib/chrony/chrony.drift\nmakestep 1 3\n")
+    if h.address == server:
+        conf = common + f"local stratum 8\nallow {inv.subnet}\n"
+    else:
+        conf = common + f"server {server} iburst minpoll -1 maxpoll 1\n"
+    return {"/etc/chrony/chrony.conf": conf, "/etc/default/chrony": 'DAEMON_OPTS="-x"\n'}
+
+
+def time_sync_wait(h: LabHost, inv: LabInventory) -> str:
+    """The init script's wait for a first synchronisation (ready means synchronised);
+    not on the server (its own clock is a `local` reference, which waitsync does not
+    count)."""
+    if "chrony" not in h.daemons or h.address == str(inv.all_vars.get("lab_time_server")):
+        return ":"
+    # chronyc gives up at once while chronyd's socket is not there yet: ask again
+    return ("i=0; until chronyc -n waitsync 1 0 0 >/dev/null 2>&1; do i=$((i+1)); "
+            "[ $i -ge 150 ] && { echo 'lab: chrony not synchronised' >&2; break; }; "
+            "sleep 0.1; done")
 
 
 LABSVC = r"""#!/bin/sh
@@ -72,6 +110,8 @@ action="$1"; svc="$2"
 case "$svc" in
   ssh)         pidf=/run/sshd.pid;            start() { /usr/sbin/sshd; };;
   cron)        pidf=/run/crond.pid;           start() { /usr/sbin/cron; };;
+  dbus)        pidf=/run/dbus/pid;            start() { mkdir -p /run/dbus && /usr/bin/dbus-daemon --system; };;
+  chrony)      pidf=/run/chrony/chronyd.pid;  start() { DAEMON_OPTS=; . /etc/default/chrony; mkdir -p /run/chrony && /usr/sbin/chronyd $DAEMON_OPTS; };;
   named)       pidf=/run/named/named.pid;     start() { mkdir -p /run/named && chown bind:bind /run/named && /usr/sbin/named -u bind; };;
   smbd)        pidf=/run/samba/smbd.pid;      start() { mkdir -p /run/samba /var/log/samba && /usr/sbin/smbd -D; };;
   rpcbind)     pidf=/run/rpcbind.pid;         start() { mkdir -p /run/rpcbind && /sbin/rpcbind -w && sleep 0.1 && pidof rpcbind > /run/rpcbind.pid; };;
@@ -100,8 +140,10 @@ esac
 """
 
 
-def init_script(h: LabHost) -> str:
+def init_script(h: LabHost, inv: LabInventory) -> str:
     svcs = " ".join(s for s in h.daemons if s in SERVICE_PROCESS)
+    # a hardened host: the baseline's per-namespace keys, as sysctl.d would set them
+    harden = " ".join(f"{k}={v}" for k, v in sorted(h.hardening.items()))
     return f"""#!/bin/sh
 # PID 1's child on a lab host (tini is PID 1): prepare /run and start the daemons.
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -109,8 +151,10 @@ export PATH
 mkdir -p /run/lock /run/sshd /var/log
 chmod 1777 /run/lock
 [ -f /etc/sysctl.d/90-lab-forward.conf ] || sysctl -q -w net.ipv4.ip_forward=0
+sysctl -q -w {harden} >/dev/null
 [ -x /etc/fleetcheck-lab/prepare ] && /etc/fleetcheck-lab/prepare
 for s in {svcs}; do /usr/local/sbin/labsvc start $s || echo "lab: $s failed" >&2; done
+{time_sync_wait(h, inv)}
 echo ready > /run/fleetcheck-lab.ready
 exec sleep infinity
 """

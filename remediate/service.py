@@ -5,6 +5,7 @@ with its kind (values.unit: no '/', never an option) and refused otherwise.
 """
 
 from fleetcheck import values
+from fleetcheck.facts.failed_units import findings
 from fleetcheck.remediation import Service, fix, refuse
 from fleetcheck.remediation.edit import unsafe
 
@@ -31,3 +32,24 @@ def plan_service(ctx):
         undo.append(Service(f"disable {name} at boot (as before the fix)", name=name,
                             operation="disable"))
     return ctx.plan(*actions, reason=f"{name} is running and enabled").after_restore(*undo)
+
+
+
+@fix("service.failed")
+def plan_failed(ctx):
+    """Restart each failed service that the var `service_failed.restart` names (systemd
+    `systemctl restart`, else SysV `service NAME restart`); any other failed one is
+    left for an admin (why it died comes first: restarting a daemon that crashes again
+    hides it)."""
+    failed = findings(ctx.facts.get("failed_units"), ctx.vars)
+    allowed = {str(n) for n in (ctx.vars.get("service_failed") or {}).get("restart") or ()}
+    chosen = [f.name for f in failed if f.name in allowed
+              or f.name.removesuffix(".service") in allowed]
+    why = unsafe([(values.unit, name, "the service") for name in chosen])
+    if why:
+        return refuse(ctx.check_id, ctx.host, why)
+    if failed and not chosen:
+        return refuse(ctx.check_id, ctx.host, "none of the failed services is in "
+                      "service_failed.restart: " + ", ".join(f.name for f in failed[:10]))
+    return ctx.plan(*[Service(f"restart {name} (it failed)", name=name, operation="restart")
+                      for name in chosen], reason="no service has failed")

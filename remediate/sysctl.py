@@ -1,4 +1,5 @@
-"""sysctl.value: set the runtime value and persist it in /etc/sysctl.d.
+"""sysctl.value and sysctl.baseline: set the runtime value and persist it in
+/etc/sysctl.d.
 
 The key and the value are checked again with their kinds (values.sysctl_key,
 fleetcheck.facts.sysctl.persisted_value). The new file is read back as sysctl.d(5)
@@ -15,7 +16,7 @@ from collections.abc import Mapping
 from fleetcheck import values
 from fleetcheck.facts.base import Command
 from fleetcheck.facts.sysctl import VALUE_KINDS, canonical_key, normalize, persisted_value
-from fleetcheck.facts.sysctl import kernel_value
+from fleetcheck.facts.sysctl import BASELINE, DECLARED, kernel_value
 from fleetcheck.remediation import RunCommand, WriteFile, fix, refuse
 from fleetcheck.remediation.edit import declared_problem, not_utf8, set_keyword, unsafe, verify
 
@@ -52,14 +53,26 @@ def plan_sysctl(ctx):
     """`sysctl -w key=value` and the key persisted in `/etc/sysctl.d/99-fleetcheck.conf`
     (YAML booleans as 1/0); a key this kernel lacks plans nothing, and one the host
     cannot change is reported with the host's error. Rollback sets the value back."""
+    return plan_key(ctx, DECLARED)
+
+
+@fix("sysctl.baseline")
+def plan_sysctl_baseline(ctx):
+    """The baseline value as sysctl.value's fix sets a declared one: `sysctl -w` and
+    persisted in `/etc/sysctl.d/99-fleetcheck.conf`; rollback sets the value back."""
+    return plan_key(ctx, BASELINE)
+
+
+def plan_key(ctx, var: str):
+    """The plan that gives key ctx.item the value the var `var` says."""
     key = ctx.item
-    settings = ctx.vars.get("sysctl")
-    if not isinstance(settings, Mapping) or key not in settings:
-        return refuse(ctx.check_id, ctx.host, f"the var sysctl does not set {values.shown(key)}")
+    settings = ctx.vars.get(var)
+    if not isinstance(settings, Mapping) or settings.get(key) is None:
+        return refuse(ctx.check_id, ctx.host, f"the var {var} does not set {values.shown(key)}")
     # the load's check again (the same message), on what is written
-    why = declared_problem("sysctl", {key: settings[key]}, VALUE_KINDS) or unsafe(
+    why = declared_problem(var, {key: settings[key]}, VALUE_KINDS) or unsafe(
         [(values.sysctl_key, key, "the sysctl key"),
-         (persisted_value, settings[key], f"sysctl.{key}")])
+         (persisted_value, settings[key], f"{var}.{key}")])
     if why:
         return refuse(ctx.check_id, ctx.host, why)
     want = normalize(kernel_value(settings[key]))   # as the kernel prints it: true is 1
@@ -89,5 +102,39 @@ def plan_sysctl(ctx):
             old = normalize(actual)
             undo.append(RunCommand(f"sysctl -w {key}={old} (its value before the fix)",
                                    command=Command("sysctl -w %s", f"{key}={old}")))
+        for other, value, was in kernel_resets(ctx, key):
+            actions.append(RunCommand(
+                f"sysctl -w {other}={value} (the kernel resets it when {key} changes)",
+                command=Command("sysctl -w %s", f"{other}={value}")))
+            undo.append(RunCommand(f"sysctl -w {other}={was} (its value before the fix)",
+                                   command=Command("sysctl -w %s", f"{other}={was}")))
     return ctx.plan(*actions, reason=f"{key} is already {want} and persisted"
                     ).after_restore(*undo)
+
+
+# Keys the kernel itself rewrites when another changes: setting IPv4 forwarding sets
+# conf.all.accept_redirects to its opposite (net/ipv4/devinet.c, inet_forward_change).
+RESET_BY = {"net.ipv4.ip_forward": ("net.ipv4.conf.all.accept_redirects",),
+            "net.ipv4.conf.all.forwarding": ("net.ipv4.conf.all.accept_redirects",)}
+
+
+def kernel_resets(ctx, key: str) -> list[tuple[str, str, str]]:
+    """(key, the value the inventory wants, its value now) of each key the kernel
+    resets when `key` is set and the host's vars (`sysctl`, else `sysctl_baseline`)
+    give a value: set again after `key`, so the fix does not break what it did not
+    touch."""
+    out = []
+    now = ctx.facts.get("sysctl").values
+    for other in RESET_BY.get(canonical_key(key), ()):
+        for var in (DECLARED, BASELINE):
+            declared = ctx.vars.get(var)
+            if isinstance(declared, Mapping) and declared.get(other) is not None:
+                if unsafe([(values.sysctl_key, other, "the sysctl key"),
+                           (persisted_value, declared[other], f"{var}.{other}")]):
+                    break
+                was = now.get(other)
+                if was is not None:
+                    out.append((other, normalize(kernel_value(declared[other])),
+                                normalize(was)))
+                break
+    return out

@@ -18,6 +18,7 @@ REGISTRY = {
     "sysctl": "fleetcheck.facts.sysctl",
     "service": "fleetcheck.facts.service",
     "sshd": "fleetcheck.facts.sshd",
+    "sshd_hostkeys": "fleetcheck.facts.sshd_hostkeys",
     "nproc": "fleetcheck.facts.nproc",
     "meminfo": "fleetcheck.facts.meminfo",
     "loadavg": "fleetcheck.facts.loadavg",
@@ -37,6 +38,11 @@ REGISTRY = {
     "named_checkzone": "fleetcheck.facts.named_checkzone",
     "listening": "fleetcheck.facts.listening",
     "timesync": "fleetcheck.facts.timesync",
+    "files": "fleetcheck.facts.files",
+    "users": "fleetcheck.facts.users",
+    "mounts": "fleetcheck.facts.mounts",
+    "failed_units": "fleetcheck.facts.failed_units",
+    "restart": "fleetcheck.facts.restart",
 }
 
 

@@ -57,10 +57,12 @@ VARS = {
                            "of the live samples judged", {
             "interval": _positive_int("seconds between samples", 1),
             "samples": _positive_int("samples (the first line, averages since boot, is "
-                                     "not judged)", 5),
+                                     "not judged)", 6),
             "percentile": {"type": "number", "exclusiveMinimum": 0, "maximum": 100,
-                           "description": "the percentile of the samples judged",
-                           "default": 90},
+                           "description": "the percentile of the samples judged (50, "
+                                          "the median: a breach must last half the "
+                                          "samples)",
+                           "default": 50},
             "run_queue_per_cpu": threshold("runnable processes per CPU", 2.0, 4.0),
             "swap_in_kbps": threshold("swap-in KiB/s", 100, 1000),
             "swap_out_kbps": threshold("swap-out KiB/s", 100, 1000),

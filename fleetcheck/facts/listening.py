@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from fleetcheck import values
 from fleetcheck.facts.base import Command, ParseError, shown, to_int
 
 NAME = "listening"
@@ -172,3 +173,172 @@ def _processes(text: str, where: str) -> list[Process]:
     if not processes:
         raise ParseError(f"{where}: users:() without a process")
     return processes
+
+
+# -- the rules of net.listening (var net.listening.allowed / expected) ----------------
+
+@dataclass(frozen=True)
+class Rule:
+    """One entry of `net.listening.allowed` or `expected`: a socket matches when it has
+    every part the entry gives (proto, a port or port range, an address, a process)."""
+    text: str                          # the entry as the evidence shows it
+    proto: str | None = None           # tcp, udp; None: both
+    ports: tuple[int, int] | None = None
+    address: str | None = None         # an IP address, compared as an address
+    process: str | None = None         # a process name (comm) among the socket's
+
+    def matches(self, sock: Socket) -> bool:
+        if self.proto is not None and sock.netid != self.proto:
+            return False
+        if self.ports is not None and not self.ports[0] <= sock.port <= self.ports[1]:
+            return False
+        if self.address is not None and _ip(sock.address) != _ip(self.address):
+            return False
+        return self.process is None or any(p.name == self.process for p in sock.processes)
+
+
+def _ip(text: str):
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return text     # '*': ss's "any address", equal only to itself
+
+
+def _ports(value: Any, what: str) -> tuple[int, int]:
+    """22, "22" or "32768-60999" -> (low, high)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        low = high = value
+    elif isinstance(value, str):
+        first, dash, last = value.partition("-")
+        try:
+            low, high = to_int(first, what), to_int(last if dash else first, what)
+        except ParseError:
+            raise values.UnsafeValue(f"{what}: expected a port (22) or a range "
+                                     f"(32768-60999), got {values.shown(value)}") from None
+    else:
+        raise values.UnsafeValue(f"{what}: expected a port number, got "
+                                 f"{values.describe(value)}")
+    if not 0 < low <= high <= 65535:
+        raise values.UnsafeValue(f"{what}: ports are 1 to 65535, low to high, got "
+                                 f"{values.shown(value)}")
+    return low, high
+
+
+def rule(value: Any, what: str = "the entry") -> Rule:
+    """An entry as written: `tcp/22`, `udp/123`, `tcp/127.0.0.1:25`, `tcp/[::1]:25`,
+    `udp/32768-60999`, or a mapping {proto, port, address, process} (port or process
+    required). Raises values.UnsafeValue with what is wrong."""
+    if isinstance(value, str):
+        return _rule_text(values.text(value, what, max_len=128), what)
+    if not isinstance(value, Mapping):
+        raise values.UnsafeValue(f"{what}: expected 'tcp/22' or {{proto, port, address, "
+                                 f"process}}, got {values.describe(value)}")
+    unknown = sorted(set(map(str, value)) - {"proto", "port", "address", "process"})
+    if unknown:
+        raise values.UnsafeValue(f"{what}: unknown key {unknown[0]} (known: proto, port, "
+                                 f"address, process)")
+    proto = value.get("proto")
+    if proto is not None and proto not in NETIDS:
+        raise values.UnsafeValue(f"{what}: proto must be tcp or udp, got "
+                                 f"{values.describe(proto)}")
+    ports = _ports(value["port"], f"{what}: port") if value.get("port") is not None else None
+    address = value.get("address")
+    if address is not None:
+        address = values.address(address, f"{what}: address")
+    process = value.get("process")
+    if process is not None:
+        process = values.text(process, f"{what}: process", max_len=15)  # a comm
+    if ports is None and process is None:
+        raise values.UnsafeValue(f"{what}: give a port or a process")
+    shown_as = "/".join(str(p) for p in (proto, value.get("port")) if p is not None) or "any"
+    if address is not None:
+        shown_as += f" on {address}"
+    if process is not None:
+        shown_as += f" ({process})"
+    return Rule(shown_as, proto, ports, address, process)
+
+
+def _rule_text(text: str, what: str) -> Rule:
+    proto, slash, rest = text.partition("/")
+    if not slash or proto not in NETIDS:
+        raise values.UnsafeValue(f"{what}: expected PROTO/PORT (tcp/22, udp/123, "
+                                 f"tcp/127.0.0.1:25), got {values.shown(text)}")
+    address, port = None, rest
+    if rest.startswith("["):
+        inner, close, tail = rest[1:].partition("]")
+        if not close or not tail.startswith(":"):
+            raise values.UnsafeValue(f"{what}: expected PROTO/[IPV6]:PORT, got "
+                                     f"{values.shown(text)}")
+        address, port = inner, tail[1:]
+    elif ":" in rest:
+        address, _, port = rest.rpartition(":")
+    if address is not None:
+        values.address(address, f"{what}: address")
+    return Rule(text, proto, _ports(port, f"{what}: port"), address)
+
+
+def is_loopback(sock: Socket) -> bool:
+    """Bound to a loopback address (127.0.0.0/8, ::1) or to the `lo` interface:
+    unreachable from the network."""
+    ip = _ip(sock.address)
+    return sock.interface == "lo" or (not isinstance(ip, str) and ip.is_loopback)
+
+
+def shown_socket(sock: Socket) -> str:
+    """`tcp 0.0.0.0:22 sshd`, `udp [::1]:323 chronyd`: a socket in the evidence."""
+    host = f"[{sock.address}]" if ":" in sock.address else sock.address
+    if sock.interface:
+        host += f"%{sock.interface}"
+    names = sorted({p.name for p in sock.processes})
+    return f"{sock.netid} {host}:{sock.port} " + (",".join(names) or "(process not shown)")
+
+
+# The values of net.listening: matched against ss's sockets, never put in a command;
+# each entry is checked at load (fleetcheck.values).
+VALUE_KINDS = {"net.listening.allowed[]": rule, "net.listening.expected[]": rule,
+               "net.listening.allow_loopback": values.boolean}
+_ENTRY = {
+    "type": ["string", "object"],
+    "description": "'tcp/22', 'udp/123', 'tcp/127.0.0.1:25', 'tcp/[::1]:25', "
+                   "'udp/32768-60999', or {proto, port, address, process}",
+    "x-expected": "'tcp/22' or a mapping {proto, port, address, process}",
+    "properties": {
+        "proto": {"type": "string", "enum": ["tcp", "udp"], "description": "tcp or udp "
+                  "(absent: both)"},
+        "port": {"type": ["integer", "string"], "description": "a port or a range "
+                 "(32768-60999)"},
+        "address": {"type": "string", "description": "the address the socket is bound "
+                    "to (absent: any)"},
+        "process": {"type": "string", "description": "the process name (comm, as ss "
+                    "shows it)"},
+    },
+    "additionalProperties": False,
+}
+VARS = {
+    "net": {
+        "type": "object",
+        "description": "network exposure (net.listening)",
+        "properties": {
+            "listening": {
+                "type": "object",
+                "description": "the listening TCP/UDP sockets (ss -tulpn) against a "
+                               "declared list (null: not judged)",
+                "properties": {
+                    "allowed": {"type": "array", "items": _ENTRY,
+                                "description": "sockets that may listen; a listener "
+                                               "outside it fails (medium); absent: "
+                                               "every listener reported, none judged"},
+                    "expected": {"type": "array", "items": _ENTRY, "default": [],
+                                 "description": "sockets that must listen; a missing "
+                                                "one fails (high)"},
+                    "allow_loopback": {"type": "boolean", "default": True,
+                                       "description": "listeners bound to loopback "
+                                                      "only are not judged against "
+                                                      "allowed"},
+                },
+                "additionalProperties": False,
+            },
+        },
+        "additionalProperties": False,
+    },
+}

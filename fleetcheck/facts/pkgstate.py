@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from fleetcheck import values
 from fleetcheck.facts.base import Command, ParseError, shown, to_int
 
 NAME = "pkgstate"
@@ -112,7 +113,11 @@ def parse(text: str) -> PkgState:
                     values["running_kernel"][0], kernels)
 
 
-DEFAULTS = {"max_pending": 0, "max_list_age_days": 7, "refresh_lists": False}
+DEFAULTS = {"max_pending": 0, "max_list_age_days": 7, "refresh_lists": False,
+            "check_deleted_libs": True}
+# The vars whose values reach a command (checked at load: fleetcheck.values): the
+# services the updates.applied fix may restart (`systemctl restart` / `service`).
+VALUE_KINDS = {"updates.restart_services[]": values.unit}
 # The schema of the vars (fleetcheck.varschema).
 VARS = {
     "updates": {
@@ -129,6 +134,16 @@ VARS = {
                               "(talks to the host's repositories)"},
             "auto_apply": {"type": "boolean", "default": False,
                            "description": "--remediate may upgrade this host"},
+            "check_deleted_libs": {"type": "boolean", "default": True,
+                                   "description": "processes still running deleted "
+                                   "(upgraded) libraries or executables are a finding "
+                                   "(needrestart -b, else a scan of /proc/*/maps)"},
+            "restart_services": {"type": "array", "default": [],
+                                 "items": {"type": "string", "description": "a systemd "
+                                           "unit or SysV service name"},
+                                 "x-expected": "a list of service names (like [cron])",
+                                 "description": "services --remediate may restart when "
+                                 "they run deleted libraries (no other is restarted)"},
             "security_suites": {"type": "array", "default": [],
                                 "items": {"type": "string", "description": "an apt suite"},
                                 "x-expected": "a list of apt suites",
@@ -152,9 +167,13 @@ VARS = {
 
 
 def update_settings(hostvars: Mapping[str, Any]) -> dict[str, Any]:
-    """The var `updates` with its defaults; apt.security_suite joins security_suites."""
+    """The var `updates` with its defaults; apt.security_suite joins security_suites;
+    restart_services a list (a value of another type is kept, for the fix to refuse)."""
     conf = dict(DEFAULTS)
     conf.update(hostvars.get("updates") or {})
+    services = conf.get("restart_services")
+    conf["restart_services"] = [] if services is None else (
+        list(services) if isinstance(services, (list, tuple)) else services)
     suites = list(conf.get("security_suites") or [])
     apt_suite = (hostvars.get("apt") or {}).get("security_suite")
     if apt_suite:

@@ -51,34 +51,59 @@ def persisted_value(value: Any, what: str = "the value") -> str:
 
 
 # The vars whose values reach this fact's command, `sysctl -w` and the sysctl.d file
-# (checked at load: fleetcheck.values): every key and every value of `sysctl`.
-VALUE_KINDS = {"sysctl{}": values.sysctl_key, "sysctl.*": persisted_value}
+# (checked at load: fleetcheck.values): every key and every value of `sysctl` and of
+# `sysctl_baseline` (a null value, a baseline key turned off, is not checked).
+VALUE_KINDS = {"sysctl{}": values.sysctl_key, "sysctl.*": persisted_value,
+               "sysctl_baseline{}": values.sysctl_key, "sysctl_baseline.*": persisted_value}
+
+# The two vars whose keys are read, each with the check that judges it.
+DECLARED = "sysctl"             # sysctl.value: what the inventory declares
+BASELINE = "sysctl_baseline"    # sysctl.baseline: the hardening defaults (local.yml)
 
 # The schema of the var (fleetcheck.varschema).
 _SCALAR = {"type": ["string", "number", "boolean"]}
+_KEY_PATTERN = r"^[A-Za-z0-9_]+(?:[./][A-Za-z0-9_:@-]+)*$"
+_VALUE = {"type": ["string", "number", "boolean", "array"],
+          "items": dict(_SCALAR, description="one field of the value"),
+          "x-expected": "a number, a string, a boolean or a list of those",
+          "description": "the value, as `sysctl KEY` prints it"}
+
+
+def _keys(description: str, value: dict) -> dict:
+    return {"type": "object", "description": description,
+            "x-expected": "a mapping of key: value (like {net.ipv4.ip_forward: 0})",
+            "x-key": "a sysctl key (dotted words: net.ipv4.ip_forward)",
+            "patternProperties": {_KEY_PATTERN: value}, "additionalProperties": False}
+
+
 VARS = {
-    "sysctl": {
-        "type": "object",
-        "description": "kernel parameters and their values (sysctl.value): "
-                       "{net.ipv4.ip_forward: 0}; true/false are written 1/0, a list "
-                       "joined with blanks",
-        "x-expected": "a mapping of key: value (like {net.ipv4.ip_forward: 0})",
-        "x-key": "a sysctl key (dotted words: net.ipv4.ip_forward)",
-        "patternProperties": {
-            r"^[A-Za-z0-9_]+(?:[./][A-Za-z0-9_:@-]+)*$": {
-                "type": ["string", "number", "boolean", "array"],
-                "items": dict(_SCALAR, description="one field of the value"),
-                "x-expected": "a number, a string, a boolean or a list of those",
-                "description": "the value, as `sysctl KEY` prints it"},
-        },
-        "additionalProperties": False,
-    },
+    DECLARED: _keys("kernel parameters and their values (sysctl.value): "
+                    "{net.ipv4.ip_forward: 0}; true/false are written 1/0, a list "
+                    "joined with blanks", _VALUE),
+    BASELINE: _keys("the hardening baseline (sysctl.baseline): key: value as "
+                    "`sysctl` prints it, null to turn one key off (a router: "
+                    "{net.ipv4.ip_forward: null}); a key the host also sets in `sysctl` "
+                    "is judged by sysctl.value alone; the embedded inventory's defaults "
+                    "are the CIS / dev-sec network and kernel keys",
+                    dict(_VALUE, type=_VALUE["type"] + ["null"],
+                         description="the value, as `sysctl KEY` prints it; null: not judged")),
 }
+
+
+def wanted_keys(hostvars: Mapping[str, Any]) -> tuple[str, ...]:
+    """The keys the host's checks read: every key of `sysctl`, then each of
+    `sysctl_baseline` whose value is not null, once each."""
+    keys: list[str] = []
+    for var in (DECLARED, BASELINE):
+        declared = hostvars.get(var)
+        if isinstance(declared, Mapping):
+            keys += [k for k, v in declared.items() if v is not None and k not in keys]
+    return tuple(keys)
 
 
 def command(hostvars: Mapping[str, Any], keys: tuple[str, ...] = ()) -> Command:
     if not keys:
-        keys = tuple(hostvars.get("sysctl", {}) or ())
+        keys = wanted_keys(hostvars)
     try:
         for key in keys:
             values.sysctl_key(key)

@@ -28,7 +28,7 @@ from fleetcheck.facts.base import Command, ParseError, brief, shown, to_int
 NAME = "vmstat"
 
 DEFAULT_INTERVAL = 1
-DEFAULT_SAMPLES = 5
+DEFAULT_SAMPLES = 6
 
 
 def _positive_int(value: Any, what: str) -> int:

@@ -167,8 +167,30 @@ def test_ip_forward(healthy, ssh):
         root_ns = f.read().strip()
     healthy.heal("web1", "ip-forward")
     assert ssh.out("web1", "sysctl -n net.ipv4.ip_forward").strip() == "0"
+    # forwarding off sets conf.all.accept_redirects to 1 in the kernel: healed as booted
+    assert ssh.out("web1", "sysctl -n net.ipv4.conf.all.accept_redirects").strip() == "0"
     with open("/proc/sys/net/ipv4/ip_forward") as f:
         assert f.read().strip() == root_ns, "the controller's own setting is untouched"
+
+
+def test_icmp_redirects(healthy, ssh):
+    key = "net.ipv4.conf.all.accept_redirects"
+    assert ssh.out("web1", f"sysctl -n {key}").strip() == "0", "a hardened lab host"
+    healthy.fault("web1", "icmp-redirects")
+    assert ssh.out("web1", f"sysctl -n {key}").strip() == "1"
+    assert ssh.out("app1", f"sysctl -n {key}").strip() == "0", "per host (netns)"
+    healthy.heal("web1", "icmp-redirects")
+    assert ssh.out("web1", f"sysctl -n {key}").strip() == "0"
+
+
+def test_dbus_crashed(healthy, ssh):
+    status = "/etc/init.d/dbus status >/dev/null 2>&1; echo $?"
+    assert ssh.out("web1", status).strip() == "0", "every lab host runs dbus-daemon"
+    healthy.fault("web1", "dbus-crashed")
+    assert ssh.out("web1", status).strip() == "1", "dead, its pid file left (LSB 1)"
+    assert ssh.out("app1", status).strip() == "0"
+    healthy.heal("web1", "dbus-crashed")
+    assert ssh.out("web1", status).strip() == "0"
 
 
 def test_permit_root_login(healthy, ssh):
@@ -236,3 +258,95 @@ def test_unknown_fault_and_wrong_role_are_refused(healthy):
     with pytest.raises(FaultError):
         healthy.fault("web1", "service-stopped:named")  # web1 runs no named
     assert healthy.faults == set()
+
+
+# ---------------------------------------------------------------- issue 17's baseline
+
+
+def _sshd_t(ssh, host: str, keyword: str) -> str:
+    for line in ssh.out(host, "sshd -T").splitlines():
+        if line.split(" ", 1)[0] == keyword:
+            return line.split(" ", 1)[1]
+    raise AssertionError(f"sshd -T prints no {keyword}")
+
+
+def test_weak_cipher(healthy, ssh):
+    assert "cbc" not in _sshd_t(ssh, "web1", "ciphers")
+    healthy.fault("web1", "weak-cipher")
+    assert "aes128-cbc" in _sshd_t(ssh, "web1", "ciphers").split(",")
+    assert "cbc" not in _sshd_t(ssh, "app1", "ciphers")
+    healthy.heal("web1", "weak-cipher")
+    assert "cbc" not in _sshd_t(ssh, "web1", "ciphers")
+
+
+def test_empty_passwords(healthy, ssh):
+    assert _sshd_t(ssh, "web1", "permitemptypasswords") == "no"
+    healthy.fault("web1", "empty-passwords")
+    assert _sshd_t(ssh, "web1", "permitemptypasswords") == "yes"
+    healthy.heal("web1", "empty-passwords")
+    assert _sshd_t(ssh, "web1", "permitemptypasswords") == "no"
+
+
+def test_shadow_readable(healthy, ssh):
+    mode = "stat -c '%a %U %G' /etc/shadow"
+    assert ssh.out("web1", mode).split() == ["640", "root", "shadow"]
+    healthy.fault("web1", "shadow-readable")
+    assert ssh.out("web1", mode).split()[0] == "644"
+    healthy.heal("web1", "shadow-readable")
+    assert ssh.out("web1", mode).split() == ["640", "root", "shadow"]
+
+
+def test_world_writable_etc(healthy, ssh):
+    scan = "find /etc -xdev -type f -perm -0002"
+    assert ssh.out("web1", scan).split() == []
+    healthy.fault("web1", "world-writable-etc")
+    assert ssh.out("web1", scan).split() == ["/etc/issue.net"]
+    healthy.heal("web1", "world-writable-etc")
+    assert ssh.out("web1", scan).split() == []
+
+
+def test_second_uid0(healthy, ssh):
+    uid0 = "awk -F: '$3 == 0 {print $1}' /etc/passwd"
+    assert ssh.out("web1", uid0).split() == ["root"]
+    healthy.fault("web1", "second-uid0")
+    assert ssh.out("web1", uid0).split() == ["root", "toor"]
+    healthy.heal("web1", "second-uid0")
+    assert ssh.out("web1", uid0).split() == ["root"]
+
+
+def test_unexpected_listener(healthy, ssh):
+    listens = "ss -H -tln 'sport = :8000' | wc -l"
+    assert ssh.out("web1", listens).strip() == "0"
+    healthy.fault("web1", "unexpected-listener")
+    assert ssh.out("web1", listens).strip() == "1"
+    healthy.heal("web1", "unexpected-listener")
+    assert ssh.out("web1", listens).strip() == "0"
+
+
+def test_clock_stopped(healthy, ssh):
+    tracking = "chronyc -n -c tracking >/dev/null 2>&1; echo $?"
+    assert ssh.out("web1", tracking).strip() == "0", "chronyd runs on every lab host"
+    healthy.fault("web1", "clock-stopped")
+    assert ssh.out("web1", tracking).strip() != "0"
+    healthy.heal("web1", "clock-stopped")
+    assert ssh.out("web1", tracking).strip() == "0"
+
+
+def test_fs_read_only(healthy, ssh):
+    opts = "findmnt -n -o OPTIONS /srv/lab-data || echo none"
+    assert ssh.out("web1", opts).strip() == "none"
+    healthy.fault("web1", "fs-read-only")
+    assert ssh.out("web1", opts).split(",")[0] == "ro"
+    assert "lab-data /srv/lab-data tmpfs" in ssh.out("web1", "cat /etc/fstab")
+    healthy.heal("web1", "fs-read-only")
+    assert ssh.out("web1", opts).strip() == "none"
+    assert "lab-data" not in ssh.out("web1", "cat /etc/fstab")
+
+
+def test_deleted_lib(healthy, ssh):
+    deleted = "grep -c ' (deleted)$' /proc/$(cat /run/crond.pid)/maps || true"
+    assert ssh.out("web1", deleted).strip() == "0"
+    healthy.fault("web1", "deleted-lib")
+    assert int(ssh.out("web1", deleted).strip()) >= 1, "cron maps a file no longer there"
+    healthy.heal("web1", "deleted-lib")
+    assert ssh.out("web1", deleted).strip() == "0"
