@@ -39,8 +39,8 @@ from fleetcheck.remediation.hooks import (
 )
 from fleetcheck.remediation.rolling import RollingLimits
 from fleetcheck.report import results as results_io
-from fleetcheck.report import waivers
-from fleetcheck.report.records import BAD_OUTCOMES, Record, summarize
+from fleetcheck.report import terminal, waivers
+from fleetcheck.report.records import Record
 from fleetcheck.report.wiring import RunReports, WaiverHooks
 from fleetcheck.rootdir import reconsider
 from fleetcheck.selection import Selection, select
@@ -368,21 +368,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item):
-    """A failed assertion of a check is a finding: its message, not a traceback of
-    the check's code (pytest would parse the check's source to show one, for every
-    failing host). An explicit --tb or --fulltrace keeps pytest's traceback."""
+    """A failed assertion of a check (or its pytest.fail) is a finding: its message,
+    not a traceback of the check's code (pytest would parse the check's source to show
+    one, for every failing host). An explicit --tb or --fulltrace keeps pytest's
+    traceback (fleetcheck.report.terminal)."""
     try:
         return (yield)
     except Unreachable as exc:
         if isinstance(exc, UnreachableOutcome):
             raise
         raise UnreachableOutcome(str(exc)) from None  # lost mid-check: a message too
-    except AssertionError as exc:
-        config = item.config
+    except (AssertionError, pytest.fail.Exception) as exc:
         if (META_KEY not in item.stash or USER_TEST_KEY in item.stash
-                or config.option.tbstyle != "auto" or config.option.fulltrace):
+                or terminal.wants_pytest_traceback(item.config)
+                or not getattr(exc, "pytrace", True)
+                or isinstance(exc, pytest.xfail.Exception)):
             raise  # a user's test keeps pytest's report of its assertion
-        raise pytest.fail.Exception(str(exc) or "assertion failed", pytrace=False) from None
+        text = exc.msg if isinstance(exc, pytest.fail.Exception) else str(exc)
+        raise pytest.fail.Exception(text or "assertion failed", pytrace=False) from None
 
 
 @pytest.hookimpl(wrapper=True)
@@ -420,6 +423,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         record.evidence["advice"] = evidence.advice
     if outcome == "unreachable":
         report.longrepr = f"{host}: unreachable: {message}"
+    elif report.failed and USER_TEST_KEY not in item.stash:
+        terminal.shape_failure(item, call, report, outcome, message)
     report.fleetcheck = record.to_json()
     # JUnit reads the properties of the teardown report, which copies the item's.
     props = [("host", host), ("check_id", meta.check_id), ("severity", severity),
@@ -434,6 +439,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
 def _item_of(param_id: str, host: str) -> str | None:
     """What a parametrized test is about beside its host: "web1-vm.swappiness" of a
     check, or a user test's own parameters ("nginx" of "local-nginx")."""
+    if param_id.startswith(host + "-"):   # a check's id: host-item (an item may end in '-')
+        return param_id[len(host) + 1:] or None
     rest = param_id.replace(host, "", 1) if host in param_id else param_id
     return rest.strip("-") or None
 
@@ -481,6 +488,7 @@ class RecordCollector:
         data = getattr(report, "fleetcheck", None)
         if data is not None:
             self.state.records[report.nodeid] = Record.from_json(data)
+            terminal.hide_failure_block(report)  # the summary says it, in one line
 
     def sorted_records(self) -> list[Record]:
         """Inventory order of hosts, then test id (completion order varies under -n)."""
@@ -503,47 +511,11 @@ class RecordCollector:
             state.report_failed("results.json", exc)
 
     def pytest_terminal_summary(self, terminalreporter, config: pytest.Config) -> None:
-        state = self.state
-        if not state.records:
-            return
-        tr = terminalreporter
-        tr.write_sep("=", "fleetcheck summary")
-        for note in state.inventory_notes:
-            tr.write_line(f"WARNING: {note}", red=True, bold=True)
-        for note in state.connection_warnings:
-            tr.write_line(f"WARNING: {note}", yellow=True)
-        records = self.sorted_records()
-        by_host = summarize(records)
-        width = max(len(h) for h in by_host)
-        for host, counts in by_host.items():
-            bad = [r for r in records if r.host == host and r.outcome in BAD_OUTCOMES]
-            line = f"{host:<{width}}  " + ", ".join(
-                f"{n} {outcome}" for outcome, n in sorted(counts.items()))
-            unreachable = [r for r in bad if r.outcome == "unreachable"]
-            if unreachable:
-                line += f"  (unreachable: {unreachable[0].message})"
-            elif bad:
-                line += "  (" + ", ".join(sorted({f"{r.check_id} [{r.severity}]"
-                                                 for r in bad})) + ")"
-            tr.write_line(line, red=bool(bad), green=not bad)
-        where = "reports (INCOMPLETE, see below)" if state.report_problems else "reports"
-        latest = _shown(state.reports_dir.parent / "latest")
-        if not _moves_latest(state):
-            latest += " (not moved: the run is incomplete)"
-        # only the files that were written (pytest-html and junitxml may be off, or the
-        # disk full): the summary names nothing that is not there
-        written = [name for name in ("report.html", "results.json", "junit.xml")
-                   if (state.reports_dir / name).exists()]
-        tr.write_line(f"{where}: {_shown(state.reports_dir)}/ ({', '.join(written) or 'none'})"
-                      f"; latest: {latest}")
+        if self.state.records:
+            terminal.write_summary(terminalreporter, self.state, self.sorted_records(),
+                                   _moves_latest(self.state))
 
 
 def _moves_latest(state: FleetRun) -> bool:
     return state.run_status is None or state.run_status.moves_latest
 
-
-def _shown(path: Path) -> str:
-    try:
-        return str(path.relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)

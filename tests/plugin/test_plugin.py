@@ -84,9 +84,8 @@ def test_fanout_ids_records_and_reports(pytester):
     pytester.makepyfile(test_demo=CHECKS)
     res = pytester.runpytest("--inventory", "inv.yml")
     res.assert_outcomes(passed=3, failed=1)
-    res.stdout.fnmatch_lines(["*demo.name?b?*", "*fleetcheck summary*",
-                              "a  2 passed", "b  1 failed, 1 passed  (demo.name [high])",
-                              "reports: reports/*"])
+    res.stdout.fnmatch_lines(["*fleetcheck summary*", "a  2 passed", "b  1 failed, 1 passed",
+                              "  [high] demo.name  b is bad", "reports: reports/*"])
     data = results(pytester)
     got = {(r["test_id"], r["outcome"], r["severity"]) for r in data["records"]}
     assert got == {("demo.echo[a]", "passed", "low"), ("demo.echo[b]", "passed", "low"),
@@ -314,13 +313,16 @@ def test_who(host, evidence):
 
 
 def test_failed_assertion_is_its_message_unless_tb_asked(pytester):
+    """More in tests/plugin/test_terminal_summary.py."""
     pytester.makefile(".yml", inv=LOCAL_INV)
     pytester.makepyfile(test_demo=CHECKS)
     res = pytester.runpytest("--inventory", "inv.yml", "-k", "name")
-    res.stdout.fnmatch_lines(["*demo.name?b?*", "b is bad", "assert 'b' != 'b'*"])
+    res.stdout.fnmatch_lines(["  [high] demo.name  b is bad",
+                              "FAILED test_demo.py::test_name[b] - b is bad"])
     assert "def test_name" not in res.stdout.str()  # no source of the check
     res = pytester.runpytest("--inventory", "inv.yml", "-k", "name", "--tb=long")
-    res.stdout.fnmatch_lines(["*def test_name(host, evidence):*", "E *AssertionError: b is bad"])
+    res.stdout.fnmatch_lines(["*demo.name?b?*", "*def test_name(host, evidence):*",
+                              "E *AssertionError: b is bad"])
 
 
 def test_ssh_config_that_weakens_host_keys_is_said_once(pytester):

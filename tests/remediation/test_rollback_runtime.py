@@ -185,7 +185,7 @@ mount -t tmpfs fleetcheck-test /etc/sysctl.d
 cd "$1"
 sysctl -n net.ipv4.ip_forward > "$2/before"
 "$3" -m pytest --inventory "$2/inv.yml" --reports-dir "$2/reports" -q -p no:randomly \
-    -p no:cacheprovider -k sysctl --remediate > "$2/run.out" 2>&1 || true
+    -p no:cacheprovider -k sysctl_value --remediate > "$2/run.out" 2>&1 || true
 sysctl -n net.ipv4.ip_forward > "$2/fixed"
 cat /etc/sysctl.d/99-fleetcheck.conf > "$2/persisted"
 run=$(basename "$(readlink -f "$2/reports/last")")

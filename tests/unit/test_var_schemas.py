@@ -424,11 +424,11 @@ all:
     box: {{ansible_connection: local}}
 """)
     res = pytester.runpytest("--inventory", "inv.yml", "-p", "no:randomly",
-                             str(ROOT / "checks" / "test_sysctl.py"), "--rootdir",
-                             str(pytester.path))
+                             str(ROOT / "checks" / "test_sysctl.py"), "-k", "sysctl_value",
+                             "--rootdir", str(pytester.path))
     data = json.loads((pytester.path / "reports" / "last" / "results.json").read_text())
-    (record,) = data["records"]
-    assert record["outcome"] == "passed", record
+    (record,) = data["records"]   # the baseline's keys are sysctl.baseline's records
+    assert record["check_id"] == "sysctl.value" and record["outcome"] == "passed", record
 
 
 # -- the merged vars -----------------------------------------------------------------
