@@ -42,6 +42,8 @@ MAP = {
     "TIME-3185": "time.synced",
     "NETW-3015": "net.listening",       # promiscuous interfaces / listening services
     "NETW-3200": "net.listening",
+    "LOGG-2190": "updates.applied",     # deleted files still in use
+    "DEB-0831": "updates.applied",      # needrestart (services on upgraded libraries)
     "BOOT-5122": "service.failed",
     "BOOT-5180": "service.failed",
 }

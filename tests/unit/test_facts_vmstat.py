@@ -15,7 +15,7 @@ ROW = " 1  0      0 23981176  27024 570996    0    0     0     8  183  262  0  1
 
 
 def test_command_defaults():
-    assert vmstat.command({}).render() == "LC_ALL=C vmstat 1 5"
+    assert vmstat.command({}).render() == "LC_ALL=C vmstat 1 6"   # 5 live samples
 
 
 def test_command_from_inventory():
