@@ -1,8 +1,8 @@
 """Filesystems: none remounted read-only behind fstab's back, the world-writable
-temporary directories mounted with their hardening options (var `fs`, one item per
+temporary directories mounted with their hardening options (var `fs_baseline`, one item per
 rule).
 
-    fs:
+    fs_baseline:
       remounted_ro: {ignore: []}           # mount points (globs) not judged
       mount_options:
         severity: low
@@ -79,19 +79,19 @@ def _mount_options(host, mounts, conf, evidence):
 RULES = {"remounted_ro": _remounted_ro, "mount_options": _mount_options}
 
 
-@pytest.mark.check("fs.read_only", severity="high", items="fs", facts=["mounts"],
+@pytest.mark.check("fs.read_only", severity="high", items="fs_baseline", facts=["mounts"],
                    title="no filesystem remounted read-only; temp mounts hardened")
 def test_fs(host, facts, item, evidence):
-    """One item per rule of the var `fs` (a rule null: not judged). `remounted_ro`
+    """One item per rule of the var `fs_baseline` (a rule null: not judged). `remounted_ro`
     (high): a filesystem fstab mounts read-write is mounted read-only. `mount_options`
     (low by default): the declared mount points have their options. Live mounts and
     fstab from `findmnt -J -l` (fleetcheck/facts/mounts.py)."""
     rule = RULES.get(item)
     if rule is None:
-        pytest.fail(f"fs.{item} is not a rule of fs.read_only (known: "
+        pytest.fail(f"fs_baseline.{item} is not a rule of fs.read_only (known: "
                     f"{', '.join(RULES)})", pytrace=False)
     conf = settings(host.vars, item)
     if conf is None:
-        pytest.skip(f"rule fs.{item} is null")
+        pytest.skip(f"rule fs_baseline.{item} is null")
     evidence.add(rule=item)
     rule(host, facts.mounts, conf, evidence)

@@ -1,10 +1,9 @@
-"""Network exposure: what listens on the host (var `net: {listening: {...}}`).
+"""Network exposure: what listens on the host (var `net_listening`).
 
-    net:
-      listening:
-        allowed: [tcp/22, udp/123, {proto: tcp, port: 25, address: 127.0.0.1}]
-        expected: [tcp/22]     # must listen (high when missing)
-        allow_loopback: true   # loopback-only listeners are not judged against allowed
+    net_listening:
+      allowed: [tcp/22, udp/123, {proto: tcp, port: 25, address: 127.0.0.1}]
+      expected: [tcp/22]     # must listen (high when missing)
+      allow_loopback: true   # loopback-only listeners are not judged against allowed
 
 No fix: a listener outside the list is a daemon the inventory does not know, and
 stopping (or firewalling) an unknown daemon blindly may cut the very service the host
@@ -23,7 +22,7 @@ MAX_SHOWN = 200     # sockets listed in the evidence
                    title="only the declared sockets listen, the expected ones do")
 def test_listening(host, facts, evidence):
     """Every listening TCP and UDP socket with its process (`ss -H -tulpn`). Where
-    `net.listening.allowed` is declared, a socket none of its entries matches fails
+    `net_listening.allowed` is declared, a socket none of its entries matches fails
     (medium): an unexpected listener is the first thing CIS (2.x, "ensure nonessential
     services are removed or masked") and an intruder's backdoor both show. Without it
     (the embedded default) the check passes and its evidence lists every listener (for
@@ -34,9 +33,9 @@ def test_listening(host, facts, evidence):
     against `allowed` when `allow_loopback` (the default): they cannot be reached from
     the network, and every box has some (a local MTA on :25, chronyd's command port,
     systemd-resolved's stub); `allow_loopback: false` judges them too."""
-    conf = (host.vars.get("net") or {}).get("listening")
+    conf = host.vars.get("net_listening")
     if conf is None:
-        pytest.skip("no listening policy (var net.listening is null)")
+        pytest.skip("no listening policy (var net_listening is null)")
     allow_loopback = conf.get("allow_loopback", True) is not False
     allowed = conf.get("allowed")
     allowed_rules = None if allowed is None else [rule(e) for e in allowed]
@@ -59,7 +58,7 @@ def test_listening(host, facts, evidence):
         problems.append(f"{len(unexpected)} listener(s) not allowed: "
                         f"{'; '.join(unexpected[:10])}")
         evidence.advice = "ss -tulpn; who owns it: ps -o pid,user,args -p PID; " \
-                          "add it to net.listening.allowed, or stop and remove the daemon"
+                          "add it to net_listening.allowed, or stop and remove the daemon"
     if unexpected and not missing:
         evidence.severity = "medium"
     assert not problems, "; ".join(problems)

@@ -1,9 +1,9 @@
-"""The clock: a time daemon runs and keeps it synchronised (var `time`).
+"""The clock: a time daemon runs and keeps it synchronised (var `time_sync`).
 
-    time:
+    time_sync:
       max_offset_ms: 500     # chronyd's offset from NTP time tolerated
 
-`time: null` turns the check off, for a host whose clock is not its own: a container
+`time_sync: null` turns the check off, for a host whose clock is not its own: a container
 shares its host's clock and cannot set it (no CAP_SYS_TIME), so the host is judged,
 not the container. The check is not turned off by itself in containers: a container
 that should not be judged is said so in the inventory, as everything else.
@@ -17,7 +17,7 @@ DEFAULT_MAX_OFFSET_MS = 500
 def _reads(host, item):
     """The daemons (and the clock), then the service state of the one the fix would
     start (its enabled state, as service.running's fix reads it)."""
-    if host.vars.get("time") is None:
+    if host.vars.get("time_sync") is None:
         return
     yield "timesync", {"daemons": True}
     state = host.facts.get("timesync", daemons=True)
@@ -32,7 +32,7 @@ def test_time_synced(host, facts, evidence):
     """A time daemon (chrony, systemd-timesyncd, ntpd) is installed and running, one
     only (two fight over the clock: medium), the clock is synchronised (chronyd's leap
     status, else the kernel's, as `timedatectl` shows it) and chronyd's offset is within
-    `time.max_offset_ms` (medium). A server must keep time: logs that cannot be
+    `time_sync.max_offset_ms` (medium). A server must keep time: logs that cannot be
     correlated, Kerberos (5 minutes of skew at most), TLS and TOTP validity, cron and
     make all depend on it (CIS 2.1.1: "ensure time synchronization is in use"), so a
     host without any time daemon fails. 500 ms: a healthy NTP client stays within a
@@ -41,9 +41,9 @@ def test_time_synced(host, facts, evidence):
     Kerberos or log correlation break. Where nothing tells whether the clock is
     synchronised (ntpd on a host without systemd), the running daemon passes and the
     evidence says so."""
-    conf = host.vars.get("time")
+    conf = host.vars.get("time_sync")
     if conf is None:
-        pytest.skip("the clock is not judged here (var time is null)")
+        pytest.skip("the clock is not judged here (var time_sync is null)")
     limit = float(conf.get("max_offset_ms") or DEFAULT_MAX_OFFSET_MS)
     state = facts.get("timesync", daemons=True)
     installed, running = state.usable, [d for d in state.daemons if d.running]
@@ -55,7 +55,7 @@ def test_time_synced(host, facts, evidence):
         unusable = [d.name for d in state.daemons if d.installed]
         pytest.fail("no time daemon installed (chrony, systemd-timesyncd or ntpd)"
                     + (f"; {', '.join(unusable)} runs only under systemd" if unusable else "")
-                    + ": install chrony, or set `time: null` where the clock is not this "
+                    + ": install chrony, or set `time_sync: null` where the clock is not this "
                     "host's (a container)", pytrace=False)
     if not running:
         pytest.fail(f"{', '.join(d.name for d in installed)} installed but not running",

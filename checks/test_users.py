@@ -1,7 +1,7 @@
-"""Local accounts (var `users`, set in the embedded local.yml for every host): one
+"""Local accounts (var `users_baseline`, set in the embedded local.yml for every host): one
 record per rule, each a key of the var; a rule set to null is not judged.
 
-    users:
+    users_baseline:
       uid0: [root]                                      # the only accounts with UID 0
       empty_password: {exempt: []}                      # no empty password field
       system_shell: {exempt: [root, sync, shutdown, halt]}
@@ -77,7 +77,7 @@ def _present(found, names, evidence):
     """The accounts listed exist (getent passwd: local files and the directory
     services NSS asks): an admin or monitoring account the host must have. Medium."""
     if not names:
-        pytest.skip("no accounts declared (users.present)")
+        pytest.skip("no accounts declared (users_baseline.present)")
     known = {a.name for a in found.accounts}
     missing = [name for name in names if name not in known]
     evidence.add(declared=list(names), missing=missing, truncated=found.truncated)
@@ -87,19 +87,19 @@ def _present(found, names, evidence):
     assert not missing, f"declared account(s) missing: {', '.join(missing)}{cut}"
 
 
-@pytest.mark.check("users.accounts", severity="high", items="users", facts=["users"],
+@pytest.mark.check("users.accounts", severity="high", items="users_baseline", facts=["users"],
                    title="only root has UID 0, no empty password, system accounts "
                          "without a login shell, declared accounts present")
 def test_users_accounts(host, facts, item, evidence):
-    """Each rule of the var `users` over `getent passwd`, /etc/shadow (each password
+    """Each rule of the var `users_baseline` over `getent passwd`, /etc/shadow (each password
     field reduced to empty, locked or set on the host: no hash is read) and
     login.defs: `uid0` (high), `empty_password` (high), `system_shell` (medium),
     `present` (medium)."""
-    setting = host.vars["users"].get(item)
+    setting = host.vars["users_baseline"].get(item)
     if setting is None:
-        pytest.skip(f"users.{item} is not set")
+        pytest.skip(f"users_baseline.{item} is not set")
     judge = RULES.get(item)
     if judge is None:   # the var's schema refuses it at load
-        pytest.fail(f"users.{item} is not a rule ({', '.join(RULES)})", pytrace=False)
+        pytest.fail(f"users_baseline.{item} is not a rule ({', '.join(RULES)})", pytrace=False)
     evidence.add(rule=item)
     judge(facts.users, setting, evidence)

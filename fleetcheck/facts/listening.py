@@ -175,11 +175,11 @@ def _processes(text: str, where: str) -> list[Process]:
     return processes
 
 
-# -- the rules of net.listening (var net.listening.allowed / expected) ----------------
+# -- the rules of net.listening (var net_listening.allowed / expected) ----------------
 
 @dataclass(frozen=True)
 class Rule:
-    """One entry of `net.listening.allowed` or `expected`: a socket matches when it has
+    """One entry of `net_listening.allowed` or `expected`: a socket matches when it has
     every part the entry gives (proto, a port or port range, an address, a process)."""
     text: str                          # the entry as the evidence shows it
     proto: str | None = None           # tcp, udp; None: both
@@ -293,10 +293,10 @@ def shown_socket(sock: Socket) -> str:
     return f"{sock.netid} {host}:{sock.port} " + (",".join(names) or "(process not shown)")
 
 
-# The values of net.listening: matched against ss's sockets, never put in a command;
+# The values of net_listening: matched against ss's sockets, never put in a command;
 # each entry is checked at load (fleetcheck.values).
-VALUE_KINDS = {"net.listening.allowed[]": rule, "net.listening.expected[]": rule,
-               "net.listening.allow_loopback": values.boolean}
+VALUE_KINDS = {"net_listening.allowed[]": rule, "net_listening.expected[]": rule,
+               "net_listening.allow_loopback": values.boolean}
 _ENTRY = {
     "type": ["string", "object"],
     "description": "'tcp/22', 'udp/123', 'tcp/127.0.0.1:25', 'tcp/[::1]:25', "
@@ -315,29 +315,21 @@ _ENTRY = {
     "additionalProperties": False,
 }
 VARS = {
-    "net": {
+    "net_listening": {
         "type": "object",
-        "description": "network exposure (net.listening)",
+        "description": "net.listening: the listening TCP/UDP sockets (ss -tulpn) against "
+                       "a declared list (null: not judged)",
         "properties": {
-            "listening": {
-                "type": "object",
-                "description": "the listening TCP/UDP sockets (ss -tulpn) against a "
-                               "declared list (null: not judged)",
-                "properties": {
-                    "allowed": {"type": "array", "items": _ENTRY,
-                                "description": "sockets that may listen; a listener "
-                                               "outside it fails (medium); absent: "
-                                               "every listener reported, none judged"},
-                    "expected": {"type": "array", "items": _ENTRY, "default": [],
-                                 "description": "sockets that must listen; a missing "
-                                                "one fails (high)"},
-                    "allow_loopback": {"type": "boolean", "default": True,
-                                       "description": "listeners bound to loopback "
-                                                      "only are not judged against "
-                                                      "allowed"},
-                },
-                "additionalProperties": False,
-            },
+            "allowed": {"type": "array", "items": _ENTRY,
+                        "description": "sockets that may listen; a listener outside it "
+                                       "fails (medium); absent: every listener "
+                                       "reported, none judged"},
+            "expected": {"type": "array", "items": _ENTRY, "default": [],
+                         "description": "sockets that must listen; a missing one fails "
+                                        "(high)"},
+            "allow_loopback": {"type": "boolean", "default": True,
+                               "description": "listeners bound to loopback only are not "
+                                              "judged against allowed"},
         },
         "additionalProperties": False,
     },

@@ -64,16 +64,16 @@ def mount_option(value: Any, what: str = "the mount option") -> str:
 # The vars of fs.read_only: no value reaches a command (the fact takes none), but each
 # has a kind, checked at load (fleetcheck.values).
 VALUE_KINDS = {
-    "fs.remounted_ro.ignore[]": values.path,
-    "fs.mount_options.mounts{}": values.path,
-    "fs.mount_options.mounts.*[]": mount_option,
+    "fs_baseline.remounted_ro.ignore[]": values.path,
+    "fs_baseline.mount_options.mounts{}": values.path,
+    "fs_baseline.mount_options.mounts.*[]": mount_option,
 }
 # The schema of the var (fleetcheck.varschema); its keys are the rules, each an item of
 # fs.read_only.
 _SEVERITY = {"type": "string", "enum": ["critical", "high", "medium", "low", "info"],
              "description": "the severity of a finding of this rule"}
 VARS = {
-    "fs": {
+    "fs_baseline": {
         "type": "object",
         "description": "filesystem rules of fs.read_only, one item each (a rule null: "
                        "not judged)",
@@ -121,10 +121,10 @@ VARS = {
 
 def settings(hostvars: Mapping[str, Any], rule: str) -> dict[str, Any] | None:
     """The rule's settings with their defaults; None when the rule is null (off)."""
-    conf = (hostvars.get("fs") or {}).get(rule)
+    conf = (hostvars.get("fs_baseline") or {}).get(rule)
     if conf is None:
         return None
-    rule_schema = VARS["fs"]["properties"][rule]["properties"]
+    rule_schema = VARS["fs_baseline"]["properties"][rule]["properties"]
     merged = {key: sub.get("default") for key, sub in rule_schema.items()
               if "default" in sub}
     if isinstance(conf, dict):

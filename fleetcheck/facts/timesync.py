@@ -304,7 +304,7 @@ def _daemon_lines(body: list[str], first: int) -> tuple[str, list[TimeDaemon]]:
     return init, daemons
 
 
-def max_offset(value: Any, what: str = "time.max_offset_ms") -> float:
+def max_offset(value: Any, what: str = "time_sync.max_offset_ms") -> float:
     """A positive number of milliseconds."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
         raise values.UnsafeValue(f"{what} must be a positive number of milliseconds, got "
@@ -313,9 +313,9 @@ def max_offset(value: Any, what: str = "time.max_offset_ms") -> float:
 
 
 # The var of time.synced: no value reaches a command; its kind is checked at load.
-VALUE_KINDS = {"time.max_offset_ms": max_offset}
+VALUE_KINDS = {"time_sync.max_offset_ms": max_offset}
 VARS = {
-    "time": {
+    "time_sync": {
         "type": "object",
         "description": "clock synchronisation (time.synced); null: not judged (a "
                        "container whose clock is its host's)",

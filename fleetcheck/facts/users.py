@@ -69,16 +69,16 @@ SPECIAL_SHELL_ACCOUNTS = ["root", "sync", "shutdown", "halt"]
 # The names are compared with the host's accounts, never put in a command; they get
 # the user kind all the same (no control character, never an option).
 VALUE_KINDS = {
-    "users.uid0[]": values.user,
-    "users.present[]": values.user,
-    "users.empty_password.exempt[]": values.user,
-    "users.system_shell.exempt[]": values.user,
+    "users_baseline.uid0[]": values.user,
+    "users_baseline.present[]": values.user,
+    "users_baseline.empty_password.exempt[]": values.user,
+    "users_baseline.system_shell.exempt[]": values.user,
 }
 
 _NAMES = {"type": "array", "items": {"type": "string", "description": "an account name"},
           "x-expected": "a list of account names (like [root])"}
 VARS = {
-    "users": {
+    "users_baseline": {
         "type": "object",
         "description": "account rules (users.accounts), one record each: uid0, "
                        "empty_password, system_shell, present; a rule set to null is "

@@ -71,7 +71,7 @@ def test_files_command_refuses_hostile_values(hostvars, message):
 
 
 def test_users_command_takes_no_value_and_reads_no_hash():
-    assert users.command({"users": {"present": ["$(id)"]}}).render() == \
+    assert users.command({"users_baseline": {"present": ["$(id)"]}}).render() == \
         users.command({}).render()
     # what leaves the host for a password field is its class, never the field
     assert 'print "shadow:" $1 ":" cls($2)' in users.SCRIPT

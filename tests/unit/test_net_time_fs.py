@@ -67,9 +67,9 @@ def run(check, vars, item=None, **facts):
 # -- the local.yml block of the report: valid, and what the checks read by default ---
 
 DEFAULTS = {
-    "net": {"listening": {"allow_loopback": True, "expected": []}},
-    "time": {"max_offset_ms": 500},
-    "fs": {
+    "net_listening": {"allow_loopback": True, "expected": []},
+    "time_sync": {"max_offset_ms": 500},
+    "fs_baseline": {
         "remounted_ro": {"ignore": []},
         "mount_options": {"severity": "low", "require_separate": False, "mounts": {
             "/tmp": ["nodev", "nosuid", "noexec"],
@@ -79,8 +79,8 @@ DEFAULTS = {
 }
 
 
-@pytest.mark.parametrize("module, var", [(listening, "net"), (timesync, "time"),
-                                         (mounts, "fs")])
+@pytest.mark.parametrize("module, var", [(listening, "net_listening"), (timesync, "time_sync"),
+                                         (mounts, "fs_baseline")])
 def test_schemas_are_valid_and_take_the_defaults(module, var):
     schema = module.VARS[var]
     Draft202012Validator.check_schema(schema)
@@ -99,23 +99,23 @@ def test_schemas_are_valid_and_take_the_defaults(module, var):
 
 
 @pytest.mark.parametrize("var, value, message", [
-    ("net", {"listening": {"allowed": ["tcp/-1"]}}, "net.listening.allowed[0]: the entry"),
-    ("net", {"listening": {"allowed": ["ssh"]}}, "expected PROTO/PORT"),
-    ("net", {"listening": {"expected": [{"proto": "sctp", "port": 1}]}}, "tcp or udp"),
-    ("net", {"listening": {"expected": [{"port": 22, "host": "x"}]}}, "unknown key host"),
-    ("net", {"listening": {"allowed": [{"proto": "tcp"}]}}, "give a port or a process"),
-    ("net", {"listening": {"allowed": ["tcp/10.0.0.1;rm:22"]}}, "must be an IP address"),
-    ("net", {"listening": {"allowed": ["udp/2000-1000"]}}, "low to high"),
-    ("net", {"listening": {"allow_loopback": "no"}}, "must be true or false"),
-    ("time", {"max_offset_ms": -5}, "positive number of milliseconds"),
-    ("time", {"max_offset_ms": True}, "positive number"),
-    ("fs", {"mount_options": {"mounts": {"tmp": ["nodev"]}}}, "absolute path"),
-    ("fs", {"mount_options": {"mounts": {"/tmp": ["nodev,exec"]}}}, "mount option word"),
-    ("fs", {"mount_options": {"mounts": {"/tmp": ["-oexec"]}}}, "must not start with '-'"),
-    ("fs", {"remounted_ro": {"ignore": ["/srv/../x"]}}, "'..' component"),
+    ("net_listening", {"allowed": ["tcp/-1"]}, "net_listening.allowed[0]: the entry"),
+    ("net_listening", {"allowed": ["ssh"]}, "expected PROTO/PORT"),
+    ("net_listening", {"expected": [{"proto": "sctp", "port": 1}]}, "tcp or udp"),
+    ("net_listening", {"expected": [{"port": 22, "host": "x"}]}, "unknown key host"),
+    ("net_listening", {"allowed": [{"proto": "tcp"}]}, "give a port or a process"),
+    ("net_listening", {"allowed": ["tcp/10.0.0.1;rm:22"]}, "must be an IP address"),
+    ("net_listening", {"allowed": ["udp/2000-1000"]}, "low to high"),
+    ("net_listening", {"allow_loopback": "no"}, "must be true or false"),
+    ("time_sync", {"max_offset_ms": -5}, "positive number of milliseconds"),
+    ("time_sync", {"max_offset_ms": True}, "positive number"),
+    ("fs_baseline", {"mount_options": {"mounts": {"tmp": ["nodev"]}}}, "absolute path"),
+    ("fs_baseline", {"mount_options": {"mounts": {"/tmp": ["nodev,exec"]}}}, "mount option word"),
+    ("fs_baseline", {"mount_options": {"mounts": {"/tmp": ["-oexec"]}}}, "must not start with '-'"),
+    ("fs_baseline", {"remounted_ro": {"ignore": ["/srv/../x"]}}, "'..' component"),
 ])
 def test_bad_values_are_refused_at_load(var, value, message):
-    module = {"net": listening, "time": timesync, "fs": mounts}[var]
+    module = {"net_listening": listening, "time_sync": timesync, "fs_baseline": mounts}[var]
     found = list(values.problems(var, value, module.VALUE_KINDS))
     assert found and message in found[0], found
 
@@ -133,7 +133,7 @@ SERVER = listening.parse(
 
 
 def net(**listening_conf):
-    return {"net": {"listening": dict(DEFAULTS["net"]["listening"], **listening_conf)}}
+    return {"net_listening": dict(DEFAULTS["net_listening"], **listening_conf)}
 
 
 def test_listening_default_passes_and_lists_every_listener():
@@ -170,7 +170,7 @@ def test_listening_expected_missing_fails_high():
 
 
 def test_listening_null_is_skipped():
-    assert run(check_listening, {"net": {"listening": None}}, listening=SERVER)[0] == "skipped"
+    assert run(check_listening, {"net_listening": None}, listening=SERVER)[0] == "skipped"
     assert run(check_listening, {}, listening=SERVER)[0] == "skipped"
 
 
@@ -207,7 +207,7 @@ SYNCED = daemons("written_daemons_systemd_chrony_synced")
 
 
 def test_time_null_is_skipped():
-    assert run(check_time, {"time": None}, timesync=SYNCED)[0] == "skipped"
+    assert run(check_time, {"time_sync": None}, timesync=SYNCED)[0] == "skipped"
 
 
 def test_time_synced_chrony_passes_with_its_offset():
@@ -219,7 +219,7 @@ def test_time_synced_chrony_passes_with_its_offset():
 
 
 def test_time_offset_above_threshold_is_medium():
-    outcome, message, ev = run(check_time, {"time": {"max_offset_ms": 0.01}}, timesync=SYNCED)
+    outcome, message, ev = run(check_time, {"time_sync": {"max_offset_ms": 0.01}}, timesync=SYNCED)
     assert outcome == "failed" and ev.severity == "medium"
     assert "0.012 ms off NTP time (at most 0.01)" in message
 
@@ -228,7 +228,7 @@ def test_time_no_daemon_in_the_lab_rootfs_fails():
     outcome, message, _ = run(check_time, DEFAULTS,
                               timesync=daemons("debian12_daemons_lab_rootfs_none"))
     assert outcome == "failed" and message.startswith("no time daemon installed")
-    assert "time: null" in message
+    assert "time_sync: null" in message
 
 
 def test_time_timesyncd_without_systemd_does_not_count():
@@ -335,7 +335,7 @@ def test_remounted_ro(case, broken):
 
 def test_remounted_ro_ignored_and_declared_ro():
     m = mounted("debian12_chroot_tmpfs_remounted_ro")
-    vars = {"fs": {"remounted_ro": {"ignore": ["/srv/*"]}}}
+    vars = {"fs_baseline": {"remounted_ro": {"ignore": ["/srv/*"]}}}
     assert run(check_fs, vars, "remounted_ro", mounts=m)[0] == "passed"
     m.fstab[3].options.append("ro")         # fstab says ro: read-only is intended
     assert run(check_fs, DEFAULTS, "remounted_ro", mounts=m)[0] == "passed"
@@ -351,7 +351,7 @@ def test_mount_options_cis_baseline_is_low_and_tmp_not_separate_passes():
 
 
 def test_mount_options_require_separate_and_severity():
-    vars = {"fs": {"mount_options": dict(DEFAULTS["fs"]["mount_options"],
+    vars = {"fs_baseline": {"mount_options": dict(DEFAULTS["fs_baseline"]["mount_options"],
                                          require_separate=True, severity="medium")}}
     outcome, message, ev = run(check_fs, vars, "mount_options",
                                mounts=mounted("debian12_chroot_unconfigured_fstab"))
@@ -362,9 +362,9 @@ def test_mount_options_require_separate_and_severity():
 
 def test_fs_rules_null_and_unknown():
     m = mounted("debian12_chroot_tmpfs_healthy")
-    assert run(check_fs, {"fs": {"mount_options": None}}, "mount_options", mounts=m)[0] \
+    assert run(check_fs, {"fs_baseline": {"mount_options": None}}, "mount_options", mounts=m)[0] \
         == "skipped"
-    outcome, message, _ = run(check_fs, {"fs": {"mount_option": {}}}, "mount_option", mounts=m)
+    outcome, message, _ = run(check_fs, {"fs_baseline": {"mount_option": {}}}, "mount_option", mounts=m)
     assert outcome == "failed" and "not a rule" in message
 
 
@@ -392,6 +392,6 @@ def test_mounts_errors_name_the_line(text, message):
 
 
 def test_mounts_command_takes_nothing_from_the_inventory():
-    rendered = mounts.command({"fs": {"mount_options": {"mounts": {"/tmp; id": []}}}}).render()
+    rendered = mounts.command({"fs_baseline": {"mount_options": {"mounts": {"/tmp; id": []}}}}).render()
     assert "id" not in rendered.replace("findmnt", "").replace("fleetcheck", "")
     assert "findmnt -J -l --fstab -o TARGET,SOURCE,FSTYPE,OPTIONS" in rendered
