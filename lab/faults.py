@@ -54,8 +54,9 @@ FAULTS: dict[str, Fault] = {
                              "updates.applied", True),
     "ip-forward": Fault(ANY, "net.ipv4.ip_forward=1 (runtime and "
                         "/etc/sysctl.d/90-lab-forward.conf)", "sysctl.value", True),
-    "icmp-redirects": Fault(ANY, "net.ipv4.conf.all.accept_redirects=1 at runtime (the "
-                            "hardening baseline says 0)", "sysctl.baseline", True),
+    "icmp-redirects": Fault(ANY, "net.ipv4.conf.all.send_redirects=1 at runtime: the host "
+                            "sends ICMP redirects as a router would (the hardening "
+                            "baseline says 0)", "sysctl.baseline", True),
     "permit-root-login": Fault(ANY, "PermitRootLogin yes in sshd_config, sshd reloaded",
                                "sshd.config", True),
     "dbus-crashed": Fault(ANY, "dbus-daemon (started at boot, listed in no `services`) is "
@@ -236,7 +237,8 @@ def _icmp_redirects(lab, h, heal):
     lab.exec(h.name, ["sysctl", "-q", "-w", f"{REDIRECTS}={value}"], check=True)
 
 
-REDIRECTS = "net.ipv4.conf.all.accept_redirects"
+# send_redirects: accept_redirects is rewritten by the kernel when ip_forward changes
+REDIRECTS = "net.ipv4.conf.all.send_redirects"
 
 
 WEAK_DROPIN = "/etc/ssh/sshd_config.d/50-lab-weak.conf"

@@ -86,7 +86,7 @@ def test_stale_lists_are_a_finding_unless_refreshed(healthy, tmp_path):
     rc, records, out = audit(tmp_path / "stale", "--limit", "web1", "-k", "updates",
                              inventory=inv)
     (rec,) = records
-    assert rec["outcome"] == "failed" and rec["severity"] == "medium", out
+    assert rec["outcome"] == "failed" and rec["severity"] == "low", out   # stale lists: low
     assert rec["evidence"]["lists_age_days"] >= 30 and "days old" in rec["message"]
     # lab.yml allows refreshing first: `apt-get update` against the lab's local repo
     rc, records, out = audit(tmp_path / "fresh", "--limit", "web1", "-k", "updates")

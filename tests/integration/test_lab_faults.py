@@ -174,7 +174,7 @@ def test_ip_forward(healthy, ssh):
 
 
 def test_icmp_redirects(healthy, ssh):
-    key = "net.ipv4.conf.all.accept_redirects"
+    key = "net.ipv4.conf.all.send_redirects"
     assert ssh.out("web1", f"sysctl -n {key}").strip() == "0", "a hardened lab host"
     healthy.fault("web1", "icmp-redirects")
     assert ssh.out("web1", f"sysctl -n {key}").strip() == "1"
