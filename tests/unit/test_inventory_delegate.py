@@ -372,13 +372,21 @@ def use_fake(monkeypatch, tmp_path, body: str) -> Path:
 EMPTY = """'{"_meta": {"hostvars": {}}, "all": {"children": ["ungrouped"]}}'"""
 
 
-def gone(pid: int) -> bool:
-    """No such process, or a zombie nobody has reaped yet (PID 1 of a container)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return True
-    return stat.rsplit(")", 1)[1].split()[0] == "Z"
+def gone(pid: int, within: float = 5.0) -> bool:
+    """No such process, or a zombie nobody has reaped yet (PID 1 of a container),
+    within ``within`` seconds: SIGKILL reaches a grandchild at once, but it dies on its
+    own time after the script itself has been reaped."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except FileNotFoundError:
+            return True
+        if stat.rsplit(")", 1)[1].split()[0] == "Z":
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
 
 
 def test_a_hanging_ansible_inventory_is_killed_with_its_children(tmp_path, monkeypatch):
