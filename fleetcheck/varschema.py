@@ -66,6 +66,7 @@ AREAS = {
     "net": ("fleetcheck.facts.listening",),
     "time": ("fleetcheck.facts.timesync",),
     "fs": ("fleetcheck.facts.mounts",),
+    "kernel": ("fleetcheck.facts.kernel",),
     "engine": ("fleetcheck.inventory.hostvars",),
 }
 

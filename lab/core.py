@@ -24,6 +24,7 @@ import sys
 import time
 from pathlib import Path
 
+from . import faults as lab_faults
 from . import render, rootfs
 from .inventory import DEFAULT_INVENTORY, LabHost, LabInventory, load, write_generated
 
@@ -370,6 +371,7 @@ class Lab:
             0o644, "root", "root"))
         if "chrony" in h.daemons:
             files += [(p, c, 0o644, "root", "root") for p, c in render.chrony_files(h, inv).items()]
+        files += [(p, c, 0o644, "root", "root") for p, c in lab_faults.host_files(self, h).items()]
         files += self._dns_files(h)
         if h.has("fileservers"):
             files.append(("/etc/samba/smb.conf", render.smb_conf(h, self._removed_shares(h)),

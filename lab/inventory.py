@@ -78,6 +78,11 @@ class LabHost:
         return {k: str(int(v) if isinstance(v, bool) else v) for k, v in merged.items()
                 if k.startswith("net.") and v is not None and k not in declared}
 
+    @property
+    def hardening_args(self) -> str:
+        """`sysctl -w`'s arguments that set `hardening` (the boot's and a heal's)."""
+        return " ".join(f"{k}={v}" for k, v in sorted(self.hardening.items()))
+
 
 def _embedded_vars() -> dict:
     data = yaml.safe_load(EMBEDDED_INVENTORY.read_text(encoding="utf-8")) or {}

@@ -4,6 +4,7 @@ the lab's current fault set. Nothing here touches a host."""
 from __future__ import annotations
 
 import ipaddress
+from pathlib import Path
 
 from .inventory import LabHost, LabInventory
 
@@ -142,8 +143,6 @@ esac
 
 def init_script(h: LabHost, inv: LabInventory) -> str:
     svcs = " ".join(s for s in h.daemons if s in SERVICE_PROCESS)
-    # a hardened host: the baseline's per-namespace keys, as sysctl.d would set them
-    harden = " ".join(f"{k}={v}" for k, v in sorted(h.hardening.items()))
     return f"""#!/bin/sh
 # PID 1's child on a lab host (tini is PID 1): prepare /run and start the daemons.
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -151,8 +150,11 @@ export PATH
 mkdir -p /run/lock /run/sshd /var/log
 chmod 1777 /run/lock
 [ -f /etc/sysctl.d/90-lab-forward.conf ] || sysctl -q -w net.ipv4.ip_forward=0
-sysctl -q -w {harden} >/dev/null
+# a hardened host: the baseline's per-namespace keys, as sysctl.d would set them
+sysctl -q -w {h.hardening_args} >/dev/null
 [ -x /etc/fleetcheck-lab/prepare ] && /etc/fleetcheck-lab/prepare
+# each area's boot step (lab/faults/<area>.py host_files): routes, mounts, ...
+for f in /etc/fleetcheck-lab/boot.d/*.sh; do [ -r "$f" ] && sh "$f"; done
 for s in {svcs}; do /usr/local/sbin/labsvc start $s || echo "lab: $s failed" >&2; done
 {time_sync_wait(h, inv)}
 echo ready > /run/fleetcheck-lab.ready

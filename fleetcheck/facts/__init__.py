@@ -43,6 +43,11 @@ REGISTRY = {
     "mounts": "fleetcheck.facts.mounts",
     "failed_units": "fleetcheck.facts.failed_units",
     "restart": "fleetcheck.facts.restart",
+    "kernel": "fleetcheck.facts.kernel",
+    "kernel_modules": "fleetcheck.facts.kernel_modules",
+    "kernel_modprobe": "fleetcheck.facts.kernel_modprobe",
+    "kernel_tainted": "fleetcheck.facts.kernel_tainted",
+    "kernel_cmdline": "fleetcheck.facts.kernel_cmdline",
 }
 
 

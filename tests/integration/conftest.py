@@ -44,6 +44,15 @@ class SSH:
         assert res.returncode == 0, f"{host}: {command}: {res.returncode} {res.stderr}"
         return res.stdout
 
+    def toggles(self, host: str, fault: str, probe: str, good: str, bad: str) -> None:
+        """The probe (a shell command run over ssh, its output stripped) reads `good` on
+        the healthy host, `bad` once `fault` is applied, and `good` again once healed."""
+        assert self.out(host, probe).strip() == good, f"{host} before {fault}: {probe}"
+        self.lab.fault(host, fault)
+        assert self.out(host, probe).strip() == bad, f"{host} with {fault}: {probe}"
+        self.lab.heal(host, fault)
+        assert self.out(host, probe).strip() == good, f"{host} healed of {fault}: {probe}"
+
 
 @pytest.fixture
 def ssh(lab):

@@ -13,26 +13,15 @@ exactly that host, --remediate fixes the fixable ones, the next run is clean.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
-from . import render, rootfs
+from .. import render, rootfs
+from . import kernel
+from .base import ANY, EVERY_CHECK, Fault, FaultError
 
-ANY = "any host"
-EVERY_CHECK = "*"   # a fault that makes every check of its host unreachable
-
-
-@dataclass(frozen=True)
-class Fault:
-    where: str          # the group of the hosts it applies to, or ANY
-    description: str
-    check: str          # the check id it makes fail on its host (EVERY_CHECK: all)
-    fixable: bool       # --remediate fixes it
-
-    def row(self, name: str) -> dict:
-        """``python -m lab faults --json``: where as a group name ('all' for any host)."""
-        return {"name": name, "host": "all" if self.where == ANY else self.where,
-                "check": self.check, "fixable": self.fixable}
-
+# The areas whose faults live in lab/faults/<area>.py (the check area's name): each has
+# FAULTS (name -> Fault), a function `_<name with _ for ->(lab, h, heal)` per fault, and
+# host_files(lab, h) -> {path: content} the lab writes on h at `up`.
+AREAS = (kernel,)
 
 FAULTS: dict[str, Fault] = {
     "missing-ptr": Fault(ANY, "the host's PTR record is deleted from the reverse zone on the "
@@ -88,12 +77,10 @@ FAULTS: dict[str, Fault] = {
                              "named as service-stopped:SERVICE (e.g. service-stopped:named)",
                              "service.running", True),
 }
+for _area in AREAS:
+    FAULTS.update(_area.FAULTS)
 
 UPDATE_VERSION = "1.0-1+deb12u1"
-
-
-class FaultError(ValueError):
-    pass
 
 
 def _split(name: str) -> tuple[str, str | None]:
@@ -128,7 +115,8 @@ def apply(lab, host: str, name: str, heal: bool):
         faults.append(key)
     lab._save_state()
     base, arg = _split(name)
-    fn = globals()["_" + base.replace("-", "_")]
+    owner = next((area for area in AREAS if base in area.FAULTS), None)
+    fn = getattr(owner, "_" + base.replace("-", "_")) if owner else globals()["_" + base.replace("-", "_")]
     if arg:
         fn(lab, h, heal, arg)
     else:
@@ -224,9 +212,8 @@ def _ip_forward(lab, h, heal):
     if heal:
         # the kernel sets conf.all.accept_redirects to 1 when forwarding goes off: the
         # host's hardening set again, as its boot did
-        harden = " ".join(f"{k}={v}" for k, v in sorted(h.hardening.items()))
         lab.sh(h.name, "rm -f /etc/sysctl.d/90-lab-forward.conf; sysctl -q -w net.ipv4.ip_forward=0; "
-                       f"sysctl -q -w {harden} >/dev/null")
+                       f"sysctl -q -w {h.hardening_args} >/dev/null")
     else:
         lab.sh(h.name, "echo 'net.ipv4.ip_forward = 1' > /etc/sysctl.d/90-lab-forward.conf; "
                        "sysctl -q -p /etc/sysctl.d/90-lab-forward.conf")
@@ -354,3 +341,11 @@ def _link_down(lab, h, heal):
     _run(["ip", "-n", ns, "link", "set", "eth0", "up" if heal else "down"])
     if heal:
         lab.wait_ready(hosts=[h.name], timeout=30)
+
+
+def host_files(lab, h) -> dict[str, str]:
+    """The files of every area's lab setup on h (path -> content, mode 0644)."""
+    files: dict[str, str] = {}
+    for area in AREAS:
+        files.update(area.host_files(lab, h))
+    return files
