@@ -9,7 +9,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_make_audit_reports_this_machine(tmp_path):
-    env = dict(os.environ, ARGS=f"--reports-dir {tmp_path}")
+    # the outer make's command-line variables (make unit ARGS="-x") would override ARGS
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    env["ARGS"] = f"--reports-dir {tmp_path}"
     proc = subprocess.run(["make", "-s", "audit"], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=300)
     out = proc.stdout + proc.stderr
