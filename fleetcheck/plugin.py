@@ -407,7 +407,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             outcome = status
     evidence = item.stash.get(EVIDENCE_KEY, {})
     severity = meta.severity
-    if outcome == "failed" and getattr(evidence, "severity", None):
+    if outcome in ("failed", "would-fix", "fixed") and getattr(evidence, "severity", None):
+        # the finding's own severity (a check's items differ), also once fixed
         severity = evidence.severity
     host = item.stash.get(HOST_KEY, None) or item.stash[TESTINFRA_ID_KEY]
     record = Record(

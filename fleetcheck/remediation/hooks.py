@@ -215,6 +215,7 @@ class RemediationHooks:
             host.facts.clear()
             checked.facts.clear()
             evidence = item.funcargs.get("evidence")
+            found = getattr(evidence, "severity", None)   # the finding's, for the record
             if evidence is not None:
                 evidence.clear()
                 evidence.severity = evidence.advice = None
@@ -225,6 +226,8 @@ class RemediationHooks:
                 first = (str(again).strip().splitlines() or [""])[0]
                 raise AssertionError(f"fix applied, check still fails: {first}") from None
             info["status"] = "fixed"
+            if evidence is not None:
+                evidence.severity = found
             failed = False
             return True
         finally:

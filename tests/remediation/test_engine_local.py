@@ -26,6 +26,7 @@ from fleetcheck.remediation import RunCommand, WriteFile, fix
 def test_line(host, facts, evidence):
     f = facts.get("file", path=host.vars["want_file"])
     evidence["content"] = f.text if f.exists else None
+    evidence.severity = host.vars.get("finding_severity")   # an item's own severity
     assert f.exists and host.vars["want_line"] in f.text.splitlines(), "line missing"
 
 
@@ -104,6 +105,17 @@ def test_dry_run_reports_plan_and_diff_and_writes_nothing(pytester):
     assert "+enabled = yes" in rec["plan"]["diffs"][str(conf)]
     assert snapshot(pytester.path / "a") == before  # no backup, no lock, no temp file
     assert not (pytester.path / "reports" / "last" / "backups").exists()
+
+
+def test_would_fix_and_fixed_records_keep_the_findings_own_severity(pytester):
+    setup(pytester, {"a": {"finding_severity": "low"}})
+    (pytester.path / "a" / "app.conf").write_text("enabled = no\n")
+    _, recs, _ = run(pytester, "--remediate", "--dry-run")
+    assert (recs["a"]["outcome"], recs["a"]["severity"]) == ("would-fix", "low")
+    _, recs, _ = run(pytester, "--remediate")
+    assert (recs["a"]["outcome"], recs["a"]["severity"]) == ("fixed", "low")
+    _, recs, _ = run(pytester)
+    assert (recs["a"]["outcome"], recs["a"]["severity"]) == ("passed", "medium")
 
 
 def test_fix_backs_up_writes_atomically_keeps_mode_and_rechecks(pytester):
