@@ -25,7 +25,7 @@ exploitable, or not known yet).
 
 import pytest
 
-from fleetcheck.facts import FactError, ParseError
+from fleetcheck.facts import FactError, ParseError, kernel
 from fleetcheck.facts.pkgstate import update_settings
 from fleetcheck.facts.restart import findings, service_name
 from fleetcheck.report.records import severity_rank
@@ -97,15 +97,18 @@ def deleted_libs(facts, hostvars, conf):
                    f"libraries: {', '.join(names)}: restart them")], evidence
 
 
-def reboot_reasons(state, restart):
+def reboot_reasons(state, restart, kernel_judged: bool = False):
     """Why a reboot is due: the reboot-required marker, a newer kernel in /boot, or
     needrestart's kernel status (it also sees an upgrade that keeps the ABI version,
-    which /boot's file names do not show)."""
+    which /boot's file names do not show). The kernel's two are left to kernel.running
+    where it judges the host (`kernel_judged`): one finding for one stale kernel."""
     reasons = []
     if state.reboot_required:
         reasons.append("a reboot is required (/var/run/reboot-required"
                        + (f": {', '.join(state.reboot_packages)}" if state.reboot_packages
                           else "") + ")")
+    if kernel_judged:
+        return reasons
     if state.kernel_outdated:
         reasons.append(f"running kernel {state.running_kernel} is older than the installed "
                        f"{state.newest_kernel}: reboot")
@@ -122,8 +125,8 @@ def reboot_reasons(state, restart):
 def test_updates_applied(host, facts, evidence):
     """Where the var `updates` is set (`{}` for the defaults): pending security updates
     (apt: a `-security` suite or `apt.security_suite`; dnf/yum: `--security`) are high;
-    a reboot due (`/var/run/reboot-required`, a running kernel older than the newest in
-    /boot, needrestart's kernel status) and processes still running deleted (upgraded)
+    a reboot due (`/var/run/reboot-required`; a running kernel older than the newest in
+    /boot or needrestart's kernel status, where kernel.running does not judge it) and processes still running deleted (upgraded)
     libraries or executables (`needrestart -b` where installed, else a scan of
     /proc/*/maps; `check_deleted_libs: false` turns it off) are medium: the fix is on
     disk but the old code runs; more than `max_pending` other updates and package lists
@@ -162,7 +165,9 @@ def test_updates_applied(host, facts, evidence):
     if conf["check_deleted_libs"]:
         restart, found, more = deleted_libs(facts, host.vars, conf)
         evidence.add(**more)
-    problems += [("medium", reason) for reason in reboot_reasons(state, restart)]
+    running = kernel.settings(host.vars, "running")
+    judged = isinstance(running, dict) and bool(running.get("newest_installed", True))
+    problems += [("medium", reason) for reason in reboot_reasons(state, restart, judged)]
     if conf["check_deleted_libs"]:
         problems += found
     if age is None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fleetcheck import values
+from fleetcheck.facts import kernel
 from fleetcheck.facts.base import Command, ParseError, shown, to_int
 
 NAME = "pkgstate"
@@ -83,13 +84,14 @@ class PkgState:
 
     @property
     def newest_kernel(self) -> str | None:
-        return max(self.installed_kernels, key=version_key) if self.installed_kernels else None
+        return kernel.newest(self.installed_kernels)
 
     @property
     def kernel_outdated(self) -> bool:
+        """Kernel releases compare as kernel.running compares them (4.18.0-553.1.1 is
+        newer than 4.18.0-553: RHEL's z-stream, which a package version sort misorders)."""
         newest = self.newest_kernel
-        return bool(newest and newest != self.running_kernel
-                    and version_key(newest) > version_key(self.running_kernel))
+        return bool(newest and kernel.compare(newest, self.running_kernel) > 0)
 
 
 def parse(text: str) -> PkgState:

@@ -212,6 +212,21 @@ def test_kernel_order_is_natural():
     assert state.newest_kernel == "6.1.0-26-amd64" and state.kernel_outdated
     assert not pkgstate(running_kernel="6.1.0-26-amd64",
                         installed_kernels=["6.1.0-9-amd64", "6.1.0-26-amd64"]).kernel_outdated
+    # RHEL's z-stream: 553.1.1 follows 553 (a package version sort put 553.el8 first)
+    rhel = pkgstate(running_kernel="4.18.0-553.el8_10.x86_64",
+                    installed_kernels=["4.18.0-553.el8_10.x86_64",
+                                       "4.18.0-553.1.1.el8_10.x86_64"])
+    assert rhel.newest_kernel == "4.18.0-553.1.1.el8_10.x86_64" and rhel.kernel_outdated
+
+
+def test_a_stale_kernel_is_kernel_running_s_finding_where_it_judges_the_host():
+    from fleetcheck.checks import test_updates  # noqa: PLC0415
+
+    state = pkgstate(running_kernel="6.1.0-9-amd64", reboot_required=True,
+                     installed_kernels=["6.1.0-9-amd64", "6.1.0-26-amd64"])
+    alone = test_updates.reboot_reasons(state, None)
+    assert len(alone) == 2 and "older than the installed 6.1.0-26-amd64" in alone[1]
+    assert test_updates.reboot_reasons(state, None, kernel_judged=True) == alone[:1]
 
 
 # ------------------------------------------------------------------ exit statuses
