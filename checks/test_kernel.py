@@ -8,14 +8,7 @@ import pytest
 
 from fleetcheck.facts.kernel import compare, settings
 from fleetcheck.facts.kernel_cmdline import param_key, split_declared
-from fleetcheck.report.records import severity_rank
 
-
-def _fail(evidence, problems):
-    """Fail with every (severity, text) problem; the record takes the worst severity."""
-    if problems:
-        evidence.severity = min((sev for sev, _ in problems), key=severity_rank)
-        pytest.fail("; ".join(text for _, text in problems), pytrace=False)
 
 
 def _when(key, *names):
@@ -70,7 +63,7 @@ def test_kernel_running(host, facts, evidence):
                              f"{k.package_version}: reboot"))
     if problems:
         evidence.advice = "schedule a reboot into the newest kernel (uname -r after it)"
-    _fail(evidence, problems)
+    evidence.judge(problems)
 
 
 def _module_facts(host, item):
@@ -123,7 +116,7 @@ def test_kernel_modules(host, facts, evidence):
             problems.append(("low", f"not blacklisted in modprobe.d: {', '.join(missing)}"))
     if any(states[n] == "loaded" and rules[n] != "loaded" for n in rules):
         evidence.advice = "modprobe -r MODULE once nothing uses it (or reboot)"
-    _fail(evidence, problems)
+    evidence.judge(problems)
 
 
 @pytest.mark.check("kernel.tainted", severity="medium",
@@ -145,7 +138,7 @@ def test_kernel_tainted(host, facts, evidence):
     taint = facts.kernel_tainted
     allowed = set(conf.get("allowed") or ())
     evidence.add(value=taint.value, flags=taint.letters, allowed=sorted(allowed))
-    _fail(evidence, [(f.severity, f"{f.letter}: {f.description} (bit {f.bit})")
+    evidence.judge([(f.severity, f"{f.letter}: {f.description} (bit {f.bit})")
                      for f in taint.flags if f.letter not in allowed])
 
 
@@ -176,7 +169,7 @@ def test_kernel_cmdline(host, facts, evidence):
     if problems:
         evidence.advice = ("set it in GRUB_CMDLINE_LINUX (/etc/default/grub), update-grub, "
                            "reboot")
-    _fail(evidence, problems)
+    evidence.judge(problems)
 
 
 def _given(line, entry: str) -> bool:

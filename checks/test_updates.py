@@ -28,7 +28,6 @@ import pytest
 from fleetcheck.facts import FactError, ParseError, kernel
 from fleetcheck.facts.pkgstate import update_settings
 from fleetcheck.facts.restart import findings, service_name
-from fleetcheck.report.records import severity_rank
 
 MAX_SHOWN = 20          # deleted-library findings in the evidence
 PATHS_SHOWN = 3         # and paths of each
@@ -175,6 +174,4 @@ def test_updates_applied(host, facts, evidence):
     elif age > float(conf["max_list_age_days"]):
         problems.append(("low", f"package lists are {age:g} days old (max "
                          f"{conf['max_list_age_days']}); pending updates may be unknown"))
-    if problems:
-        evidence.severity = min((sev for sev, _ in problems), key=severity_rank)
-    assert not problems, "; ".join(text for _, text in problems)
+    evidence.judge(problems)

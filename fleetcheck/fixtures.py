@@ -15,6 +15,7 @@ import pytest
 from fleetcheck.connect.failures import Unreachable
 from fleetcheck.checkmeta import HOST_KEY, USER_TEST_KEY
 from fleetcheck.connect.hosts import FleetHost
+from fleetcheck.report.records import severity_rank
 from fleetcheck.state import STATE_KEY
 
 EVIDENCE_KEY = pytest.StashKey["Evidence"]()
@@ -45,6 +46,13 @@ class Evidence(dict):
 
     def add(self, **values: Any) -> None:
         self.update(values)
+
+    def judge(self, problems: list[tuple[str, str]]) -> None:
+        """Fail with every (severity, text) problem, in order, when there is one; the
+        record takes the worst problem's severity."""
+        if problems:
+            self.severity = min((sev for sev, _ in problems), key=severity_rank)
+            pytest.fail("; ".join(text for _, text in problems), pytrace=False)
 
 
 class Fixtures:

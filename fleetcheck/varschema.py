@@ -63,7 +63,7 @@ AREAS = {
     "dns": ("fleetcheck.facts.named_conf",),
     "files": ("fleetcheck.facts.files",),
     "users": ("fleetcheck.facts.users",),
-    "net": ("fleetcheck.facts.listening",),
+    "net": ("fleetcheck.facts.listening", "fleetcheck.facts.ip_addr"),
     "time": ("fleetcheck.facts.timesync",),
     "fs": ("fleetcheck.facts.mounts",),
     "kernel": ("fleetcheck.facts.kernel",),

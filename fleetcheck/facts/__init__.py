@@ -48,6 +48,11 @@ REGISTRY = {
     "kernel_modprobe": "fleetcheck.facts.kernel_modprobe",
     "kernel_tainted": "fleetcheck.facts.kernel_tainted",
     "kernel_cmdline": "fleetcheck.facts.kernel_cmdline",
+    "ip_addr": "fleetcheck.facts.ip_addr",
+    "ip_route": "fleetcheck.facts.ip_route",
+    "resolv_conf": "fleetcheck.facts.resolv_conf",
+    "dig": "fleetcheck.facts.dig",
+    "hostname": "fleetcheck.facts.hostname",
 }
 
 
