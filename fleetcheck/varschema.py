@@ -67,6 +67,7 @@ AREAS = {
     "time": ("fleetcheck.facts.timesync",),
     "fs": ("fleetcheck.facts.mounts",),
     "kernel": ("fleetcheck.facts.kernel",),
+    "boot": ("fleetcheck.facts.boot",),
     "engine": ("fleetcheck.inventory.hostvars",),
 }
 

@@ -53,6 +53,8 @@ REGISTRY = {
     "resolv_conf": "fleetcheck.facts.resolv_conf",
     "dig": "fleetcheck.facts.dig",
     "hostname": "fleetcheck.facts.hostname",
+    "boot": "fleetcheck.facts.boot",
+    "boot_enabled": "fleetcheck.facts.boot_enabled",
 }
 
 

@@ -15,13 +15,13 @@ from __future__ import annotations
 import time
 
 from .. import render, rootfs
-from . import kernel, net
+from . import boot, kernel, net
 from .base import ANY, EVERY_CHECK, Fault, FaultError
 
 # The areas whose faults live in lab/faults/<area>.py (the check area's name): each has
 # FAULTS (name -> Fault), a function `_<name with _ for ->(lab, h, heal)` per fault, and
 # host_files(lab, h) -> {path: content} the lab writes on h at `up`.
-AREAS = (kernel, net)
+AREAS = (kernel, net, boot)
 
 FAULTS: dict[str, Fault] = {
     "missing-ptr": Fault(ANY, "the host's PTR record is deleted from the reverse zone on the "
