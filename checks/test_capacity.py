@@ -1,6 +1,6 @@
 """Capacity: is the host keeping up? Thresholds are inventory vars under `capacity`
 (numbers, or Nagios ranges: see fleetcheck/thresholds.py); a warning is reported at
-medium severity, a critical breach at the check's own. No automatic fix: the record
+low severity (thresholds.severity_for), a critical breach at the check's own. No automatic fix: the record
 says what to look at."""
 
 import fnmatch
@@ -119,4 +119,38 @@ def test_disk(host, facts, evidence):
     evidence.add(mounts=per_mount, ignored_types=sorted(ignore))
     evidence.severity = "high" if crit_seen else "low"
     evidence.advice = "du -xh --max-depth=2 MOUNT | sort -h; find MOUNT -xdev -type f | wc -l"
+    assert not breaches, "; ".join(breaches)
+
+
+@pytest.mark.check("capacity.iostat", severity="medium", facts=["iostat"],
+                   title="per-device utilisation, await and queue size within thresholds")
+def test_iostat(host, facts, evidence):
+    """`iostat -dxy -o JSON INTERVAL 1` (sysstat): over one sample of
+    `capacity.iostat.interval` seconds, every device's utilisation (util), the worse of
+    its read and write wait (r_await, w_await: ms per request, queue included; judged
+    only at `min_iops` requests/s or more) and its queue (aqu-sz) against
+    `capacity.iostat`; devices matching `ignore` (loop, ram, zram, CD-ROM) left out.
+    Medium, low on a warning. Not applicable without sysstat or a device to judge."""
+    cfg = host.vars.get("capacity", {}).get("iostat", {}) or {}
+    stats = facts.iostat
+    if not stats.installed:
+        pytest.skip("iostat is not installed (sysstat)")
+    ignore = [str(g) for g in cfg.get("ignore") or ()]
+    devices = {d.device: d for sample in stats.samples for d in sample
+               if not any(fnmatch.fnmatchcase(d.device, g) for g in ignore)}
+    if not devices:
+        pytest.skip("no block device to judge (all ignored or none reported)")
+    min_iops = float(cfg.get("min_iops", 5) or 0)
+    breaches, per_device, crit_seen = [], {}, False
+    for name, dev in devices.items():
+        measured = {"util_pct": dev.util_pct, "queue_size": dev.queue_size,
+                    "await_ms": dev.await_ms if dev.iops >= min_iops else None}
+        levels, found = evaluate(measured, cfg)
+        per_device[name] = dict(measured, iops=dev.iops, levels=levels)
+        breaches += [f"{name}: {b}" for b in found]
+        crit_seen |= "crit" in levels.values()
+    evidence.add(devices=per_device, interval_s=cfg.get("interval", 2), ignored=ignore)
+    evidence.severity = "medium" if crit_seen else "low"
+    evidence.advice = "iotop -o / pidstat -d 1 for the processes; iostat -x 1 to watch; " \
+                      "a slow disk in a RAID (smartctl), the scheduler, the workload"
     assert not breaches, "; ".join(breaches)

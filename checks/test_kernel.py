@@ -6,20 +6,13 @@ it was booted with the parameters declared (kernel.cmdline). All of it from the 
 
 import pytest
 
+from fleetcheck.checkmeta import when_set
 from fleetcheck.facts.kernel import compare, settings
 from fleetcheck.facts.kernel_cmdline import param_key, split_declared
 
 
-
-def _when(key, *names):
-    """The facts to gather when `kernel.<key>` is set (a callable of facts=)."""
-    def reads(host, item):
-        if settings(host.vars, key) is not None:
-            yield from names
-    return reads
-
-
-@pytest.mark.check("kernel.running", severity="medium", facts=[_when("running", "kernel")],
+@pytest.mark.check("kernel.running", severity="medium",
+                   facts=[when_set("kernel", "kernel", key="running")],
                    title="the running kernel is the newest installed, or the declared one")
 def test_kernel_running(host, facts, evidence):
     """A kernel update is installed but protects nothing until the host boots it: the
@@ -120,7 +113,7 @@ def test_kernel_modules(host, facts, evidence):
 
 
 @pytest.mark.check("kernel.tainted", severity="medium",
-                   facts=[_when("tainted", "kernel_tainted")],
+                   facts=[when_set("kernel", "kernel_tainted", key="tainted")],
                    title="the kernel is not tainted by a fault (machine check, oops, lockup)")
 def test_kernel_tainted(host, facts, evidence):
     """/proc/sys/kernel/tainted decoded flag by flag (Documentation/admin-guide/
@@ -143,7 +136,7 @@ def test_kernel_tainted(host, facts, evidence):
 
 
 @pytest.mark.check("kernel.cmdline", severity="medium",
-                   facts=[_when("cmdline", "kernel_cmdline")],
+                   facts=[when_set("kernel", "kernel_cmdline", key="cmdline")],
                    title="the kernel was booted with the declared parameters")
 def test_kernel_cmdline(host, facts, evidence):
     """/proc/cmdline split as the kernel splits it (quoted values, `--` ending the

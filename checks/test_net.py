@@ -16,6 +16,7 @@ the admin decides.
 
 import pytest
 
+from fleetcheck.checkmeta import when_set
 from fleetcheck.dnsprobe import fqdn as _fqdn
 from fleetcheck.facts.hostname import expected_hostname
 from fleetcheck.facts.ip_route import matches as _route_matches
@@ -75,16 +76,7 @@ def test_listening(host, facts, evidence):
 # -- the host's network configuration (LPIC-2 205): interfaces, routes, resolvers, name --
 
 
-
-
-def _when(var, *names):
-    def reads(host, item):
-        if host.vars.get(var):
-            yield from names
-    return reads
-
-
-@pytest.mark.check("net.interfaces", severity="high", facts=[_when("net_interfaces", "ip_addr")],
+@pytest.mark.check("net.interfaces", severity="high", facts=[when_set("net_interfaces", "ip_addr")],
                    title="declared interfaces up, with their addresses and MTU")
 def test_interfaces(host, facts, evidence):
     """Each interface of `net_interfaces` (`ip -j addr`): present; `state: up` (the
@@ -128,7 +120,7 @@ def test_interfaces(host, facts, evidence):
     evidence.judge(problems)
 
 
-@pytest.mark.check("net.routes", severity="high", facts=[_when("net_routes", "ip_route")],
+@pytest.mark.check("net.routes", severity="high", facts=[when_set("net_routes", "ip_route")],
                    title="a default route and the declared routes are present")
 def test_routes(host, facts, evidence):
     """The main routing table (`ip -j route`, IPv4 and IPv6): a default route when
@@ -226,7 +218,7 @@ def test_resolvers(host, facts, evidence):
     evidence.judge(problems)
 
 
-@pytest.mark.check("net.hostname", severity="medium", facts=[_when("net_hostname", "hostname")],
+@pytest.mark.check("net.hostname", severity="medium", facts=[when_set("net_hostname", "hostname")],
                    title="the hostname is the inventory's, fully qualified in dns.zone")
 def test_hostname(host, facts, evidence):
     """`hostname` is the inventory name (its first label; not judged when the

@@ -125,12 +125,12 @@ def test_updates_applied(host, facts, evidence):
     """Where the var `updates` is set (`{}` for the defaults): pending security updates
     (apt: a `-security` suite or `apt.security_suite`; dnf/yum: `--security`) are high;
     a reboot due (`/var/run/reboot-required`; a running kernel older than the newest in
-    /boot or needrestart's kernel status, where kernel.running does not judge it) and processes still running deleted (upgraded)
-    libraries or executables (`needrestart -b` where installed, else a scan of
-    /proc/*/maps; `check_deleted_libs: false` turns it off) are medium: the fix is on
-    disk but the old code runs; more than `max_pending` other updates and package lists
-    older than `max_list_age_days` are low. The record's severity is its worst
-    finding's."""
+    /boot or needrestart's kernel status, where kernel.running does not judge it) and
+    processes still running deleted (upgraded) libraries or executables (`needrestart
+    -b` where installed, else a scan of /proc/*/maps; `check_deleted_libs: false` turns
+    it off) are medium: the fix is on disk but the old code runs; more than
+    `max_pending` other updates and package lists older than `max_list_age_days` are
+    low. The record's severity is its worst finding's."""
     if not isinstance(host.vars.get("updates"), dict):
         pytest.skip("no update policy declared (var updates)")
     conf = update_settings(host.vars)

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from fleetcheck import facts as fact_registry
+from fleetcheck.facts.base import var_setting
 from fleetcheck.report.records import SEVERITIES
 
 CHECK_ID = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
@@ -48,6 +49,15 @@ class CheckMeta:
     @property
     def area(self) -> str:
         return self.check_id.split(".", 1)[0]
+
+
+def when_set(var: str, *names: str, key: str | None = None):
+    """A `facts=` entry: gather the facts `names` on a host whose var `var` (its `key`
+    when given) is set, not null; a check that is off there costs no command."""
+    def reads(host, item):
+        if var_setting(host.vars, var, key) is not None:
+            yield from names
+    return reads
 
 
 def from_node(node) -> CheckMeta | None:

@@ -52,7 +52,7 @@ from fleetcheck.values import describe, shown
 # area (the check id prefix) -> the modules that declare its vars; "engine" for the
 # engine's own vars
 AREAS = {
-    "capacity": ("fleetcheck.facts.capacity",),
+    "capacity": ("fleetcheck.facts.capacity", "fleetcheck.facts.iostat"),
     "raid": ("fleetcheck.facts.mdstat",),
     "sysctl": ("fleetcheck.facts.sysctl",),
     "service": ("fleetcheck.facts.service", "fleetcheck.facts.failed_units"),
@@ -65,8 +65,10 @@ AREAS = {
     "users": ("fleetcheck.facts.users",),
     "net": ("fleetcheck.facts.listening", "fleetcheck.facts.ip_addr"),
     "time": ("fleetcheck.facts.timesync",),
-    "fs": ("fleetcheck.facts.mounts",),
+    "fs": ("fleetcheck.facts.mounts", "fleetcheck.facts.fstab_verify", "fleetcheck.facts.swaps",
+           "fleetcheck.facts.automount", "fleetcheck.facts.smart"),
     "kernel": ("fleetcheck.facts.kernel",),
+    "lvm": ("fleetcheck.facts.lvm",),
     "boot": ("fleetcheck.facts.boot",),
     "engine": ("fleetcheck.inventory.hostvars",),
 }
@@ -422,7 +424,7 @@ def _pairs(schema: dict, value: Any, where: str):
 
 
 # the vars merged_problems looks at
-MERGED = ("capacity",)
+MERGED = ("capacity", "lvm")
 
 
 def merged_problems(values) -> list[str]:

@@ -364,8 +364,10 @@ class Lab:
         files.append(("/etc/ssh/sshd_config", self.sshd_config(h), 0o644, "root", "root"))
         files.append(("/root/.ssh/authorized_keys", Path(str(self.identity) + ".pub").read_text(),
                       0o600, "root", "root"))
-        files.append(("/usr/local/sbin/labsvc", render.LABSVC, 0o755, "root", "root"))
-        files.append(("/etc/fleetcheck-lab/init.sh", render.init_script(h, inv), 0o755, "root", "root"))
+        services = lab_faults.services()
+        files.append(("/usr/local/sbin/labsvc", render.labsvc(services), 0o755, "root", "root"))
+        files.append(("/etc/fleetcheck-lab/init.sh", render.init_script(h, inv, services), 0o755,
+                      "root", "root"))
         files.append(("/etc/fleetcheck-lab/host", json.dumps(
             {"name": h.name, "address": h.address, "groups": h.groups, "services": h.services}) + "\n",
             0o644, "root", "root"))

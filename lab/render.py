@@ -4,6 +4,7 @@ the lab's current fault set. Nothing here touches a host."""
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import dataclass
 from pathlib import Path
 
 from .inventory import LabHost, LabInventory
@@ -23,6 +24,31 @@ SERVICE_PROCESS = {
     "rpcbind": "rpcbind",
     "nfs-ganesha": "ganesha.nfsd",
 }
+
+
+
+@dataclass(frozen=True)
+class LabService:
+    """A daemon an area's lab module runs (lab/faults/<area>.py SERVICES: name ->
+    LabService): labsvc starts it with `start` (a shell line that daemonizes and leaves
+    `pidfile`), reloads it with `reload` (default: SIGHUP to the pid)."""
+    process: str        # its process name
+    pidfile: str
+    start: str
+    reload: str = ""
+
+
+def labsvc(extra: dict[str, LabService] | None = None) -> str:
+    """/usr/local/sbin/labsvc with the areas' services beside the base ones."""
+    extra = extra or {}
+    cases = "".join(f"  {name}) pidf={svc.pidfile}; start() {{ {svc.start}; }};;\n"
+                    for name, svc in extra.items())
+    reloads = "".join(f"            {name}) {svc.reload};;\n"
+                      for name, svc in extra.items() if svc.reload)
+    unknown = '  *) echo "labsvc: unknown service'
+    text = LABSVC.replace(unknown, cases + unknown, 1)
+    return text.replace("            *)     kill -HUP", reloads + "            *)     kill -HUP", 1)
+
 
 # ------------------------------------------------------------------ base system
 
@@ -141,8 +167,10 @@ esac
 """
 
 
-def init_script(h: LabHost, inv: LabInventory) -> str:
-    svcs = " ".join(s for s in h.daemons if s in SERVICE_PROCESS)
+def init_script(h: LabHost, inv: LabInventory,
+                extra: dict[str, LabService] | None = None) -> str:
+    known = set(SERVICE_PROCESS) | set(extra or {})
+    svcs = " ".join(s for s in h.daemons if s in known)
     return f"""#!/bin/sh
 # PID 1's child on a lab host (tini is PID 1): prepare /run and start the daemons.
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin

@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import shlex
+from collections.abc import Mapping
 from typing import Any
 
 from fleetcheck.values import shown
@@ -89,6 +90,14 @@ class Command:
 
     def __str__(self) -> str:
         return self.render()
+
+
+def var_setting(hostvars: Mapping[str, Any], var: str, key: str | None = None) -> Any:
+    """The value of var `var`, or of its `key` when given: None when unset or null."""
+    conf = hostvars.get(var)
+    if key is None or conf is None:
+        return conf
+    return conf.get(key) if isinstance(conf, Mapping) else None
 
 
 def default_from_result(parse, command: Command, rc: int, stdout: str, stderr: str):

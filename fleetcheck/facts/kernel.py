@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fleetcheck import values
-from fleetcheck.facts.base import Command, FactError, ParseError, shown
+from fleetcheck.facts.base import Command, FactError, ParseError, shown, var_setting
 
 NAME = "kernel"
 VAR = "kernel"
@@ -320,8 +320,7 @@ VARS = {
 
 def settings(hostvars: Mapping[str, Any], key: str) -> Any:
     """The value of `kernel.<key>` (None when the var or the key is unset or null)."""
-    conf = hostvars.get(VAR)
-    return conf.get(key) if isinstance(conf, Mapping) else None
+    return var_setting(hostvars, VAR, key)
 
 
 def path_of(hostvars: Mapping[str, Any], what: str) -> str:

@@ -15,13 +15,14 @@ from __future__ import annotations
 import time
 
 from .. import render, rootfs
-from . import boot, kernel, net
+from . import boot, fs, kernel, lvm, net
 from .base import ANY, EVERY_CHECK, Fault, FaultError
 
 # The areas whose faults live in lab/faults/<area>.py (the check area's name): each has
-# FAULTS (name -> Fault), a function `_<name with _ for ->(lab, h, heal)` per fault, and
-# host_files(lab, h) -> {path: content} the lab writes on h at `up`.
-AREAS = (kernel, net, boot)
+# FAULTS (name -> Fault), a function `_<name with _ for ->(lab, h, heal)` per fault,
+# host_files(lab, h) -> {path: content} the lab writes on h at `up`, and optionally
+# SERVICES (name -> render.LabService: the daemons it runs, for labsvc and init.sh).
+AREAS = (kernel, net, boot, lvm, fs)
 
 FAULTS: dict[str, Fault] = {
     "missing-ptr": Fault(ANY, "the host's PTR record is deleted from the reverse zone on the "
@@ -336,11 +337,19 @@ def _deleted_lib(lab, h, heal):
 
 def _link_down(lab, h, heal):
     ns = lab._state["hosts"][h.name]["netns"]
-    from .core import _run
+    from ..core import _run
 
     _run(["ip", "-n", ns, "link", "set", "eth0", "up" if heal else "down"])
     if heal:
         lab.wait_ready(hosts=[h.name], timeout=30)
+
+
+def services() -> dict[str, render.LabService]:
+    """The daemons the areas run (an area's optional SERVICES), for labsvc and init."""
+    out: dict[str, render.LabService] = {}
+    for area in AREAS:
+        out.update(getattr(area, "SERVICES", {}))
+    return out
 
 
 def host_files(lab, h) -> dict[str, str]:

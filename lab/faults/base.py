@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 ANY = "any host"
 EVERY_CHECK = "*"   # a fault that makes every check of its host unreachable
+# fleetcheck's captured outputs: what a host reads where the lab cannot make the real one
+CAPTURES = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "facts"
 
 
 @dataclass(frozen=True)

@@ -6,14 +6,11 @@ modprobe.d blacklist and `modprobe --showconfig` are real."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from .base import ANY, Fault
+from .base import ANY, CAPTURES, Fault
 
 KERNEL_DIR = "/etc/fleetcheck-lab/kernel"
 LAB_BLACKLIST = "/etc/modprobe.d/lab-blacklist.conf"
 LAB_BLACKLIST_TEXT = "blacklist cramfs\ninstall cramfs /bin/false\n"
-CAPTURES = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "facts"
 
 FAULTS = {
     "kernel-not-rebooted": Fault(ANY, "a newer kernel's modules tree is installed "
@@ -24,6 +21,9 @@ FAULTS = {
                                       True),
     "module-loaded": Fault(ANY, "usb_storage (declared not_loaded) is loaded: its line in the "
                            "captured /proc/modules the host reads", "kernel.modules", False),
+    "module-missing": Fault(ANY, "dm_mod (declared loaded) is not loaded: the host booted "
+                            "without it (its line gone from the captured /proc/modules the "
+                            "host reads)", "kernel.modules", False),
     "kernel-oops": Fault(ANY, "the kernel died once (an OOPS: taint D, 128) in the captured "
                          "taint value the host reads", "kernel.tainted", False),
     "cmdline-mitigations-off": Fault(ANY, "the host booted with mitigations=off (the captured "
@@ -63,6 +63,14 @@ def _module_loaded(lab, h, heal):
     modules = f"{KERNEL_DIR}/modules"
     lab.sh(h.name, f"sed -i '/^usb_storage /d' {modules}" if heal
            else f"grep -q '^usb_storage ' {modules} || echo '{USB_STORAGE}' >> {modules}")
+
+
+def _module_missing(lab, h, heal):
+    modules = f"{KERNEL_DIR}/modules"
+    if heal:
+        lab.put_file(h.name, modules, host_files(lab, h)[modules])
+    else:
+        lab.sh(h.name, f"sed -i '/^dm_mod /d' {modules}")
 
 
 def _kernel_oops(lab, h, heal):

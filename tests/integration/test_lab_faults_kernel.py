@@ -32,6 +32,11 @@ def test_module_loaded_is_idempotent(healthy, ssh):
     ssh.toggles("web1", "module-loaded", loaded, "0", "1")
 
 
+def test_module_missing(healthy, ssh):
+    ssh.toggles("web1", "module-missing", f"grep -c '^dm_mod ' {KERNEL_DIR}/modules || true",
+                "1", "0")
+
+
 def test_kernel_oops(healthy, ssh):
     ssh.toggles("web1", "kernel-oops", f"cat {KERNEL_DIR}/tainted", "0", "128")
 

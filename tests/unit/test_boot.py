@@ -4,15 +4,14 @@ targets, the checks over given facts, the plans, and the var's schema."""
 from __future__ import annotations
 
 import base64
-import types
 from pathlib import Path
 
+import checkrun
 import pytest
 
 from fleetcheck import values, varschema
 from fleetcheck.facts import ParseError, boot, boot_enabled
 from fleetcheck.facts.file import FileState
-from fleetcheck.fixtures import Evidence
 from fleetcheck.remediation import PlanContext, lookup
 
 ROOT = Path(__file__).resolve().parent.parent / "fixtures" / "facts"
@@ -129,17 +128,8 @@ def test_target_kind_refuses(bad):
 # -- checks ------------------------------------------------------------------------------
 
 def run_check(name, hostvars, **facts):
-    from fleetcheck.checks import test_boot as checks
-
-    evidence = Evidence()
-    host = types.SimpleNamespace(vars=hostvars)
-    try:
-        getattr(checks, name)(host, types.SimpleNamespace(**facts), evidence)
-    except pytest.skip.Exception as exc:
-        return "skipped", str(exc.msg), evidence
-    except (pytest.fail.Exception, AssertionError) as exc:
-        return "failed", str(getattr(exc, "msg", exc)), evidence
-    return "passed", "", evidence
+    """(outcome, message, evidence) of a check over given facts."""
+    return checkrun.run_check("boot", name, hostvars, **facts)
 
 
 def test_defaults_are_quiet_on_this_machine():
@@ -214,20 +204,13 @@ def test_enabled_explicit_and_contradictions():
 
 # -- plans -------------------------------------------------------------------------------
 
-class Facts:
-    def __init__(self, **values):
-        self.values = values
-
-    def get(self, fact, /, **params):
-        return self.values[fact]
-
 
 def file_state(content):
     return FileState(True, 0o644, "root", "root", base64.b64encode(content).decode())
 
 
 def plan(check, hostvars, **facts):
-    return lookup(check)(PlanContext(check, "web1", hostvars, Facts(**facts)))
+    return lookup(check)(PlanContext(check, "web1", hostvars, checkrun.Facts(**facts)))
 
 
 def test_plan_sets_the_systemd_default():

@@ -4,8 +4,8 @@ fixtures), the checks over given facts, the blacklist plan, and the var's schema
 from __future__ import annotations
 
 import base64
-import types
 
+import checkrun
 import pytest
 
 from fleetcheck import varschema
@@ -13,7 +13,6 @@ from fleetcheck.facts import FactError, ParseError
 from fleetcheck.facts import kernel, kernel_cmdline, kernel_modprobe, kernel_modules
 from fleetcheck.facts import kernel_tainted
 from fleetcheck.facts.file import FileState
-from fleetcheck.fixtures import Evidence
 from fleetcheck.remediation import PlanContext, lookup
 
 # The block proposed for fleetcheck/data/local.yml (the report quotes it).
@@ -141,17 +140,7 @@ def test_commands_quote_the_path_and_refuse_bad_ones():
 
 def run_check(name, hostvars, **facts):
     """(outcome, message, evidence) of a check over given facts."""
-    from fleetcheck.checks import test_kernel as checks
-
-    evidence = Evidence()
-    host = types.SimpleNamespace(vars=hostvars)
-    try:
-        getattr(checks, name)(host, types.SimpleNamespace(**facts), evidence)
-    except pytest.skip.Exception as exc:
-        return "skipped", str(exc.msg), evidence
-    except pytest.fail.Exception as exc:
-        return "failed", str(exc.msg), evidence
-    return "passed", "", evidence
+    return checkrun.run_check("kernel", name, hostvars, **facts)
 
 
 def captured(fact, case):
@@ -234,13 +223,6 @@ def test_cmdline_present_and_absent():
 
 # -- the plan -------------------------------------------------------------------------
 
-class Facts:
-    def __init__(self, **values):
-        self.values = values
-
-    def get(self, fact, /, **params):
-        return self.values[fact]
-
 
 def file_state(content):
     if content is None:
@@ -250,7 +232,7 @@ def file_state(content):
 
 def plan(hostvars, **facts):
     return lookup("kernel.modules")(PlanContext("kernel.modules", "web1", hostvars,
-                                                Facts(**facts)))
+                                                checkrun.Facts(**facts)))
 
 
 def test_plan_writes_the_missing_blacklists():

@@ -5,16 +5,15 @@ and the vars' kinds."""
 from __future__ import annotations
 
 import base64
-import types
 from pathlib import Path
 
+import checkrun
 import pytest
 
 from fleetcheck import values
 from fleetcheck.facts import FactError, ParseError
 from fleetcheck.facts import dig, hostname, ip_addr, ip_route, resolv_conf
 from fleetcheck.facts.file import FileState
-from fleetcheck.fixtures import Evidence
 from fleetcheck.remediation import PlanContext, lookup
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "facts"
@@ -27,24 +26,8 @@ def captured(fact, case):
     return facts.get(fact).parse(text)
 
 
-class Facts(types.SimpleNamespace):
-    def get(self, fact, /, **params):
-        value = getattr(self, fact)
-        return value(**params) if callable(value) else value
-
-
 def run_check(name, hostvars, host_name="web1", **facts):
-    from fleetcheck.checks import test_net as checks
-
-    evidence = Evidence()
-    host = types.SimpleNamespace(vars=hostvars, name=host_name)
-    try:
-        getattr(checks, name)(host, Facts(**facts), evidence)
-    except pytest.skip.Exception as exc:
-        return "skipped", str(exc.msg), evidence
-    except pytest.fail.Exception as exc:
-        return "failed", str(exc.msg), evidence
-    return "passed", "", evidence
+    return checkrun.run_check("net", name, hostvars, host_name, **facts)
 
 
 # -- parsers ----------------------------------------------------------------------------
@@ -198,7 +181,7 @@ def test_hostname_rules():
 # -- fixes --------------------------------------------------------------------------------
 
 def plan(check_id, hostvars, host="web1", **facts):
-    return lookup(check_id)(PlanContext(check_id, host, hostvars, Facts(**facts)))
+    return lookup(check_id)(PlanContext(check_id, host, hostvars, checkrun.Facts(**facts)))
 
 
 def test_route_plan_adds_and_rolls_back():
