@@ -51,7 +51,7 @@ def main(argv=None) -> int:
         lab = Lab(state_dir=args.state_dir, inventory=args.inventory)
         if args.cmd == "rootfs":
             from . import rootfs
-            print(rootfs.build())
+            print(rootfs.build(keep=lab.rootfs_in_use()))
         elif args.cmd == "up":
             res = lab.up(plain_hosts=args.plain)
             st = lab.status()

@@ -254,10 +254,21 @@ class Lab:
     def tsig_name(self) -> str:
         return render.TSIG_NAME
 
+    def rootfs_in_use(self) -> list[Path]:
+        """The rootfs this checkout's running hosts stand on (a rebuild keeps it)."""
+        alive = any(_alive(r.get("pid1"), r.get("pid1_start"))
+                    for r in self._state.get("hosts", {}).values())
+        return [Path(self._state["rootfs"])] if alive and self._state.get("rootfs") else []
+
     def address(self, host: str) -> str:
         return self.inv.by_name(host).address
 
     def _rootfs(self) -> Path:
+        """The rootfs the running hosts were started on (pinned at `up`: a changed
+        package list takes effect at the next down/up), else the package list's."""
+        pinned = self._state.get("rootfs")
+        if pinned and self._state.get("hosts"):
+            return Path(pinned)
         return rootfs.rootfs_path()
 
     # ------------------------------------------------------------ keys
@@ -431,11 +442,10 @@ class Lab:
         require_root()
         t0 = time.monotonic()
         alive = any(_alive(r.get("pid1"), r.get("pid1_start")) for r in self._state["hosts"].values())
-        if alive and self._state.get("rootfs") not in (None, str(self._rootfs())):
+        if alive and self._state.get("rootfs") not in (None, str(rootfs.rootfs_path())):
             raise LabError("the rootfs package list changed while the lab runs: "
                            "make lab-down first, then lab-up builds the new rootfs")
-        rootfs.build()
-        self._state["rootfs"] = str(self._rootfs())
+        self._state["rootfs"] = str(rootfs.build(keep=self.rootfs_in_use()))
         if plain_hosts is not None and plain_hosts != self._state.get("plain", 0):
             self._state["plain"] = int(plain_hosts)
             self._inv = None

@@ -12,6 +12,7 @@ debootstrap's own default.
 
 from __future__ import annotations
 
+import fcntl
 import glob
 import hashlib
 import os
@@ -213,11 +214,24 @@ mv Release.new Release
 """
 
 
-def build(force: bool = False, log=sys.stderr) -> Path:
-    """Build (or reuse) the cached rootfs and return its path."""
+BUILD_LOCK = Path("/run/fleetcheck-lab-build.lock")   # one build per machine at a time
+
+
+def build(force: bool = False, log=sys.stderr, keep=()) -> Path:
+    """Build (or reuse) the cached rootfs and return its path. Builds on the machine
+    take turns (BUILD_LOCK: the build tmpfs is one per machine); the stale versions
+    are deleted after, except those in `keep` (what a running lab stands on)."""
     target = rootfs_path()
     if is_cached() and not force:
         return target
+    with open(BUILD_LOCK, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if is_cached() and not force:   # built by the one we waited for
+            return target
+        return _build(target, log, {Path(k).resolve() for k in keep})
+
+
+def _build(target: Path, log, keep: set[Path]) -> Path:
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()
     BUILD_TMPFS.mkdir(parents=True, exist_ok=True)
@@ -270,7 +284,8 @@ def build(force: bool = False, log=sys.stderr) -> Path:
             pass
     # drop stale rootfs versions
     for old in CACHE_DIR.glob("rootfs-*"):
-        if old.name.startswith(target.name):
+        if old.name.startswith(target.name) or old.resolve() in keep \
+                or Path(str(old).removesuffix(".ok")).resolve() in keep:
             continue
         if old.is_dir():
             shutil.rmtree(old, ignore_errors=True)
