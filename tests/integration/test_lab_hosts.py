@@ -3,9 +3,12 @@ declares, and no way out of the lab's own network."""
 
 from __future__ import annotations
 
+import ipaddress
+
 import pytest
 
 import lab_probes as p
+from lab.faults import net as lab_net
 
 pytestmark = pytest.mark.integration
 
@@ -69,7 +72,11 @@ def test_hosts_have_no_route_out(healthy, ssh):
         routes = ssh.out(name, "ip -4 route; ip -6 route").strip().splitlines()
         assert not any(r.startswith("default") for r in routes), (name, routes)
         v4 = [r for r in routes if r and not r.startswith(("fe80", "::1", "ff00"))]
-        assert all(r.startswith(str(healthy.inv.subnet)) for r in v4), (name, routes)
+        # beside the lab subnet: the net area's second interface (a veth pair whose both
+        # ends stay in the host) and its declared null route (lab/faults/net.py)
+        inside = (str(healthy.inv.subnet), f"blackhole {lab_net.ROUTE}",
+                  f"{ipaddress.ip_interface(lab_net.IFACE_ADDRESS).network} dev {lab_net.IFACE} ")
+        assert all(r.startswith(inside) for r in v4), (name, routes)
 
 
 def test_global_sysctls_are_read_only_net_is_per_host(healthy, ssh):
