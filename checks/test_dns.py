@@ -6,14 +6,14 @@ Which hosts a check applies to comes from the same var: `dns.master` and
 axfr_restricted run on those, serial_in_sync on the slaves, and are not-applicable
 on every other host. forward_reverse applies to every host with an IP address.
 
-The queries are the controller's own (fleetcheck.dnsprobe): they go only to the
+The queries are the controller's own (fleetcheck.probes.dns): they go only to the
 addresses the inventory names as nameservers, each with a timeout. Those checks read
 no fact of their host (`facts=[]`), so they run while the hosts' facts are gathered.
 """
 
 import pytest
 
-from fleetcheck.dnsprobe import (
+from fleetcheck.probes.dns import (
     DnsLayout,
     Probe,
     address_of,

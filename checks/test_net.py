@@ -17,7 +17,7 @@ the admin decides.
 import pytest
 
 from fleetcheck.checkmeta import when_set
-from fleetcheck.dnsprobe import fqdn as _fqdn
+from fleetcheck.probes.dns import fqdn as _fqdn
 from fleetcheck.facts.hostname import expected_hostname
 from fleetcheck.facts.ip_route import matches as _route_matches
 from fleetcheck.facts.ip_route import same_dst as _same_dst

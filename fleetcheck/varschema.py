@@ -70,6 +70,9 @@ AREAS = {
     "kernel": ("fleetcheck.facts.kernel",),
     "lvm": ("fleetcheck.facts.lvm",),
     "boot": ("fleetcheck.facts.boot",),
+    "web": ("fleetcheck.facts.web",),
+    "pam": ("fleetcheck.facts.pam",),
+    "mail": ("fleetcheck.facts.postfix",),
     "engine": ("fleetcheck.inventory.hostvars",),
 }
 

@@ -26,7 +26,7 @@ import dns.exception
 import dns.name
 
 from fleetcheck import values
-from fleetcheck.dnsprobe import DnsLayout, fqdn, reverse_name
+from fleetcheck.probes.dns import DnsLayout, fqdn, reverse_name
 from fleetcheck.facts import named_conf
 from fleetcheck.facts.base import Command
 from fleetcheck.facts.named_conf import conf_path

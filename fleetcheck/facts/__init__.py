@@ -63,6 +63,10 @@ REGISTRY = {
     "hostname": "fleetcheck.facts.hostname",
     "boot": "fleetcheck.facts.boot",
     "boot_enabled": "fleetcheck.facts.boot_enabled",
+    "pam": "fleetcheck.facts.pam",
+    "postfix_config": "fleetcheck.facts.postfix_config",
+    "postfix_queue": "fleetcheck.facts.postfix_queue",
+    "web": "fleetcheck.facts.web",
 }
 
 

@@ -17,7 +17,7 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 
 from fleetcheck import values, zoneedit
-from fleetcheck.dnsprobe import fqdn, reverse_name
+from fleetcheck.probes.dns import fqdn, reverse_name
 from fleetcheck.facts import apt, exports, ganesha, smbconf
 from fleetcheck.facts.exportfs import ExportTable
 from fleetcheck.facts.file import FileState

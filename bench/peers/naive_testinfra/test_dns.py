@@ -1,10 +1,10 @@
-"""dns.*: the controller's own queries (fleetcheck.dnsprobe, only to the inventory's
+"""dns.*: the controller's own queries (fleetcheck.probes.dns, only to the inventory's
 nameservers) and, on the DNS servers, named-checkconf and named-checkzone."""
 
 import pytest
 
 from checks.test_dns import ask_records, dns_role, layout_of
-from fleetcheck.dnsprobe import Probe, address_of, forward_reverse_problems, fqdn
+from fleetcheck.probes.dns import Probe, address_of, forward_reverse_problems, fqdn
 
 
 def test_forward_reverse(entry, fleet):

@@ -13,7 +13,7 @@ import dns.rrset
 import dns.xfr
 import pytest
 
-from fleetcheck.dnsprobe import (
+from fleetcheck.probes.dns import (
     Answer,
     DnsLayout,
     NotAllowed,
