@@ -19,12 +19,12 @@ HOST = "web1"
 FAULTS = ["ip-forward", "permit-root-login", "service-stopped", "icmp-redirects", "weak-cipher",
           "shadow-readable", "world-writable-etc", "clock-stopped", "dbus-crashed",
           "module-blacklist-removed", "boot-disabled", "default-runlevel", "fstab-unmounted",
-          "interface-down", "route-missing", "hostname-changed"]
+          "interface-down", "route-missing", "hostname-changed", "pam-wheel-removed"]
 FIXED = {"sysctl.value", "sshd.config", "service.running", "sysctl.baseline", "sshd.baseline",
          "files.permissions", "files.world_writable", "time.synced", "service.failed",
          "kernel.modules", "boot.enabled", "boot.default_target", "fs.mounted",
-         "net.interfaces", "net.routes", "net.hostname"}
-ELSEWHERE = {"samba.shares", "nfs.exports", "updates.applied",
+         "net.interfaces", "net.routes", "net.hostname", "pam.su_wheel"}
+ELSEWHERE = {"samba.shares", "nfs.exports", "updates.applied", "mail.open_relay",
              "dns.forward_reverse", "dns.axfr_restricted",
              # the lab's swap and LVM are captures (the shared kernel has no swap and no
              # device-mapper): these fixes refuse there, their plans are unit-tested
