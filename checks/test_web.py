@@ -21,9 +21,16 @@ to the host's inventory address only (fleetcheck.probes.web), sending the declar
 the Host header and TLS name, so a virtual host is judged on the very server the
 inventory names, whatever the DNS says.
 
-No fix: a broken configuration, a failing page or a certificate to renew is the admin's
-to repair; rewriting a web server's configuration blindly could take every site of the
-server down.
+      userdir: {enabled: false}                  # mod_userdir off (CIS Apache 2.4)
+      allow_override:
+        allowed: [None]                          # what .htaccess may override
+        set_to: None                             # the fix's value
+        files: [/etc/apache2/sites-available/shop.conf]   # what the fix may edit
+
+No fix rewrites a web server's configuration blindly: a broken configuration, a failing
+page or a certificate to renew is the admin's to repair. web.allow_override's fix sets
+the granting AllowOverride lines of the declared files only, `apache2ctl -t` before a
+graceful reload, as the sshd fix does.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ import pytest
 
 from fleetcheck import values
 from fleetcheck.checkmeta import when_set
+from fleetcheck.facts import apache_config
 from fleetcheck.facts import web as webfact
 from fleetcheck.inventory import hostvars as hv
 from fleetcheck.probes import web as webprobe
@@ -186,4 +194,88 @@ def test_tls(host, facts, evidence):
         evidence.advice = ("openssl s_client -connect HOST:PORT -servername NAME shows the "
                            "certificate; renew or reissue it, or set ssl_protocols / "
                            "SSLProtocol to TLSv1.2 TLSv1.3 and reload")
+    evidence.judge(problems)
+
+
+def _apache(host, facts, key):
+    """(settings of web.<key>, the apache_config fact), or skip."""
+    conf = webfact.settings(host.vars, key)
+    if conf is None:
+        pytest.skip(f"web.{key} is null")
+    cfg = facts.apache_config
+    if not cfg.installed:
+        pytest.skip("Apache is not installed")
+    if cfg.includes_exit:
+        pytest.skip(f"Apache cannot list its configuration (exit {cfg.includes_exit}): "
+                    "web.config_valid says why")
+    return conf, cfg
+
+
+@pytest.mark.check("web.userdir", severity="medium",
+                   facts=[when_set("web", "apache_config", key="userdir")],
+                   title="Apache serves users' home directories only as declared, never root's")
+def test_userdir(host, facts, evidence):
+    """Apache's mod_userdir publishes `~user/` from each user's home directory
+    (`UserDir public_html`): any file a user leaves there is on the web, and a user's
+    scripts and .htaccess run with the server's rights. CIS's Apache benchmark disables
+    the module; so does the default here (`web.userdir.enabled: false`): the module
+    loaded with a UserDir directory in effect (and no `UserDir disabled` for all) is
+    medium. Where the shop declares `enabled: true`, the module must be loaded (medium)
+    and root's home never served (`UserDir disabled root`, as Debian's userdir.conf
+    says: high). Read from Apache's own list of its files (DUMP_INCLUDES) and modules;
+    every context taken together (a virtual host that serves home directories serves
+    them). No fix: `a2dismod userdir` (or the LoadModule line) is the admin's call."""
+    conf, cfg = _apache(host, facts, "userdir")
+    enabled = bool(conf.get("enabled", False))
+    found = apache_config.userdirs(cfg)
+    evidence.add(declared_enabled=enabled, module_loaded=found.loaded, served=found.served,
+                 userdir=[f"{d.where}: UserDir {' '.join(d.args)}" for d in
+                          found.patterns + found.disabled_all][:MAX_SHOWN],
+                 disabled_for=sorted(found.disabled)[:MAX_SHOWN])
+    problems = []
+    if not enabled and found.served:
+        where = ", ".join(f"UserDir {' '.join(d.args)} ({d.where})" for d in found.patterns[:3])
+        problems.append(("medium", f"mod_userdir is loaded and serves users' home "
+                                   f"directories: {where} (web.userdir.enabled: false)"))
+    if enabled and not found.loaded:
+        problems.append(("medium", "mod_userdir is not loaded (web.userdir.enabled: true)"))
+    if found.serves("root"):
+        problems.append(("high", "root's home directory may be served: no "
+                                 "`UserDir disabled root`"))
+    if problems:
+        evidence.advice = ("a2dismod userdir && apache2ctl graceful, or `UserDir disabled "
+                           "root` in userdir.conf")
+    evidence.judge(problems)
+
+
+@pytest.mark.check("web.allow_override", severity="medium",
+                   facts=[when_set("web", "apache_config", key="allow_override")],
+                   title="Apache's .htaccess files override no more than declared")
+def test_allow_override(host, facts, evidence):
+    """Every AllowOverride in effect in Apache's configuration grants no more than
+    `web.allow_override.allowed` (None by default, as CIS's Apache benchmark says), and
+    no AllowOverrideList names directives: an .htaccess is configuration written by
+    whoever can write the document root, read on every request. All, Options or
+    FileInfo there let it turn on CGI or handlers (code run by the server); Apache's
+    own default is None. Each granting directive is shown with its file and line and
+    the sections it sits in; one in an <IfModule> that does not hold is not in effect.
+    --remediate sets a granting AllowOverride to `set_to` (None) and an AllowOverrideList
+    to None, only in the files `web.allow_override.files` declares, with `apache2ctl -t`
+    before a graceful reload."""
+    conf, cfg = _apache(host, facts, "allow_override")
+    allowed = list(conf.get("allowed") or ["None"])
+    found = apache_config.overriding(cfg, allowed)
+    evidence.add(allowed=allowed, files_read=len(cfg.includes) - len(cfg.unread),
+                 unread=cfg.unread[:MAX_SHOWN],
+                 granting=[{"where": d.where, "directive": f"{d.name} {' '.join(d.args)}",
+                            "sections": d.sections} for d in found[:MAX_SHOWN]])
+    problems = [("medium", f"{d.where}: {d.name} {' '.join(d.args)}"
+                 + (f" in <{d.section('directory', 'directorymatch')}>"
+                    if d.section("directory", "directorymatch") else "")) for d in found]
+    if problems:
+        problems[0] = ("medium", f"{len(found)} AllowOverride beyond "
+                                 f"{' '.join(allowed)}: " + problems[0][1])
+        evidence.advice = ("AllowOverride None in those <Directory> sections (put what an "
+                           ".htaccess did in the vhost itself), apache2ctl -t, then "
+                           "apache2ctl graceful")
     evidence.judge(problems)

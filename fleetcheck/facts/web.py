@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fleetcheck import values
+from fleetcheck.facts.apache_config import OVERRIDES
 from fleetcheck.facts.base import Command, ParseError, shown, to_int, var_setting
 
 NAME = "web"
@@ -238,14 +239,30 @@ def pattern(value: Any, what: str = "the body pattern") -> str:
     return text
 
 
-# The vars whose values reach a request or a handshake (checked at load: fleetcheck.values):
-# URLs, the names sent as Host / SNI, the CA bundles read on the controller.
+def override_value(value: Any, what: str = "the AllowOverride value") -> str:
+    """Classes of AllowOverride (None alone, or some of AuthConfig ... Options), as the
+    fix writes them on one line."""
+    text = values.text(value, what, max_len=200)
+    words = text.split()
+    names = {w.lower(): w for w in OVERRIDES}
+    if not words or any(w.lower() not in names for w in words) or (
+            len(words) > 1 and {"none", "all"} & {w.lower() for w in words}):
+        raise values.UnsafeValue(f"{what} must be None, All, or classes of "
+                                 f"{', '.join(OVERRIDES[2:])}, got {shown(text)}")
+    return " ".join(names[w.lower()] for w in words)
+
+
+# The vars whose values reach a request, a handshake or a file (checked at load:
+# fleetcheck.values): URLs, the names sent as Host / SNI, the CA bundles read on the
+# controller, what the AllowOverride fix writes and where.
 VALUE_KINDS = {
     "web.responds.urls[].url": url,
     "web.responds.urls[].body": pattern,
     "web.tls.endpoints[].name": values.dns_name,
     "web.tls.ca_bundle": values.local_path,
     "web.tls.endpoints[].ca_bundle": values.local_path,
+    "web.allow_override.set_to": override_value,
+    "web.allow_override.files[]": values.path,
 }
 
 _CA = ("a PEM file of CA certificates on the controller (relative to the inventory's "
@@ -343,6 +360,34 @@ VARS = {
                                                         "this endpoint's CA bundle: " + _CA},
                                       },
                                       "additionalProperties": False}},
+                },
+                "additionalProperties": False,
+            },
+            "userdir": {
+                "type": "object", "description": "web.userdir: Apache's mod_userdir "
+                "(http://HOST/~user/ served from users' home directories)",
+                "properties": {
+                    "enabled": {"type": "boolean", "default": False, "description":
+                                "users' directories may be served (then never root's)"},
+                },
+                "additionalProperties": False,
+            },
+            "allow_override": {
+                "type": "object", "description": "web.allow_override: what .htaccess "
+                "files may override in Apache's <Directory> sections",
+                "properties": {
+                    "allowed": {"type": "array", "default": ["None"], "description":
+                                "the override classes an AllowOverride may grant",
+                                "items": {"enum": list(OVERRIDES), "description":
+                                          "an AllowOverride class"},
+                                "x-expected": "a list of " + ", ".join(OVERRIDES)},
+                    "set_to": {"type": "string", "default": "None", "description":
+                               "what the fix sets a granting AllowOverride to (classes of "
+                               "`allowed`, blank-separated)"},
+                    "files": {"type": "array", "default": [], "description": "the "
+                              "configuration files the fix may edit (real paths: "
+                              "sites-available, not their sites-enabled links); none: no fix",
+                              "items": {"type": "string", "description": "an absolute path"}},
                 },
                 "additionalProperties": False,
             },

@@ -32,6 +32,8 @@ WWW_SITE = "/etc/apache2/sites-available/lab-www.conf"
 GOOD_PROTOCOLS = "    ssl_protocols TLSv1.2 TLSv1.3;\n"
 BAD_PROTOCOLS = "    ssl_protocols TLSv1 TLSv1.2;\n    ssl_ciphers DEFAULT:@SECLEVEL=0;\n"
 TYPO = "    Redirectt permanent /old /new\n"     # an admin's typo of Redirect
+NO_OVERRIDE = "        AllowOverride None\n"
+ALL_OVERRIDE = "        AllowOverride All\n"
 
 FAULTS = {
     "apache-syntax-error": Fault(GROUP, "a typo in Apache's www.lab.test vhost file "
@@ -45,6 +47,12 @@ FAULTS = {
                            "web.tls", False),
     "cert-wrong-name": Fault(GROUP, "nginx's certificate is replaced by one for "
                              "other.lab.test, nginx reloaded", "web.tls", False),
+    "userdir-enabled": Fault(GROUP, "`a2enmod userdir` (Debian's userdir.conf: "
+                             "~user/ served from public_html), Apache reloaded", "web.userdir",
+                             False),
+    "allowoverride-all": Fault(GROUP, "`AllowOverride All` in www.lab.test's <Directory> "
+                               "(an .htaccess may do anything), Apache reloaded",
+                               "web.allow_override", True),
     "tls10-enabled": Fault(GROUP, "nginx accepts TLS 1.0 (ssl_protocols TLSv1 TLSv1.2; "
                            "ssl_ciphers DEFAULT:@SECLEVEL=0), nginx reloaded", "web.tls",
                            False),
@@ -189,6 +197,8 @@ def apache_files(h) -> dict[str, str]:
                                    f"Listen 127.0.0.1:8080\nListen {h.address}:8080\n",
         WWW_SITE: ("<VirtualHost *:8080>\n    ServerName www.lab.test\n"
                    "    DocumentRoot /var/www/lab-www\n"
+                   f"    <Directory /var/www/lab-www>\n{NO_OVERRIDE}"
+                   "        Require all granted\n    </Directory>\n"
                    "    ErrorLog ${APACHE_LOG_DIR}/lab-www-error.log\n"
                    "    CustomLog ${APACHE_LOG_DIR}/lab-www-access.log combined\n"
                    "</VirtualHost>\n"),
@@ -261,3 +271,18 @@ def _tls10_enabled(lab, h, heal):
     lab.put_file(h.name, NGINX_SITE, good if heal else good.replace(GOOD_PROTOCOLS,
                                                                     BAD_PROTOCOLS))
     lab.exec(h.name, ["labsvc", "reload", "nginx"], check=True)
+
+
+def _apache_reload(lab, h):
+    lab.exec(h.name, ["labsvc", "reload", "apache2"], check=True)
+
+
+def _userdir_enabled(lab, h, heal):
+    lab.exec(h.name, ["a2dismod" if heal else "a2enmod", "-q", "userdir"], check=True)
+    _apache_reload(lab, h)
+
+
+def _allowoverride_all(lab, h, heal):
+    good = apache_files(h)[WWW_SITE]
+    lab.put_file(h.name, WWW_SITE, good if heal else good.replace(NO_OVERRIDE, ALL_OVERRIDE))
+    _apache_reload(lab, h)
