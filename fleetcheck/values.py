@@ -315,13 +315,19 @@ _DECLARED_PATHS: tuple[Mapping[str, Kind], dict] | None = None
 
 
 def declared() -> dict[str, Kind]:
-    """Every area's VALUE_KINDS (fleetcheck/facts/<area>.py), merged; read once."""
+    """Every area's VALUE_KINDS, merged; read once: those of the fact modules and of the
+    modules that declare an area's vars (fleetcheck.varschema.AREAS: fleetcheck.facts.
+    postfix holds mail's, though it gathers nothing)."""
     global _DECLARED
     if _DECLARED is None:
-        from fleetcheck import facts
+        import importlib
 
+        from fleetcheck import facts, varschema
+
+        modules = [facts.get(name) for name in facts.REGISTRY]
+        modules += [importlib.import_module(m) for ms in varschema.AREAS.values() for m in ms]
         merged: dict[str, Kind] = {}
-        for name in facts.REGISTRY:
-            merged.update(getattr(facts.get(name), "VALUE_KINDS", {}))
+        for module in modules:
+            merged.update(getattr(module, "VALUE_KINDS", {}))
         _DECLARED = merged
     return _DECLARED

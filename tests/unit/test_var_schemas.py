@@ -461,3 +461,18 @@ def test_many_bad_entries_stop_at_one_line(tmp_path):
     assert reason.startswith(f"{path}:5: group 'web': capacity.disk.mounts['/m")
     assert reason.endswith(".usage_pct.warn: expected a number or a Nagios range "
                            "(\"~:85\", \"10:\", \"@0:5\"): not a Nagios range: 'x'")
+
+
+def test_every_area_module_s_value_kinds_are_checked_at_load():
+    # a module that declares an area's vars but gathers nothing (fleetcheck.facts.postfix,
+    # lvm) has its kinds checked too, not only the fact modules'
+    import importlib
+
+    from fleetcheck import values
+
+    declared = values.declared()
+    for modules in varschema.AREAS.values():
+        for name in modules:
+            kinds = getattr(importlib.import_module(name), "VALUE_KINDS", {})
+            assert set(kinds) <= set(declared), name
+    assert "mail.open_relay.mynetworks" in declared and "lvm.report_dir" in declared
