@@ -323,8 +323,9 @@ VARS = {
                 "properties": {
                     "server": {"enum": ["isc", "kea", None], "default": None,
                                "description": "the DHCPv4 server the host runs: isc (ISC "
-                               "dhcpd) or kea (kea-dhcp4); null: whichever is installed "
-                               "(both: each)"},
+                               "dhcpd) or kea (kea-dhcp4); null: the ones that run, else "
+                               "(with subnets or running: true declared) every installed "
+                               "one"},
                     "config": {"type": ["string", "null"], "default": None,
                                "description": "the declared server's configuration file "
                                "(default /etc/dhcp/dhcpd.conf, /etc/kea/kea-dhcp4.conf); "
