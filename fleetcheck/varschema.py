@@ -73,6 +73,7 @@ AREAS = {
     "web": ("fleetcheck.facts.web",),
     "pam": ("fleetcheck.facts.pam",),
     "mail": ("fleetcheck.facts.postfix",),
+    "dhcp": ("fleetcheck.facts.dhcp",),
     "engine": ("fleetcheck.inventory.hostvars",),
 }
 

@@ -54,10 +54,15 @@ class LabHost:
         shares are declared (samba.shares judges smbd: the inventory does not list it
         in `services` too, so that a stopped smbd fails one check, not two), the
         message bus and the time daemon a Debian host starts at boot (judged by
-        service.failed and time.synced, not service.running)."""
+        service.failed and time.synced, not service.running), and ISC dhcpd where
+        `dhcp.config_valid` declares it running (judged there: lab/faults/dhcp.py)."""
         out = self.services
         if (self.vars.get("samba") or {}).get("shares") and "smbd" not in out:
             out.append("smbd")
+        dhcp = (self.vars.get("dhcp") or {}).get("config_valid") or {}
+        if (dhcp.get("running") is True and dhcp.get("server") in ("isc", None)
+                and "isc-dhcp-server" not in out):
+            out.append("isc-dhcp-server")
         for daemon in () if self.has("plain") else BOOT_DAEMONS:   # bench hosts: sshd only
             if daemon not in out:
                 out.append(daemon)

@@ -68,6 +68,7 @@ REGISTRY = {
     "postfix_queue": "fleetcheck.facts.postfix_queue",
     "web": "fleetcheck.facts.web",
     "apache_config": "fleetcheck.facts.apache_config",
+    "dhcp": "fleetcheck.facts.dhcp",
 }
 
 
