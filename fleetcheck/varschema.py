@@ -73,6 +73,7 @@ AREAS = {
     "web": ("fleetcheck.facts.web",),
     "pam": ("fleetcheck.facts.pam",),
     "mail": ("fleetcheck.facts.postfix",),
+    "proxy": ("fleetcheck.facts.squid",),
     "engine": ("fleetcheck.inventory.hostvars",),
 }
 
