@@ -1,7 +1,7 @@
 """Proxy (LPIC-2 208.3): Squid's own verdict on its configuration, the client networks
 its acls declare, and whether it serves a client inside them and refuses one outside,
 as the controller sees it (fleetcheck.probes.proxy: requests to the host's inventory
-address only). From the var `proxy` (fleetcheck.facts.squid.VARS); null turns it off."""
+address only). From the var `proxy_squid` (fleetcheck.facts.squid.VARS); null turns it off."""
 
 import pytest
 
@@ -14,17 +14,17 @@ MAX_SHOWN = 10
 
 
 @pytest.mark.check("proxy.squid", severity="high",
-                   facts=[when_set("proxy", "squid_config", key="squid")],
+                   facts=[when_set("proxy_squid", "squid_config")],
                    title="squid -k parse is clean; the declared clients are served, others "
                          "refused")
 def test_squid(host, facts, evidence):
     """Where Squid is installed: `squid -k parse` (the configuration as a start reads
     it, every include) exits 0 with no ERROR, FATAL or Bungled line (high: the next
     start or `squid -k reconfigure` fails or drops the line) and, with
-    `proxy.squid.warnings` (the default), no WARNING (medium); each acl of
-    `proxy.squid.acl` lists exactly the declared networks in its `acl NAME src` lines
+    `proxy_squid.warnings` (the default), no WARNING (medium); each acl of
+    `proxy_squid.acl` lists exactly the declared networks in its `acl NAME src` lines
     as Squid processed them (compared as networks: a widened acl lets strangers use
-    the proxy, high). With `proxy.squid.url`, the controller asks the proxy (the host's
+    the proxy, high). With `proxy_squid.url`, the controller asks the proxy (the host's
     inventory IP address, `port`) for it, once from the `inside` address (must be
     served: 2xx or 3xx from the origin, no redirect followed) and once from the
     `outside` one (must be refused: Squid's 403 ERR_ACCESS_DENIED, or no answer); the
@@ -37,7 +37,7 @@ def test_squid(host, facts, evidence):
     -k reconfigure`)."""
     conf = settings(host.vars)
     if conf is None:
-        pytest.skip("Squid is not judged (proxy.squid is null)")
+        pytest.skip("Squid is not judged (proxy_squid is null)")
     cfg = facts.squid_config
     declared = {str(k): [str(v) for v in nets] for k, nets in (conf["acl"] or {}).items()
                 if nets}
@@ -73,7 +73,7 @@ def test_squid(host, facts, evidence):
     else:
         evidence.add(installed=False)
         problems.append(("high", "Squid is not installed (no squid), but requests through "
-                         "it are declared (proxy.squid.url)"))
+                         "it are declared (proxy_squid.url)"))
     if asks:
         address, why = probe.target(hv.address(host.vars, host.name))
         if address is None:

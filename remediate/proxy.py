@@ -87,7 +87,7 @@ def _expected(old: list[str], wanted: dict[str, list[str]]) -> list[str]:
 
 @fix("proxy.squid")
 def plan_acls(ctx):
-    """Sets each acl of `proxy.squid.acl` to its declared networks in squid.conf (its
+    """Sets each acl of `proxy_squid.acl` to its declared networks in squid.conf (its
     first `acl NAME src` line rewritten, the others removed; the file read back before
     it is written), validates with `squid -k parse`, then `squid -k reconfigure`.
     Refused when the acls already hold the declared networks, when an acl is defined
@@ -96,11 +96,11 @@ def plan_acls(ctx):
     conf = settings(ctx.vars) or {}
     wanted = {str(k): [str(n) for n in v] for k, v in (conf.get("acl") or {}).items() if v}
     if not wanted:
-        return refuse(ctx.check_id, ctx.host, "declare proxy.squid.acl (acl name -> "
+        return refuse(ctx.check_id, ctx.host, "declare proxy_squid.acl (acl name -> "
                       "networks): the fix restores declared networks only")
-    why = declared_problem(VAR, {"squid": {"acl": wanted}}, VALUE_KINDS) or unsafe(
-        [(acl_name, name, "proxy.squid.acl") for name in wanted]
-        + [(network, n, f"proxy.squid.acl.{name}") for name, nets in wanted.items()
+    why = declared_problem(VAR, {"acl": wanted}, VALUE_KINDS) or unsafe(
+        [(acl_name, name, "proxy_squid.acl") for name in wanted]
+        + [(network, n, f"proxy_squid.acl.{name}") for name, nets in wanted.items()
            for n in nets])
     if why:
         return refuse(ctx.check_id, ctx.host, why)
@@ -118,7 +118,7 @@ def plan_acls(ctx):
                       "the client is let in or kept out by something else (http_access, an "
                       "included file); fix by hand")
     path = conf.get("config") or cfg.config
-    why = unsafe([(values.path, path, "proxy.squid.config")])
+    why = unsafe([(values.path, path, "proxy_squid.config")])
     if why:
         return refuse(ctx.check_id, ctx.host, why)
     current = ctx.facts.get("file", path=path)

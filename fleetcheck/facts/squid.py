@@ -28,7 +28,7 @@ from typing import Any
 from fleetcheck import values
 from fleetcheck.facts.base import ParseError, shown, var_setting
 
-VAR = "proxy"
+VAR = "proxy_squid"   # <area>_<what>: a shop's own `proxy` var (a URL) never clashes
 MAX_LINES = 100000
 MAX_LINE = 65536
 _ACL_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
@@ -158,12 +158,12 @@ def http_url(value: Any, what: str = "the URL") -> str:
 
 
 VALUE_KINDS = {
-    "proxy.squid.config": values.path,
-    "proxy.squid.acl{}": acl_name,
-    "proxy.squid.acl.*[]": network,
-    "proxy.squid.url": http_url,
-    "proxy.squid.inside": values.address,
-    "proxy.squid.outside": values.address,
+    "proxy_squid.config": values.path,
+    "proxy_squid.acl{}": acl_name,
+    "proxy_squid.acl.*[]": network,
+    "proxy_squid.url": http_url,
+    "proxy_squid.inside": values.address,
+    "proxy_squid.outside": values.address,
 }
 
 DEFAULTS = {"config": "/etc/squid/squid.conf", "warnings": True, "port": 3128,
@@ -173,48 +173,37 @@ _SOURCE = ("an address of this controller the request is sent from (bound as its
 VARS = {
     VAR: {
         "type": "object",
-        "description": "Squid (proxy.squid); null turns the check off",
-        "x-expected": "a mapping (like {squid: {acl: {lan: [192.0.2.0/24]}}})",
+        "description": "proxy.squid: `squid -k parse` where Squid is installed, the declared "
+                       "acls, and requests through the proxy from the controller (null: "
+                       "not judged)",
+        "x-expected": "a mapping (like {acl: {lan: [192.0.2.0/24]}})",
         "properties": {
-            "squid": {
-                "type": ["object", "null"],
-                "description": "proxy.squid: `squid -k parse` where Squid is installed, the "
-                "declared acls, and requests through the proxy from the controller",
-                "properties": {
-                    "config": {"type": "string", "default": DEFAULTS["config"],
-                               "description": "squid.conf's path on the host (squid -f)"},
-                    "warnings": {"type": "boolean", "default": True,
-                                 "description": "a WARNING line of `squid -k parse` fails "
-                                 "the check"},
-                    "acl": {"type": "object", "default": {},
-                            "description": "acl name -> the client networks its `acl NAME "
-                            "src` must list (compared as networks); --remediate restores "
-                            "them",
-                            "x-key": "a squid acl name",
-                            "additionalProperties": {
-                                "type": "array", "minItems": 1,
-                                "items": {"type": "string",
-                                          "description": "an address or ADDR/BITS"},
-                                "description": "its networks"}},
-                    "port": {"type": "integer", "minimum": 1, "maximum": 65535,
-                             "default": DEFAULTS["port"],
-                             "description": "the proxy's port at the host's inventory "
-                             "address"},
-                    "url": {"type": ["string", "null"], "default": None,
-                            "description": "an http:// URL the proxy is asked for (null: "
-                            "no request is made)"},
-                    "inside": {"type": ["string", "null"], "default": None,
-                               "description": "must be served (2xx/3xx from the origin): "
-                               + _SOURCE},
-                    "outside": {"type": ["string", "null"], "default": None,
-                                "description": "must be refused by the proxy (403 "
-                                "TCP_DENIED): " + _SOURCE},
-                    "timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": 120,
-                                "default": DEFAULTS["timeout"],
-                                "description": "seconds for the connection and the answer"},
-                },
-                "additionalProperties": False,
-            },
+            "config": {"type": "string", "default": DEFAULTS["config"],
+                       "description": "squid.conf's path on the host (squid -f)"},
+            "warnings": {"type": "boolean", "default": True,
+                         "description": "a WARNING line of `squid -k parse` fails the check"},
+            "acl": {"type": "object", "default": {},
+                    "description": "acl name -> the client networks its `acl NAME src` must "
+                    "list (compared as networks); --remediate restores them",
+                    "x-key": "a squid acl name",
+                    "additionalProperties": {
+                        "type": "array", "minItems": 1,
+                        "items": {"type": "string", "description": "an address or ADDR/BITS"},
+                        "description": "its networks"}},
+            "port": {"type": "integer", "minimum": 1, "maximum": 65535,
+                     "default": DEFAULTS["port"],
+                     "description": "the proxy's port at the host's inventory address"},
+            "url": {"type": ["string", "null"], "default": None,
+                    "description": "an http:// URL the proxy is asked for (null: no request "
+                    "is made)"},
+            "inside": {"type": ["string", "null"], "default": None,
+                       "description": "must be served (2xx/3xx from the origin): " + _SOURCE},
+            "outside": {"type": ["string", "null"], "default": None,
+                        "description": "must be refused by the proxy (403 TCP_DENIED): "
+                        + _SOURCE},
+            "timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": 120,
+                        "default": DEFAULTS["timeout"],
+                        "description": "seconds for the connection and the answer"},
         },
         "additionalProperties": False,
     },
@@ -222,8 +211,8 @@ VARS = {
 
 
 def settings(hostvars: Mapping[str, Any]) -> dict | None:
-    """`proxy.squid` with the defaults filled in (None when off)."""
-    conf = var_setting(hostvars, VAR, "squid")
+    """`proxy_squid` with the defaults filled in (None when off)."""
+    conf = var_setting(hostvars, VAR)
     if conf is None:
         return None
     return {**DEFAULTS, **{k: v for k, v in conf.items() if v is not None}}

@@ -76,7 +76,7 @@ _NOISE = re.compile(r"Startup: .*|Initializing https:// proxy context|Not curren
 def command(hostvars: Mapping[str, Any]) -> Command:
     conf = (settings(hostvars) or DEFAULTS)["config"]
     return Command("sh -c %s sh %s", SCRIPT, values.require(values.path, conf,
-                                                             "proxy.squid.config"))
+                                                             "proxy_squid.config"))
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """The proxy area's lab faults (proxy.*). Squid runs on the app hosts (app1) with the
 lab's squid.conf (host_files): port 3128, the acl `lab_clients` holding the inside
 client only (the controller's own address, 10.213.47.1: the networks come from the
-host's `proxy.squid.acl` in the inventory), everything else denied. The controller is
+host's `proxy_squid.acl` in the inventory), everything else denied. The controller is
 also an outside client: the lab gives its bridge a second address in the lab subnet
 (`lab_controller_extra_addresses`, 10.213.47.2; it goes with the bridge at down), and
 the probe binds its request to one or the other.
@@ -51,8 +51,8 @@ FAULTS = {
 
 
 def networks(h) -> list[str]:
-    """The inside networks: the host's declared proxy.squid.acl.lab_clients."""
-    squid = ((h.vars.get("proxy") or {}).get("squid") or {})
+    """The inside networks: the host's declared proxy_squid.acl.lab_clients."""
+    squid = h.vars.get("proxy_squid") or {}
     return [str(n) for n in ((squid.get("acl") or {}).get(ACL) or DEFAULT_NETWORKS)]
 
 

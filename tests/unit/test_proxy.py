@@ -93,15 +93,15 @@ def test_parse_unexpected_line():
 
 
 def test_command_quotes_the_declared_config():
-    cmd = squid_config.command({"proxy": {"squid": {"config": "/etc/squid/a b.conf"}}})
+    cmd = squid_config.command({"proxy_squid": {"config": "/etc/squid/a b.conf"}})
     assert cmd.render().endswith("sh '/etc/squid/a b.conf'")
     with pytest.raises(values.UnsafeValue):
-        squid_config.command({"proxy": {"squid": {"config": "-f"}}})
+        squid_config.command({"proxy_squid": {"config": "-f"}})
 
 
 # -- proxy.squid, the configuration ---------------------------------------------------------
 
-DECLARED = {"proxy": {"squid": {"acl": {"lab_clients": ["10.213.47.1"]}}}}
+DECLARED = {"proxy_squid": {"acl": {"lab_clients": ["10.213.47.1"]}}}
 
 
 def run(hostvars, cfg):
@@ -122,32 +122,32 @@ def test_clean_running_squid_with_the_declared_acl_passes():
     ("obsolete-directive", "Directive 'dns_v4_first' is obsolete"),
 ])
 def test_parse_errors_are_high(case, text):
-    outcome, message, evidence = run({"proxy": {"squid": {}}}, captured(case))
+    outcome, message, evidence = run({"proxy_squid": {}}, captured(case))
     assert outcome == "failed" and text in message and evidence.severity == "high", message
 
 
 def test_warnings_are_medium_unless_off():
-    outcome, message, evidence = run({"proxy": {"squid": {}}}, captured("raw-no-hostname"))
+    outcome, message, evidence = run({"proxy_squid": {}}, captured("raw-no-hostname"))
     assert outcome == "failed" and "6 warning(s)" in message and evidence.severity == "medium"
-    assert run({"proxy": {"squid": {"warnings": False}}}, captured("raw-no-hostname"))[0] \
+    assert run({"proxy_squid": {"warnings": False}}, captured("raw-no-hostname"))[0] \
         == "passed"
 
 
 def test_a_widened_or_missing_acl_is_high():
-    wide = {"proxy": {"squid": {"acl": {"lab_clients": ["10.213.47.1/32"],
-                                        "office": ["192.0.2.0/24"]}}}}
+    wide = {"proxy_squid": {"acl": {"lab_clients": ["10.213.47.1/32"],
+                                        "office": ["192.0.2.0/24"]}}}
     outcome, message, _ = run(wide, captured("lab-running"))
     assert outcome == "failed" and "acl office src is not defined" in message
-    outcome, message, _ = run({"proxy": {"squid": {"acl": {"localnet": ["10.0.0.0/8"]}}}},
+    outcome, message, _ = run({"proxy_squid": {"acl": {"localnet": ["10.0.0.0/8"]}}},
                               captured("debian-default"))
     assert outcome == "failed" and "acl localnet src 0.0.0.1-0.255.255.255 10.0.0.0/8" in message
 
 
 def test_not_installed_or_idle_is_not_applicable():
-    assert run({"proxy": {"squid": {}}}, captured("not-installed"))[0] == "skipped"
-    assert run({"proxy": {"squid": {}}}, captured("debian-default"))[0] == "skipped"
-    assert run({"proxy": {"squid": None}}, captured("debian-default"))[0] == "skipped"
-    asks = {"proxy": {"squid": {"url": "http://www/", "inside": "127.0.0.1"}},
+    assert run({"proxy_squid": {}}, captured("not-installed"))[0] == "skipped"
+    assert run({"proxy_squid": {}}, captured("debian-default"))[0] == "skipped"
+    assert run({"proxy_squid": None}, captured("debian-default"))[0] == "skipped"
+    asks = {"proxy_squid": {"url": "http://www/", "inside": "127.0.0.1"},
             "ansible_host": "127.0.0.1"}
     outcome, message, _ = run(asks, captured("not-installed"))
     assert outcome == "failed" and "not installed" in message
@@ -194,7 +194,7 @@ def asking(port, **extra):
     conf = {"acl": {"lab_clients": ["127.0.0.1"]}, "port": port, "timeout": 5,
             "url": "http://www.lab.test:8080/", "inside": "127.0.0.1",
             "outside": "127.0.0.2", **extra}
-    return {"proxy": {"squid": conf}, "ansible_host": "127.0.0.1"}
+    return {"proxy_squid": conf, "ansible_host": "127.0.0.1"}
 
 
 def lab_running_localhost():
@@ -303,9 +303,9 @@ def test_plan_writes_the_acl_parses_then_reconfigures():
 
 
 @pytest.mark.parametrize("hostvars, reason", [
-    ({"proxy": {"squid": {}}}, "declare proxy.squid.acl"),
-    ({"proxy": {"squid": {"acl": {"lab_clients": ["10.0.0.0/8 all"]}}}}, "IP address or network"),
-    ({"proxy": {"squid": {"acl": {"lab clients": ["10.0.0.0/8"]}}}}, "acl name"),
+    ({"proxy_squid": {}}, "declare proxy_squid.acl"),
+    ({"proxy_squid": {"acl": {"lab_clients": ["10.0.0.0/8 all"]}}}, "IP address or network"),
+    ({"proxy_squid": {"acl": {"lab clients": ["10.0.0.0/8"]}}}, "acl name"),
 ])
 def test_plan_refuses_what_it_must_not_write(hostvars, reason):
     p = plan(hostvars)
