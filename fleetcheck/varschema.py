@@ -74,6 +74,7 @@ AREAS = {
     "pam": ("fleetcheck.facts.pam",),
     "mail": ("fleetcheck.facts.postfix",),
     "dhcp": ("fleetcheck.facts.dhcp",),
+    "proxy": ("fleetcheck.facts.squid",),
     "engine": ("fleetcheck.inventory.hostvars",),
 }
 

@@ -495,9 +495,12 @@ class Lab:
             _run(["ip", "link", "add", BRIDGE, "type", "bridge"])
             _no_ipv6(BRIDGE)
         res = _run(["ip", "-o", "-4", "addr", "show", "dev", BRIDGE])
-        cidr = f"{self.inv.controller_address}/{self.inv.subnet.prefixlen}"
-        if cidr not in res.stdout:
-            _run(["ip", "addr", "add", cidr, "dev", BRIDGE])
+        # the controller's address first (primary: the source of its connections),
+        # then the extra ones (secondary addresses of the same subnet)
+        for addr in [self.inv.controller_address, *self.inv.controller_extra_addresses]:
+            cidr = f"{addr}/{self.inv.subnet.prefixlen}"
+            if f" {cidr} " not in res.stdout:
+                _run(["ip", "addr", "add", cidr, "dev", BRIDGE])
         _run(["ip", "link", "set", BRIDGE, "up"])
 
     def _veth(self, h: LabHost) -> str:

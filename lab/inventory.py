@@ -128,6 +128,22 @@ class LabInventory:
         return str(self.all_vars.get("lab_controller_address") or next(self.subnet.hosts()))
 
     @property
+    def controller_extra_addresses(self) -> list[str]:
+        """More controller addresses on the bridge (`lab_controller_extra_addresses`, in
+        the lab subnet, no host's): a client the lab's services must tell apart from the
+        controller's own address (proxy.squid's outside client). They go with the bridge
+        at down."""
+        out = []
+        taken = {h.address for h in self.hosts} | {self.controller_address}
+        for a in self.all_vars.get("lab_controller_extra_addresses") or []:
+            ip = ipaddress.ip_address(str(a))
+            if ip not in self.subnet or str(ip) in taken:
+                raise ValueError(f"lab_controller_extra_addresses: {ip} is outside "
+                                 f"{self.subnet} or already taken")
+            out.append(str(ip))
+        return out
+
+    @property
     def dns(self) -> dict:
         return self.all_vars.get("dns") or {}
 

@@ -69,6 +69,7 @@ REGISTRY = {
     "web": "fleetcheck.facts.web",
     "apache_config": "fleetcheck.facts.apache_config",
     "dhcp": "fleetcheck.facts.dhcp",
+    "squid_config": "fleetcheck.facts.squid_config",
 }
 
 
