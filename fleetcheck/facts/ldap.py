@@ -35,11 +35,24 @@ DEFAULTS = {"tls": "none", "timeout": 5.0, "config_dir": "/etc/ldap/slapd.d"}
 _ENV = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
 
 
+def ldap3():
+    """ldap3, imported without the DeprecationWarnings its pyasn1 imports raise (they
+    would land in every audit's summary)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import ldap3 as module
+        import ldap3.core.exceptions  # noqa: F401
+        import ldap3.utils.dn  # noqa: F401
+    return module
+
+
 def dn(value: Any, what: str = "the DN") -> str:
     """A distinguished name as ldap3 parses it (RFC 4514: `dc=example,dc=org`): one
     line, not empty, never an option, at most 1024 characters."""
-    from ldap3.core.exceptions import LDAPInvalidDnError
-    from ldap3.utils.dn import parse_dn
+    lib = ldap3()
+    LDAPInvalidDnError, parse_dn = lib.core.exceptions.LDAPInvalidDnError, lib.utils.dn.parse_dn
 
     text = values.word(values.text(value, what, max_len=1024), what)
     try:

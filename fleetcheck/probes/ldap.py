@@ -21,6 +21,7 @@ import math
 import ssl
 from dataclasses import dataclass, field
 
+from fleetcheck.facts import ldap as ldapfact
 from fleetcheck.facts.ldap import dn
 
 MAX_TEXT = 300
@@ -90,8 +91,8 @@ def base_search(address: str, port: int, *, base_dn: str, tls: str = "none",
                 timeout: float = 5.0, allowed: str) -> BaseSearch:
     """One LDAP session to `address` (which must be `allowed`, the host's inventory IP
     address): [StartTLS,] bind, a BASE search of `base_dn`, unbind."""
-    import ldap3
-    from ldap3.core.exceptions import LDAPException
+    ldap3 = ldapfact.ldap3()
+    LDAPException = ldap3.core.exceptions.LDAPException
 
     if address != allowed or target(address)[0] != address:
         raise NotAllowed(f"LDAP search to {address}: only the host's inventory IP address "
