@@ -19,6 +19,7 @@ from __future__ import annotations
 import ipaddress
 import math
 import ssl
+import warnings
 from dataclasses import dataclass, field
 
 from fleetcheck.facts import ldap as ldapfact
@@ -111,9 +112,21 @@ def base_search(address: str, port: int, *, base_dn: str, tls: str = "none",
                           get_info=ldap3.NONE, connect_timeout=timeout)
     conn = ldap3.Connection(server, user=bind_dn, password=password if bind_dn else None,
                             authentication=ldap3.SIMPLE if bind_dn else ldap3.ANONYMOUS,
-                            auto_bind=ldap3.AUTO_BIND_NONE, receive_timeout=timeout,
+                            auto_bind=ldap3.AUTO_BIND_NONE,
+                            # whole seconds: ldap3 packs it into SO_RCVTIMEO as integers
+                            receive_timeout=max(1, math.ceil(timeout)),
                             read_only=True, raise_exceptions=False, auto_referrals=False,
                             check_names=True)
+    with warnings.catch_warnings():
+        # ldap3 checks the certificate's name with ssl.match_hostname (deprecated)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return _session(conn, out, base_dn, tls, tls_name, timeout, LDAPException)
+
+
+def _session(conn, out: BaseSearch, base_dn: str, tls: str, tls_name: str | None,
+             timeout: float, LDAPException) -> BaseSearch:
+    import ldap3
+
     try:
         conn.open()
         out.connected = True
@@ -149,6 +162,8 @@ def base_search(address: str, port: int, *, base_dn: str, tls: str = "none",
         out.error = _tls_error(exc, tls_name) or _text(f"{type(exc).__name__}: {exc}")
     except OSError as exc:
         out.error = _text(f"{type(exc).__name__}: {exc}")
+    except Exception as exc:    # noqa: BLE001 - a hostile answer ldap3 cannot decode
+        out.error = _text(f"the session broke: {type(exc).__name__}: {exc}")
     finally:
         try:
             conn.unbind()

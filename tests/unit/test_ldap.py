@@ -166,6 +166,19 @@ def test_probe_to_a_closed_loopback_port_does_not_answer():
     assert ldapprobe.problems(res)[0][0] == "high"
 
 
+def test_probe_to_a_server_that_never_answers_times_out_on_its_reply():
+    """Connected (the loopback socket listens, nothing accepts), then no reply within a
+    fractional timeout (ldap3 wants whole seconds for its receive timeout)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(1)
+        res = ldapprobe.base_search("127.0.0.1", s.getsockname()[1], base_dn="dc=lab,dc=test",
+                                    timeout=0.5, allowed="127.0.0.1")
+    assert res.connected and res.stage == "bind" and res.error and not res.found, res
+    [(sev, text)] = ldapprobe.problems(res)
+    assert sev == "high" and text.startswith("the bind at 127.0.0.1:")
+
+
 # -- ldap.answers ----------------------------------------------------------------------
 
 
