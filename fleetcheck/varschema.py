@@ -75,6 +75,7 @@ AREAS = {
     "mail": ("fleetcheck.facts.postfix",),
     "dhcp": ("fleetcheck.facts.dhcp",),
     "proxy": ("fleetcheck.facts.squid",),
+    "ldap": ("fleetcheck.facts.ldap",),
     "engine": ("fleetcheck.inventory.hostvars",),
 }
 

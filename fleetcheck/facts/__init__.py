@@ -70,6 +70,7 @@ REGISTRY = {
     "apache_config": "fleetcheck.facts.apache_config",
     "dhcp": "fleetcheck.facts.dhcp",
     "squid_config": "fleetcheck.facts.squid_config",
+    "slaptest": "fleetcheck.facts.slaptest",
 }
 
 
