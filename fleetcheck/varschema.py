@@ -73,6 +73,7 @@ AREAS = {
     "web": ("fleetcheck.facts.web",),
     "pam": ("fleetcheck.facts.pam",),
     "mail": ("fleetcheck.facts.postfix",),
+    "ftp": ("fleetcheck.facts.vsftpd",),
     "engine": ("fleetcheck.inventory.hostvars",),
 }
 

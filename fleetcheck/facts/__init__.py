@@ -67,6 +67,7 @@ REGISTRY = {
     "postfix_config": "fleetcheck.facts.postfix_config",
     "postfix_queue": "fleetcheck.facts.postfix_queue",
     "web": "fleetcheck.facts.web",
+    "vsftpd": "fleetcheck.facts.vsftpd",
 }
 
 
