@@ -47,15 +47,15 @@ exit 1
 
 def set_directives(text: str, wanted: dict[str, str]) -> str:
     """vsftpd.conf's text with each directive of `wanted` set in place: its last
-    definition replaced by `name=value` (the line end kept), else added at the end."""
+    definition replaced by `name=value` and LF (vsftpd reads a CR as part of the
+    value), else added at the end."""
     lines = text.splitlines(keepends=True)
     last = {d.name: d.line for d in parse_conf(text).directives}
     replace = {last[name]: name for name in wanted if name in last}
     out = []
     for n, line in enumerate(lines, start=1):
         if n in replace:
-            end = line[len(line.rstrip("\r\n")):] or "\n"
-            out.append(f"{replace[n]}={wanted[replace[n]]}{end}")
+            out.append(f"{replace[n]}={wanted[replace[n]]}\n")
         else:
             out.append(line)
     added = [f"{name}={value}\n" for name, value in wanted.items() if name not in last]
@@ -101,7 +101,10 @@ def plan_vsftpd(ctx):
         bad = cfg.refused[0]
         return refuse(ctx.check_id, ctx.host, f"{state.path} line {bad.line}: vsftpd refuses "
                       f"{bad.text} ({bad.reason}): fix by hand")
-    wanted = wanted_directives(conf, cfg)
+    try:
+        wanted = wanted_directives(conf, cfg)
+    except values.UnsafeValue as exc:
+        return refuse(ctx.check_id, ctx.host, f"ftp.vsftpd: {exc}")
     if not wanted:
         return refuse(ctx.check_id, ctx.host, f"{state.path} already says what is declared: "
                       "the server answering is not this vsftpd (another daemon, another "

@@ -19,11 +19,11 @@ HOST = "web1"
 FAULTS = ["ip-forward", "permit-root-login", "service-stopped", "icmp-redirects", "weak-cipher",
           "shadow-readable", "world-writable-etc", "clock-stopped", "dbus-crashed",
           "module-blacklist-removed", "boot-disabled", "default-runlevel", "fstab-unmounted",
-          "interface-down", "route-missing", "hostname-changed"]
+          "interface-down", "route-missing", "hostname-changed", "ftp-anonymous-upload"]
 FIXED = {"sysctl.value", "sshd.config", "service.running", "sysctl.baseline", "sshd.baseline",
          "files.permissions", "files.world_writable", "time.synced", "service.failed",
          "kernel.modules", "boot.enabled", "boot.default_target", "fs.mounted",
-         "net.interfaces", "net.routes", "net.hostname"}
+         "net.interfaces", "net.routes", "net.hostname", "ftp.vsftpd"}
 ELSEWHERE = {"samba.shares", "nfs.exports", "updates.applied",
              "dns.forward_reverse", "dns.axfr_restricted",
              # the lab's swap and LVM are captures (the shared kernel has no swap and no
