@@ -76,6 +76,7 @@ AREAS = {
     "dhcp": ("fleetcheck.facts.dhcp",),
     "proxy": ("fleetcheck.facts.squid",),
     "ldap": ("fleetcheck.facts.ldap",),
+    "ftp": ("fleetcheck.facts.vsftpd",),
     "engine": ("fleetcheck.inventory.hostvars",),
 }
 

@@ -71,6 +71,7 @@ REGISTRY = {
     "dhcp": "fleetcheck.facts.dhcp",
     "squid_config": "fleetcheck.facts.squid_config",
     "slaptest": "fleetcheck.facts.slaptest",
+    "vsftpd": "fleetcheck.facts.vsftpd",
 }
 
 

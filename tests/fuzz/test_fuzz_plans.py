@@ -318,3 +318,29 @@ def test_updates(updates):
         return
     (action,) = plan.actions
     assert action.command in UPGRADE.values()
+
+
+# ------------------------------------------------------------------ vsftpd
+
+VSFTPD_CONF = (FACTS / "vsftpd" / "debian-bookworm-vsftpd.conf.txt").read_text() \
+    .replace("anonymous_enable=NO", "anonymous_enable=YES")
+
+
+@given(name=mostly(["ftpd_banner", "chroot_local_user", "listen_port", "anon_root", "Listen"],
+                   text(plausible="abcdefghijklmnopqrstuvwxyz_ ")),
+       value=mostly(["YES", "no", True, 2121, "/srv/ftp", "Hi there"],
+                    text(plausible="YESNOyesno01/ =#")))
+def test_vsftpd(name, value):
+    from fleetcheck.facts.vsftpd import Vsftpd, parse_conf
+
+    state = Vsftpd(binary="/usr/sbin/vsftpd", running=True, path="/etc/vsftpd.conf",
+                   exists=True, config=parse_conf(VSFTPD_CONF))
+    plan = run("ftp.vsftpd", {"ftp": {"vsftpd": {"directives": {name: value}}}},
+               Facts({"/etc/vsftpd.conf": VSFTPD_CONF}, vsftpd=state))
+    if refused(plan):
+        return
+    after = parse_conf(written(plan)["/etc/vsftpd.conf"])
+    assert after.refused == [] and after.effective()["anonymous_enable"] == "NO"
+    before = parse_conf(VSFTPD_CONF).effective()
+    assert {k: v for k, v in after.effective().items() if k not in (name, "anonymous_enable")} \
+        == {k: v for k, v in before.items() if k not in (name, "anonymous_enable")}

@@ -20,13 +20,14 @@ FAULTS = ["ip-forward", "permit-root-login", "service-stopped", "icmp-redirects"
           "shadow-readable", "world-writable-etc", "clock-stopped", "dbus-crashed",
           "module-blacklist-removed", "boot-disabled", "default-runlevel", "fstab-unmounted",
           "interface-down", "route-missing", "hostname-changed", "pam-wheel-removed",
-          "allowoverride-all"]
+          "allowoverride-all", "ftp-anonymous-upload"]
 FIXED = {"sysctl.value", "sshd.config", "service.running", "sysctl.baseline", "sshd.baseline",
          "files.permissions", "files.world_writable", "time.synced", "service.failed",
          "kernel.modules", "boot.enabled", "boot.default_target", "fs.mounted",
          "net.interfaces", "net.routes", "net.hostname", "pam.su_wheel",
-         "web.allow_override"}
+         "web.allow_override", "ftp.vsftpd"}
 ELSEWHERE = {"samba.shares", "nfs.exports", "updates.applied", "mail.open_relay",
+             "dhcp.config_valid", "proxy.squid",
              "dns.forward_reverse", "dns.axfr_restricted",
              # the lab's swap and LVM are captures (the shared kernel has no swap and no
              # device-mapper): these fixes refuse there, their plans are unit-tested
