@@ -26,8 +26,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
-from fleetcheck.facts.base import Command, ParseError
+from fleetcheck import values
+from fleetcheck.facts.base import Command, ParseError, shown
 
 NAME = "apache_config"
 MARK = "fleetcheck-apache: "
@@ -238,6 +240,19 @@ def parse(text: str) -> ApacheConfig:
 # -- what web.userdir and web.allow_override judge -------------------------------------
 
 OVERRIDES = ("None", "All", "AuthConfig", "FileInfo", "Indexes", "Limit", "Options")
+
+
+def override_value(value: Any, what: str = "the AllowOverride value") -> str:
+    """Classes of AllowOverride (None alone, or some of AuthConfig ... Options), as the
+    fix writes them on one line."""
+    text = values.text(value, what, max_len=200)
+    words = text.split()
+    names = {w.lower(): w for w in OVERRIDES}
+    if not words or any(w.lower() not in names for w in words) or (
+            len(words) > 1 and {"none", "all"} & {w.lower() for w in words}):
+        raise values.UnsafeValue(f"{what} must be None, All, or classes of "
+                                 f"{', '.join(OVERRIDES[2:])}, got {shown(text)}")
+    return " ".join(names[w.lower()] for w in words)
 
 
 def granted(directive: Directive) -> set[str]:

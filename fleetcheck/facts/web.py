@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fleetcheck import values
-from fleetcheck.facts.apache_config import OVERRIDES
+from fleetcheck.facts.apache_config import OVERRIDES, override_value
 from fleetcheck.facts.base import Command, ParseError, shown, to_int, var_setting
 
 NAME = "web"
@@ -237,19 +237,6 @@ def pattern(value: Any, what: str = "the body pattern") -> str:
         raise values.UnsafeValue(f"{what} is not a regular expression ({exc}): "
                                  f"{shown(text)}") from None
     return text
-
-
-def override_value(value: Any, what: str = "the AllowOverride value") -> str:
-    """Classes of AllowOverride (None alone, or some of AuthConfig ... Options), as the
-    fix writes them on one line."""
-    text = values.text(value, what, max_len=200)
-    words = text.split()
-    names = {w.lower(): w for w in OVERRIDES}
-    if not words or any(w.lower() not in names for w in words) or (
-            len(words) > 1 and {"none", "all"} & {w.lower() for w in words}):
-        raise values.UnsafeValue(f"{what} must be None, All, or classes of "
-                                 f"{', '.join(OVERRIDES[2:])}, got {shown(text)}")
-    return " ".join(names[w.lower()] for w in words)
 
 
 # The vars whose values reach a request, a handshake or a file (checked at load:
