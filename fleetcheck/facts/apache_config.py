@@ -191,11 +191,11 @@ def parse(text: str) -> ApacheConfig:
         raise ParseError(f"line {max(len(lines), 1)}: no {END!r} line at the end "
                          "(truncated output?)")
     if not lines[0].startswith(MARK + "tool "):
-        raise ParseError(f"line 1: expected {MARK}tool TOOL, got {lines[0][:80]!r}")
+        raise ParseError(f"line 1: expected {MARK}tool TOOL, got {shown(lines[0], 80)}")
     cfg = ApacheConfig()
     tool = lines[0][len(MARK) + 5:].strip()
     if tool not in TOOLS + ("none",):
-        raise ParseError(f"line 1: unknown tool {tool[:40]!r}")
+        raise ParseError(f"line 1: unknown tool {shown(tool, 40)}")
     cfg.tool = None if tool == "none" else tool
     part, files = None, []
     for no, line in enumerate(lines[1:-1], start=2):
@@ -211,7 +211,7 @@ def parse(text: str) -> ApacheConfig:
                 part = "file"
                 files.append((rest, []))
             else:
-                raise ParseError(f"line {no}: unknown framing line {line[:80]!r}")
+                raise ParseError(f"line {no}: unknown framing line {shown(line, 80)}")
             continue
         if part == "file":
             if not line.startswith("|"):
@@ -230,7 +230,7 @@ def parse(text: str) -> ApacheConfig:
             elif line.strip() and line.strip() != "Included configuration files:":
                 _message(cfg, line)
         elif line.strip():
-            raise ParseError(f"line {no}: output before any section: {line[:80]!r}")
+            raise ParseError(f"line {no}: output before any section: {shown(line, 80)}")
     for path, text in files:
         cfg.config += directives(text, path, cfg.loaded)
     cfg.unread = cfg.includes[len(files):]      # past the script's 500 files

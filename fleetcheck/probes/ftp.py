@@ -13,26 +13,17 @@ writing on the server. The judging is pure (:func:`problems`).
 from __future__ import annotations
 
 import ftplib
-import ipaddress
 from dataclasses import dataclass, field
+
+from fleetcheck.probes import NotAllowed
+from fleetcheck.probes import target as probe_target
 
 MAX_REPLY = 300
 
 
-class NotAllowed(RuntimeError):
-    """A login test to an address that is not the host's inventory IP address."""
-
-
 def target(address: str | None) -> tuple[str | None, str | None]:
     """(the IP address to test, None) or (None, why the test does not apply)."""
-    if not address:
-        return None, "no address in the inventory (ansible_host)"
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return None, (f"the inventory address {address} is a name: the login test connects "
-                      "to inventory IP addresses only (no DNS lookup)")
-    return str(ip), None
+    return probe_target(address, "the login test")
 
 
 @dataclass

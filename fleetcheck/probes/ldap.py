@@ -16,7 +16,6 @@ and follows no referral. The judging is pure (:func:`problems`).
 
 from __future__ import annotations
 
-import ipaddress
 import math
 import ssl
 import warnings
@@ -24,24 +23,16 @@ from dataclasses import dataclass, field
 
 from fleetcheck.facts import ldap as ldapfact
 from fleetcheck.facts.ldap import dn
+from fleetcheck.probes import NotAllowed
+from fleetcheck.probes import target as probe_target
 
 MAX_TEXT = 300
 NO_SUCH_OBJECT = 32
 
 
-class NotAllowed(RuntimeError):
-    """A search sent to an address that is not the host's inventory IP address."""
-
-
 def target(address: str | None) -> tuple[str | None, str | None]:
     """(the IP address to search, None) or (None, why the check does not apply)."""
-    if not address:
-        return None, "no address in the inventory (ansible_host)"
-    try:
-        return str(ipaddress.ip_address(address)), None
-    except ValueError:
-        return None, (f"the inventory address {address} is a name: the base search connects "
-                      "to inventory IP addresses only (no DNS lookup)")
+    return probe_target(address, "the base search")
 
 
 @dataclass

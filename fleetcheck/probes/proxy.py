@@ -15,7 +15,6 @@ without it comes from the origin. The judging is pure (:func:`problems`).
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from dataclasses import dataclass
 
@@ -23,25 +22,17 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from fleetcheck.facts.squid import http_url
+from fleetcheck.probes import NotAllowed
+from fleetcheck.probes import target as probe_target
 from fleetcheck.values import address as ip_address
 
 MAX_REASON = 300
 DENIED = ("ERR_ACCESS_DENIED", "ERR_CACHE_ACCESS_DENIED", "ERR_PROXY_AUTH_REQUIRED")
 
 
-class NotAllowed(RuntimeError):
-    """A request to a proxy address that is not the host's inventory IP address."""
-
-
 def target(address: str | None) -> tuple[str | None, str | None]:
     """(the proxy's IP address, None) or (None, why the requests do not apply)."""
-    if not address:
-        return None, "no address in the inventory (ansible_host)"
-    try:
-        return str(ipaddress.ip_address(address)), None
-    except ValueError:
-        return None, (f"the inventory address {address} is a name: the proxy is asked at "
-                      "inventory IP addresses only (no DNS lookup)")
+    return probe_target(address, "the proxy request")
 
 
 class _From(HTTPAdapter):

@@ -16,24 +16,19 @@ import smtplib
 from dataclasses import dataclass, field
 
 from fleetcheck.facts.postfix import smtp_address
+from fleetcheck.probes import NotAllowed
+from fleetcheck.probes import target as probe_target
 from fleetcheck.values import dns_name
 
 MAX_REPLY = 300
 
 
-class NotAllowed(RuntimeError):
-    """A relay test to an address that is not the host's inventory IP address."""
-
-
 def target(address: str | None) -> tuple[str | None, str | None]:
     """(the IP address to test, None) or (None, why the test does not apply)."""
-    if not address:
-        return None, "no address in the inventory (ansible_host)"
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return None, (f"the inventory address {address} is a name: the relay test connects "
-                      "to inventory IP addresses only (no DNS lookup)")
+    address, why = probe_target(address, "the relay test")
+    if address is None:
+        return None, why
+    ip = ipaddress.ip_address(address)
     if ip.is_loopback:
         return None, (f"the inventory address {ip} is loopback: a test from this machine "
                       "comes from inside mynetworks and proves nothing")
