@@ -158,7 +158,7 @@ def host_files(lab, h) -> dict[str, str]:
 
     zone = lab.inv.dns.get("zone", "lab.test")
     cert, key = web.issue(lab, (f"{h.name}.{zone}",), 365)
-    ca = (web._pki(lab) / "ca.pem").read_text()
+    ca = (web.pki(lab) / "ca.pem").read_text()
     return {BOOT: BOOT_SCRIPT, CONFIG_LDIF: config_ldif(),
             f"{LAB_DIR}/databases.ldif": databases_ldif(), TREE_LDIF: tree_ldif(),
             CA: ca, CERT: cert, KEY: key}

@@ -71,7 +71,8 @@ SERVICES = {
 # -- the lab CA and certificates (on the controller) -------------------------------------
 
 
-def _pki(lab) -> Path:
+def pki(lab) -> Path:
+    """The lab CA's directory on the controller (lab/state/web/), made when missing."""
     path = Path(lab.state_dir) / "web"
     path.mkdir(parents=True, exist_ok=True)
     return path
@@ -102,7 +103,7 @@ def _ca(lab):
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.x509.oid import NameOID
 
-    d = _pki(lab)
+    d = pki(lab)
     if (d / "ca.pem").exists() and (d / "ca.key").exists():
         return (x509.load_pem_x509_certificate((d / "ca.pem").read_bytes()),
                 serialization.load_pem_private_key((d / "ca.key").read_bytes(), None))
@@ -151,7 +152,7 @@ def server_cert(lab) -> tuple[str, str]:
     """The healthy certificate of www.lab.test (a year; made again when under 60 days)."""
     from cryptography import x509
 
-    d = _pki(lab)
+    d = pki(lab)
     pem, key = d / "www.pem", d / "www.key"
     if pem.exists() and key.exists():
         cert = x509.load_pem_x509_certificate(pem.read_bytes())
