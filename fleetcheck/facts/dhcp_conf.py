@@ -309,6 +309,8 @@ def parse_kea_conf(text: str) -> DhcpConf:
         raise ParseError(f"line {exc.lineno}: not JSON: {exc.msg}") from None
     except RecursionError:
         raise ParseError("line 1: nested too deep") from None
+    except ValueError:   # a number of more than 4300 digits
+        raise ParseError("line 1: a number too long to read") from None
     out = DhcpConf(includes=includes)
     dhcp4 = data.get("Dhcp4") if isinstance(data, dict) else None
     if not isinstance(dhcp4, dict):
