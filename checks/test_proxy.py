@@ -32,8 +32,8 @@ def test_squid(host, facts, evidence):
     relays anyone's traffic in the host's name (abuse, access to the inside
     networks): high; the inside client refused is an outage for its users: high.
     Not applicable where Squid is not installed and nothing is requested, and where it
-    is installed, not running, nothing declared and its configuration clean (a package
-    nobody uses). --remediate restores the declared acls (`squid -k parse`, then `squid
+    is installed, not running, nothing declared and `squid -k parse` exits 0 (a package
+    nobody uses: its warnings, such as a host name that does not resolve, are not judged). --remediate restores the declared acls (`squid -k parse`, then `squid
     -k reconfigure`)."""
     conf = settings(host.vars)
     if conf is None:
@@ -44,8 +44,7 @@ def test_squid(host, facts, evidence):
     asks = bool(conf["url"]) and bool(conf["inside"] or conf["outside"])
     if not cfg.installed and not asks:
         pytest.skip("Squid is not installed (no squid) and no request is declared")
-    if cfg.installed and not cfg.running and not declared and not asks and cfg.valid \
-            and not cfg.warnings:
+    if cfg.installed and not cfg.running and not declared and not asks and cfg.valid:
         pytest.skip("Squid is installed but not running, and nothing is declared")
     problems = []
     if cfg.installed:

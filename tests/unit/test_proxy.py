@@ -319,3 +319,13 @@ def test_plan_refuses_when_unsure():
     assert "already hold the declared networks" in plan(cfg=captured("lab-running")).reason
     no_acl = lab_conf(["10.213.47.0/24"]).replace("acl lab_clients", "acl others")
     assert "no `acl lab_clients src` line" in plan(conf=no_acl).reason
+
+
+def test_an_unused_squid_s_warnings_are_not_judged():
+    # installed, not running, nothing declared, parse exit 0: a package nobody uses; a
+    # host whose name does not resolve makes Squid warn (the lab's hostname-changed)
+    import dataclasses
+
+    idle = dataclasses.replace(captured("raw-no-hostname"), running=False, exit=0)
+    assert idle.warnings and idle.valid
+    assert run({"proxy_squid": {}}, idle)[0] == "skipped"
