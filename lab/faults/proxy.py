@@ -83,6 +83,9 @@ cache deny all
 coredump_dir /var/spool/squid
 shutdown_lifetime 1 seconds
 pinger_enable off
+# no pooled connections to web1: one that died with a link flap would answer
+# the next request with ERR_READ_ERROR
+server_persistent_connections off
 """
 
 
