@@ -15,12 +15,11 @@ declared parameters are restored: a fix never guesses which networks may relay.
 
 from __future__ import annotations
 
-from fleetcheck import values
 from fleetcheck.facts.base import Command
 from fleetcheck.facts.postfix import (FIXED, VALUE_KINDS, VAR, main_cf_value,
                                       parse_main_cf, settings)
 from fleetcheck.remediation import RunCommand, WriteFile, fix, refuse
-from fleetcheck.remediation.edit import declared_problem, not_utf8, unsafe, verify
+from fleetcheck.remediation.edit import declared_problem, editable, unsafe, verify
 
 
 def set_parameters(text: str, wanted: dict[str, str]) -> str:
@@ -64,14 +63,9 @@ def plan_relay(ctx):
         return refuse(ctx.check_id, ctx.host, "Postfix is not installed (no postconf): the "
                       "MTA answering on the SMTP port is another one; fix by hand")
     path = cfg.main_cf
-    why = unsafe([(values.path, path, "main.cf's path (postconf config_directory)")])
+    current, why = editable(ctx, path, "main.cf's path (postconf config_directory)")
     if why:
         return refuse(ctx.check_id, ctx.host, why)
-    current = ctx.facts.get("file", path=path)
-    if not current.exists:
-        return refuse(ctx.check_id, ctx.host, f"{path} does not exist")
-    if not_utf8(path, current):
-        return refuse(ctx.check_id, ctx.host, not_utf8(path, current))
     try:
         after = set_parameters(current.text, wanted)
     except ValueError as exc:

@@ -23,7 +23,7 @@ from fleetcheck.facts.base import Command
 from fleetcheck.facts.squid import (VALUE_KINDS, VAR, acl_name, network, parse_squid_conf,
                                     same_networks, settings)
 from fleetcheck.remediation import RunCommand, WriteFile, fix, refuse
-from fleetcheck.remediation.edit import declared_problem, not_utf8, unsafe, verify
+from fleetcheck.remediation.edit import declared_problem, editable, unsafe, verify
 
 # `squid -k reconfigure`, then wait until cache.log says it accepts connections again
 # (the count of its `Accepting HTTP Socket connections` lines goes up; 10 s at most)
@@ -118,14 +118,9 @@ def plan_acls(ctx):
                       "the client is let in or kept out by something else (http_access, an "
                       "included file); fix by hand")
     path = conf.get("config") or cfg.config
-    why = unsafe([(values.path, path, "proxy_squid.config")])
+    current, why = editable(ctx, path, "proxy_squid.config")
     if why:
         return refuse(ctx.check_id, ctx.host, why)
-    current = ctx.facts.get("file", path=path)
-    if not current.exists:
-        return refuse(ctx.check_id, ctx.host, f"{path} does not exist")
-    if not_utf8(path, current):
-        return refuse(ctx.check_id, ctx.host, not_utf8(path, current))
     try:
         after = set_acls(current.text, wanted)
     except ValueError as exc:

@@ -161,3 +161,16 @@ def set_keyword(text: str, pattern: str, line: str, *, insert: str = "end",
     if lines and not lines[-1].endswith("\n"):
         lines[-1] += "\n"
     return "".join(lines) + line + "\n"
+
+
+def editable(ctx, path: str, what: str):
+    """(the current FileState of `path`, None), or (None, why it cannot be edited): the
+    path must be a safe absolute path (`what` names where it came from), the file must
+    exist and be UTF-8. One preamble for the fixes that edit a configuration in place."""
+    why = unsafe([(values.path, path, what)])
+    if why:
+        return None, why
+    current = ctx.facts.get("file", path=path)
+    if not current.exists:
+        return None, f"{path} does not exist"
+    return (None, not_utf8(path, current)) if not_utf8(path, current) else (current, None)
