@@ -47,7 +47,7 @@ test-deps: $(TEST_STAMP) $(WHEELHOUSE_STAMP) lab-deps
 # process (one lab per machine: its bridge and namespace names are global).
 TEST_WORKERS ?= 2
 test: test-deps
-	FLEETCHECK_TESTS_COMPLETE=1 $(PYTEST) tests -q -p no:cacheprovider -m "not integration" -n $(TEST_WORKERS) $(ARGS)
+	FLEETCHECK_TESTS_COMPLETE=1 $(PYTEST) tests -q -p no:cacheprovider -m "not integration" -n $(TEST_WORKERS) --dist loadgroup $(ARGS)
 	FLEETCHECK_TESTS_COMPLETE=1 $(PYTEST) tests -q -p no:cacheprovider -m integration $(ARGS)
 
 # The fast part only: no lab, no root needed (as another user, the tests marked

@@ -28,7 +28,7 @@ def test_vsftpd_runs_and_refuses_anonymous(healthy, ssh):
     assert test.steps[-1].startswith("QUIT -> 221"), test
 
 
-def test_anonymous_upload(healthy, ssh):
+def test_ftp_anonymous_upload(healthy, ssh):
     ssh.toggles("web1", "ftp-anonymous-upload",
                 "grep -c '^anon_upload_enable=YES' /etc/vsftpd.conf || true", "0", "1")
     healthy.fault("web1", "ftp-anonymous-upload")
@@ -40,7 +40,7 @@ def test_anonymous_upload(healthy, ssh):
     assert anonymous().refused
 
 
-def test_chroot_off(healthy, ssh):
+def test_ftp_chroot_off(healthy, ssh):
     ssh.toggles("web1", "ftp-chroot-off", "grep '^chroot_local_user=' /etc/vsftpd.conf",
                 "chroot_local_user=YES", "chroot_local_user=NO")
     assert anonymous().refused

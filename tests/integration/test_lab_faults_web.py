@@ -15,10 +15,17 @@ pytestmark = pytest.mark.integration
 WEB1 = "10.213.47.30"
 SERVED = ("echo | openssl s_client -connect 127.0.0.1:443 -servername www.lab.test "
           "2>/dev/null | openssl x509 -noout")
-APP_STATUS = ("python3 -c \"import urllib.request as r, urllib.error as e\n"
-              "try: print(r.urlopen(r.Request('http://127.0.0.1:8080/', headers={'Host': "
-              "'app.lab.test'}), timeout=5).status)\n"
-              "except e.HTTPError as x: print(x.code)\"")
+
+
+def status(vhost: str) -> str:
+    """A shell command that prints the status Apache answers for vhost's / on web1."""
+    return ("python3 -c \"import urllib.request as r, urllib.error as e\n"
+            "try: print(r.urlopen(r.Request('http://127.0.0.1:8080/', headers={'Host': "
+            f"'{vhost}'}}), timeout=5).status)\n"
+            "except e.HTTPError as x: print(x.code)\"")
+
+
+APP_STATUS = status("app.lab.test")
 
 
 def test_apache_syntax_error(healthy, ssh):
@@ -51,6 +58,22 @@ def test_tls10_enabled(healthy, ssh):
                 "openssl s_client -tls1 -cipher DEFAULT:@SECLEVEL=0 -connect 127.0.0.1:443 "
                 "</dev/null >/dev/null 2>&1 && echo accepted || echo refused",
                 "refused", "accepted")
+
+
+def test_userdir_enabled(healthy, ssh):
+    ssh.toggles("web1", "userdir-enabled",
+                "apache2ctl -M 2>/dev/null | grep -c userdir_module || true", "0", "1")
+
+
+def test_allowoverride_all(healthy, ssh):
+    """Seen by its effect: an .htaccess that denies everything is ignored under
+    AllowOverride None and obeyed under All."""
+    htaccess = "/var/www/lab-www/.htaccess"
+    healthy.put_file("web1", htaccess, "Require all denied\n")
+    try:
+        ssh.toggles("web1", "allowoverride-all", status("www.lab.test"), "200", "403")
+    finally:
+        ssh.out("web1", f"rm -f {htaccess}")
 
 
 def test_controller_probes(healthy):
