@@ -77,6 +77,7 @@ AREAS = {
     "proxy": ("fleetcheck.facts.squid",),
     "ldap": ("fleetcheck.facts.ldap",),
     "ftp": ("fleetcheck.facts.vsftpd",),
+    "vpn": ("fleetcheck.facts.openvpn",),
     "engine": ("fleetcheck.inventory.hostvars",),
 }
 

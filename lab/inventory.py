@@ -55,7 +55,8 @@ class LabHost:
         in `services` too, so that a stopped smbd fails one check, not two), the
         message bus and the time daemon a Debian host starts at boot (judged by
         service.failed and time.synced, not service.running), and ISC dhcpd where
-        `dhcp.config_valid` declares it running (judged there: lab/faults/dhcp.py)."""
+        `dhcp.config_valid` declares it running (judged there: lab/faults/dhcp.py), and
+        OpenVPN where `vpn.openvpn.instances` declares one running (lab/faults/vpn.py)."""
         out = self.services
         if (self.vars.get("samba") or {}).get("shares") and "smbd" not in out:
             out.append("smbd")
@@ -63,6 +64,10 @@ class LabHost:
         if (dhcp.get("running") is True and dhcp.get("server") in ("isc", None)
                 and "isc-dhcp-server" not in out):
             out.append("isc-dhcp-server")
+        vpn = ((self.vars.get("vpn") or {}).get("openvpn") or {}).get("instances") or {}
+        if any((i or {}).get("running", True) is True for i in vpn.values()) \
+                and "openvpn" not in out:
+            out.append("openvpn")
         for daemon in () if self.has("plain") else BOOT_DAEMONS:   # bench hosts: sshd only
             if daemon not in out:
                 out.append(daemon)

@@ -25,6 +25,9 @@ mknod -m 666 dev/full c 1 7
 mknod -m 666 dev/random c 1 8
 mknod -m 666 dev/urandom c 1 9
 mknod -m 666 dev/tty c 5 0
+# the tun device (OpenVPN on files1: lab/faults/vpn.py); its interfaces are the host's
+mkdir -p dev/net
+mknod -m 600 dev/net/tun c 10 200
 mkdir -p dev/pts dev/shm
 mount -t devpts -o newinstance,ptmxmode=0666,mode=620,gid=5 devpts dev/pts
 ln -s pts/ptmx dev/ptmx

@@ -72,6 +72,7 @@ REGISTRY = {
     "squid_config": "fleetcheck.facts.squid_config",
     "slaptest": "fleetcheck.facts.slaptest",
     "vsftpd": "fleetcheck.facts.vsftpd",
+    "openvpn": "fleetcheck.facts.openvpn",
 }
 
 

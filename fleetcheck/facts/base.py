@@ -64,6 +64,20 @@ def to_float(text: str, where: str) -> float:
     return float(text)
 
 
+def bounded_lines(text: str, max_bytes: int, max_lines: int) -> list[str]:
+    """A configuration file's lines (no final empty one), or ParseError when it holds
+    more than `max_bytes` characters or `max_lines` lines: a parser's memory and time
+    stay bounded whatever the host sends."""
+    if len(text) > max_bytes:
+        raise ParseError(f"line 1: more than {max_bytes} characters")
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    if len(lines) > max_lines:
+        raise ParseError(f"line {max_lines + 1}: more than {max_lines} lines")
+    return lines
+
+
 class FactError(RuntimeError):
     """Gathering a fact failed on the host (command failed, timed out, ...)."""
 

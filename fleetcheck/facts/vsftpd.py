@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fleetcheck import values
-from fleetcheck.facts.base import Command, ParseError, shown, var_setting
+from fleetcheck.facts.base import Command, ParseError, bounded_lines, shown, var_setting
 
 NAME = "vsftpd"
 VAR = "ftp"
@@ -148,13 +148,7 @@ def as_bool(text: Any) -> bool | None:
 def parse_conf(text: str) -> VsftpdConf:
     """vsftpd.conf as vsftpd reads it (see the module's docstring); the lines it would
     refuse are kept in `refused`, at most MAX_REFUSED."""
-    if len(text) > MAX_BYTES:
-        raise ParseError(f"line 1: more than {MAX_BYTES} characters")
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    if len(lines) > MAX_LINES:
-        raise ParseError(f"line {MAX_LINES + 1}: more than {MAX_LINES} lines")
+    lines = bounded_lines(text, MAX_BYTES, MAX_LINES)
     out = VsftpdConf()
 
     def refuse(n: int, raw: str, reason: str) -> None:

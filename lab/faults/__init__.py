@@ -15,14 +15,14 @@ from __future__ import annotations
 import time
 
 from .. import render, rootfs
-from . import boot, kernel, net, lvm, fs, web, pam, mail, dhcp, proxy, ldap, ftp
+from . import boot, kernel, net, lvm, fs, web, pam, mail, dhcp, proxy, ldap, ftp, vpn
 from .base import ANY, EVERY_CHECK, Fault, FaultError
 
 # The areas whose faults live in lab/faults/<area>.py (the check area's name): each has
 # FAULTS (name -> Fault), a function `_<name with _ for ->(lab, h, heal)` per fault,
 # host_files(lab, h) -> {path: content} the lab writes on h at `up`, and optionally
 # SERVICES (name -> render.LabService: the daemons it runs, for labsvc and init.sh).
-AREAS = (kernel, net, boot, lvm, fs, web, pam, mail, dhcp, proxy, ldap, ftp)
+AREAS = (kernel, net, boot, lvm, fs, web, pam, mail, dhcp, proxy, ldap, ftp, vpn)
 
 FAULTS: dict[str, Fault] = {
     "missing-ptr": Fault(ANY, "the host's PTR record is deleted from the reverse zone on the "

@@ -1,24 +1,29 @@
-"""samba.shares, nfs.exports and updates.applied on the lab: a healthy lab passes; each
-of the faults share-removed, smbd-stopped, nfs-insecure-export and security-update
-makes exactly its check fail on exactly that host; --dry-run changes nothing;
---remediate fixes it and a second run is clean."""
+"""samba.shares, nfs.exports, updates.applied and vpn.openvpn on the lab: a healthy lab
+passes; each of the faults share-removed, smbd-stopped, nfs-insecure-export,
+security-update and openvpn-stopped makes exactly its check fail on exactly that host;
+--dry-run changes nothing; --remediate fixes it and a second run is clean; rollback
+stops the VPN the fix started."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
-from fleet import audit
+from fleet import REPO, audit, run_id
 
 pytestmark = pytest.mark.integration
 
 # The checks of this file, and service.running (which must stay green: smbd is judged
 # by samba.shares alone); every other check is left to its own tests (-k keeps runs
 # short).
-CHECKS = "samba or nfs or updates or service"
+CHECKS = "samba or nfs or updates or service or vpn"
 FAULTS = {
     "share-removed": ("files1", "samba.shares", set()),
     "smbd-stopped": ("files1", "samba.shares", set()),
     "nfs-insecure-export": ("files1", "nfs.exports", set()),
     "security-update": ("app1", "updates.applied", set()),
+    "openvpn-stopped": ("files1", "vpn.openvpn", set()),
 }
 # Every regular file under /etc, /var and /srv with its checksum, except smbd's
 # profiling counters: smbd itself updates them whenever a client connects, and the
@@ -39,7 +44,8 @@ def test_healthy_lab_passes(healthy, tmp_path):
     assert {("files1", "samba.shares"), ("files1", "nfs.exports")} <= passed
     assert {h for h, c in passed if c == "updates.applied"} == set(healthy.hosts)
     # samba/nfs apply where the inventory declares shares/exports, and only there
-    na = {(r["host"], r["check_id"]) for r in records if r["outcome"] == "not-applicable"}
+    na = {(r["host"], r["check_id"]) for r in records if r["outcome"] == "not-applicable"
+          and r["check_id"] in ("samba.shares", "nfs.exports")}
     assert na == {(h, c) for h in healthy.hosts if h != "files1"
                   for c in ("samba.shares", "nfs.exports")}
     assert rc == 0, out
@@ -93,3 +99,19 @@ def test_stale_lists_are_a_finding_unless_refreshed(healthy, tmp_path):
     (rec,) = records
     assert rec["outcome"] == "passed" and rec["evidence"]["refreshed"] is True, out
     assert rec["evidence"]["lists_age_days"] < 1
+
+
+def test_the_started_vpn_is_stopped_again_by_rollback(healthy, tmp_path):
+    """vpn.openvpn's fix changes no file: what rollback restores is the runtime state
+    (its on_rollback stop), and the instance is down again as before the fix."""
+    runs = "pgrep -x openvpn >/dev/null && echo runs || echo stopped"
+    healthy.fault("files1", "openvpn-stopped")
+    rc, records, out = audit(tmp_path, "--limit", "files1", "--remediate", "-k", "vpn")
+    assert [r["outcome"] for r in records] == ["fixed"], out
+    assert healthy.sh("files1", runs).stdout.strip() == "runs"
+    proc = subprocess.run([sys.executable, "-m", "fleetcheck", "rollback", run_id(tmp_path),
+                           "--reports-dir", str(tmp_path / "reports")],
+                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert healthy.sh("files1", runs).stdout.strip() == "stopped"
+    healthy.heal("files1", "openvpn-stopped")

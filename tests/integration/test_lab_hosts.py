@@ -9,6 +9,7 @@ import pytest
 
 import lab_probes as p
 from lab.faults import net as lab_net
+from lab.faults import vpn as lab_vpn
 
 pytestmark = pytest.mark.integration
 
@@ -73,9 +74,11 @@ def test_hosts_have_no_route_out(healthy, ssh):
         assert not any(r.startswith("default") for r in routes), (name, routes)
         v4 = [r for r in routes if r and not r.startswith(("fe80", "::1", "ff00"))]
         # beside the lab subnet: the net area's second interface (a veth pair whose both
-        # ends stay in the host) and its declared null route (lab/faults/net.py)
+        # ends stay in the host) and its declared null route (lab/faults/net.py), and the
+        # VPN's own subnet on files1's tun device (lab/faults/vpn.py)
         inside = (str(healthy.inv.subnet), f"blackhole {lab_net.ROUTE}",
-                  f"{ipaddress.ip_interface(lab_net.IFACE_ADDRESS).network} dev {lab_net.IFACE} ")
+                  f"{ipaddress.ip_interface(lab_net.IFACE_ADDRESS).network} dev {lab_net.IFACE} ",
+                  f"{lab_vpn.SUBNET} dev tun0 ")
         assert all(r.startswith(inside) for r in v4), (name, routes)
 
 

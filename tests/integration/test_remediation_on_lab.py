@@ -27,7 +27,7 @@ FIXED = {"sysctl.value", "sshd.config", "service.running", "sysctl.baseline", "s
          "net.interfaces", "net.routes", "net.hostname", "pam.su_wheel",
          "web.allow_override", "ftp.vsftpd"}
 ELSEWHERE = {"samba.shares", "nfs.exports", "updates.applied", "mail.open_relay",
-             "dhcp.config_valid", "proxy.squid",
+             "dhcp.config_valid", "proxy.squid", "vpn.openvpn",
              "dns.forward_reverse", "dns.axfr_restricted",
              # the lab's swap and LVM are captures (the shared kernel has no swap and no
              # device-mapper): these fixes refuse there, their plans are unit-tested
@@ -64,7 +64,7 @@ def test_dry_run_of_every_fix_writes_nothing(broken, tmp_path):
                              "-k", "not capacity")
     would = {r["check_id"]: r for r in records if r["outcome"] == "would-fix"}
     # every registered remediation ran, except those whose faults live on other hosts
-    # (their dry runs: test_files_and_updates_on_lab.py, on files1 and app1;
+    # (their dry runs: test_files_and_updates_on_lab.py, on files1 and app1 (vpn too);
     # test_dns_on_lab.py, on the DNS faults) and the two the lab cannot run
     assert set(would) == set(load_all()) - ELSEWHERE, out
     assert "-PermitRootLogin yes" in "".join(would["sshd.config"]["plan"]["diffs"].values())
