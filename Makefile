@@ -44,10 +44,12 @@ test-deps: $(TEST_STAMP) $(WHEELHOUSE_STAMP) lab-deps
 # FLEETCHECK_TESTS_COMPLETE: a test marked `root` or `chromium` fails instead of
 # skipping when what it needs is missing (tests/conftest.py): here it all must run.
 # Two sessions: what needs no lab on every core (xdist), then the lab's tests in one
-# process (one lab per machine: its bridge and namespace names are global).
+# process (one lab per machine: its bridge and namespace names are global). --dist
+# loadfile: each test file on one worker, so a module's expensive fixtures (Ansible's
+# answers, the parity venvs) are made once, not once per worker.
 TEST_WORKERS ?= 2
 test: test-deps
-	FLEETCHECK_TESTS_COMPLETE=1 $(PYTEST) tests -q -p no:cacheprovider -m "not integration" -n $(TEST_WORKERS) --dist loadgroup $(ARGS)
+	FLEETCHECK_TESTS_COMPLETE=1 $(PYTEST) tests -q -p no:cacheprovider -m "not integration" -n $(TEST_WORKERS) --dist loadfile $(ARGS)
 	FLEETCHECK_TESTS_COMPLETE=1 $(PYTEST) tests -q -p no:cacheprovider -m integration $(ARGS)
 
 # The fast part only: no lab, no root needed (as another user, the tests marked

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from fleetcheck.connect.common import DEFAULT_CONNECT_TIMEOUT
+from fleetcheck.report import retention
 from fleetcheck.report.records import SEVERITIES
 
 
@@ -92,6 +93,16 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption("--reports-dir", dest="fleet_reports_dir", default=None, metavar="DIR",
                     help="where each run writes <run-id>/ (default: ./reports of the "
                     "directory the command runs in)")
+    group.addoption("--keep-reports", type=int, default=retention.DEFAULT_KEEP,
+                    dest="fleet_keep_reports", metavar="N",
+                    help="keep the newest N runs in the reports directory, and the ones "
+                    "history and rollback still need (0: keep every run; default "
+                    "%(default)s)")
+    group.addoption("--keep-backups", type=float, default=retention.DEFAULT_BACKUP_DAYS,
+                    dest="fleet_keep_backups", metavar="DAYS",
+                    help="a --remediate run removes the hosts' backups of runs older "
+                    "than DAYS (0: never; default %(default)s); the reports of a run "
+                    "that changed hosts are kept that long")
     # Reports and CI gating (fleetcheck.report.wiring). --nagios is pytest-testinfra's
     # own option (adding it again is an argparse conflict); RunReports takes it over.
     group.addoption("--fail-on", dest="fleet_fail_on", choices=SEVERITIES, default=None,

@@ -27,7 +27,7 @@ from fleetcheck.connect.commandlog import CommandLog
 from fleetcheck.facts.base import to_jsonable
 from fleetcheck.gather import DEFAULT_THREADS, GatherHooks
 from fleetcheck.fixtures import EVIDENCE_KEY, Fixtures, UnreachableOutcome
-from fleetcheck.connect.hosts import ConnectOptions, FleetHost, HostPool
+from fleetcheck.connect.hosts import ConnectOptions, FleetHost, HostPool, take_waited
 from fleetcheck.selection.filters import OFFLINE_REASON
 from fleetcheck.inventory import InventoryError
 from fleetcheck.options import add_options
@@ -39,7 +39,7 @@ from fleetcheck.remediation.hooks import (
 )
 from fleetcheck.remediation.rolling import RollingLimits
 from fleetcheck.report import results as results_io
-from fleetcheck.report import terminal, waivers
+from fleetcheck.report import retention, terminal, waivers
 from fleetcheck.report.records import Record
 from fleetcheck.report.wiring import RunReports, WaiverHooks
 from fleetcheck.rootdir import reconsider
@@ -388,6 +388,11 @@ def pytest_runtest_call(item: pytest.Item):
         raise pytest.fail.Exception(text or "assertion failed", pytrace=False) from None
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    take_waited()   # what this thread waited for before the check is not the check's
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     report = yield
@@ -395,7 +400,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if meta is None:
         return report
     if report.when == "setup" and report.passed:
-        item.stash[SETUP_DURATION_KEY] = report.duration
+        item.stash[SETUP_DURATION_KEY] = report.duration - take_waited()
         return report
     if report.when == "teardown" and not report.failed:
         return report
@@ -415,7 +420,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         host=host, check_id=meta.check_id, test_id=item.name, nodeid=item.nodeid,
         severity=severity, title=meta.title, outcome=outcome, message=message,
         evidence=_jsonable(dict(evidence)),
-        duration=round(item.stash.get(SETUP_DURATION_KEY, 0.0) + report.duration, 4),
+        # the check's own cost: setup and call without the waits for other threads
+        duration=round(max(0.0, item.stash.get(SETUP_DURATION_KEY, 0.0) + report.duration
+                           - take_waited()), 4),
         item=_item_of(item.stash[PARAM_KEY], host),
     )
     if remediation is not None and report.when == "call":
@@ -484,6 +491,7 @@ class RecordCollector:
 
     def __init__(self, state: FleetRun):
         self.state = state
+        self.pruned: list[str] = []     # run ids --keep-reports removed at the end
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         data = getattr(report, "fleetcheck", None)
@@ -510,11 +518,22 @@ class RecordCollector:
                 results_io.point_latest(state.reports_dir.parent, state.run_id)
         except OSError as exc:   # a full disk: said at the end, the exit code is 3
             state.report_failed("results.json", exc)
+            return
+        opt = session.config.option
+        try:
+            self.pruned = retention.prune(state.reports_dir.parent, state.run_id,
+                                          opt.fleet_keep_reports, opt.fleet_keep_backups)
+        except OSError as exc:
+            state.report_failed("--keep-reports", exc)
 
     def pytest_terminal_summary(self, terminalreporter, config: pytest.Config) -> None:
         if self.state.records:
             terminal.write_summary(terminalreporter, self.state, self.sorted_records(),
                                    _moves_latest(self.state))
+        if self.pruned:
+            terminalreporter.write_line(
+                f"reports: {len(self.pruned)} old run(s) removed (--keep-reports "
+                f"{config.option.fleet_keep_reports}): {self.pruned[-1]} .. {self.pruned[0]}")
 
 
 def _moves_latest(state: FleetRun) -> bool:

@@ -6,6 +6,7 @@ fails at once with the same reason instead of waiting for its own timeout.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import threading
@@ -160,7 +161,7 @@ class FleetHost:
         if refused:
             self.unreachable_reason = refused
             raise Unreachable(refused)
-        with self.lock:
+        with _waiting_for(self.lock):
             return self._connect()
 
     def _connect(self):
@@ -427,6 +428,32 @@ class TestinfraApi(testinfra.host.Host):
         return self._fleet.run(command, *args, **kwargs)
 
 
+# Seconds a thread spent waiting for others (a host's lock held by a gathering
+# thread, a batch it had to send first) since it last asked: a check's duration in the
+# reports is its own cost, these waits taken out (fleetcheck.plugin).
+_WAITED = threading.local()
+
+
+def _add_wait(seconds: float) -> None:
+    _WAITED.seconds = getattr(_WAITED, "seconds", 0.0) + seconds
+
+
+def take_waited() -> float:
+    """This thread's waiting seconds since the last call (and start again from 0)."""
+    seconds = getattr(_WAITED, "seconds", 0.0)
+    _WAITED.seconds = 0.0
+    return seconds
+
+
+@contextlib.contextmanager
+def _waiting_for(lock):
+    """Hold `lock`; the time spent getting it counts as waiting."""
+    t0 = time.monotonic()
+    with lock:
+        _add_wait(time.monotonic() - t0)
+        yield
+
+
 class FactCache:
     """Parsed facts of one host, each gathered once per run (per command line)."""
 
@@ -454,10 +481,12 @@ class FactCache:
         value = self._values.get(self._keys.get(memo), _MISSING) if memo else _MISSING
         hook = self._on_miss
         if value is _MISSING and hook is not None and hook[0] == threading.get_ident():
+            t0 = time.monotonic()
             hook[1]()
+            _add_wait(time.monotonic() - t0)
             value = self._values.get(self._keys.get(memo), _MISSING) if memo else _MISSING
         if value is _MISSING:
-            with self.host.lock:
+            with _waiting_for(self.host.lock):
                 value = self._get(fact, params, memo)
         if isinstance(value, _Failed):
             raise value.exc

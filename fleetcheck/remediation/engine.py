@@ -85,6 +85,41 @@ BACKUP_SCRIPT = ('set -eu; mkdir -p -- "$(dirname -- "$2")"; '
                  'base64 -w0 -- "$1"; fi')
 
 
+# $1 the backup root, $2 the oldest run id kept (its time part), $3 this run's id: each
+# run directory of the root named as fleetcheck names runs and older than $2 is removed
+# (never this run's), and named on stdout. expr compares the x-prefixed times as text.
+PRUNE_SCRIPT = r"""set -u
+[ -d "$1" ] || exit 0
+for d in "$1"/*/; do
+  d=${d%/}; d=${d##*/}
+  case "$d" in
+    [0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]T[0-9][0-9][0-9][0-9][0-9][0-9]Z-*) ;;
+    *) continue ;;
+  esac
+  [ "$d" = "$3" ] && continue
+  [ "$(expr "x${d%%-*}" \< "x$2")" = 1 ] || continue
+  rm -rf -- "$1/$d" && echo "$d"
+done
+"""
+_PRUNED: set[tuple[str, str]] = set()   # (run id, host) whose old backups were pruned
+
+
+def prune_backups(host, ctx: ApplyContext, journal) -> list[str]:
+    """Once per host and run, under the host's lock: remove its backups of runs older
+    than ctx.keep_backups days (0: never), and say so in the run's journal (its
+    `pruned_backups`, on the controller and on the host)."""
+    if ctx.keep_backups <= 0 or (ctx.run_id, host.name) in _PRUNED:
+        return []
+    _PRUNED.add((ctx.run_id, host.name))
+    cut = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(time.time() - ctx.keep_backups * 86400))
+    res = remote(host, sh(PRUNE_SCRIPT, values.path(backup_root(host), "fleetcheck_backup_dir"),
+                          cut, ctx.run_id))
+    pruned = [ln for ln in res.stdout.split() if ln]
+    if pruned:
+        journal.note_pruned(pruned, ctx.keep_backups)
+    return pruned
+
+
 class ApplyFailed(Exception):
     def __init__(self, message: str, details: dict[str, Any] | None = None, cut: bool = False):
         super().__init__(message)
@@ -103,6 +138,7 @@ class ApplyContext:
     lock_timeout: float = 30.0
     item: str | None = None
     inventory: list[str] = field(default_factory=list)
+    keep_backups: float = 0.0       # days; older backups on the host are pruned (0: never)
 
 
 @dataclass
@@ -110,6 +146,7 @@ class ApplyResult:
     backups: list[dict[str, Any]] = field(default_factory=list)
     steps: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    pruned: list[str] = field(default_factory=list)     # run ids of backups removed
 
 
 def backup_root(host) -> str:
@@ -168,6 +205,8 @@ def apply(plan: Plan, host, ctx: ApplyContext) -> ApplyResult:
         result.warnings += lock.acquire()
         journal.plan_state(no, "locked")
         crash_point("locked")
+        step = "pruning old backups"
+        result.pruned = prune_backups(host, ctx, journal)
         step = "the backup"
         try:
             result.backups = _backup(host, ctx, journal, no)

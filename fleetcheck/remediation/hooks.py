@@ -196,7 +196,8 @@ class RemediationHooks:
             context = engine.ApplyContext(
                 self.run_id, backups_dir, self.options.lock_timeout,
                 item=item.callspec.params.get("item") if hasattr(item, "callspec") else None,
-                inventory=_inventory(item.config))
+                inventory=_inventory(item.config),
+                keep_backups=float(getattr(item.config.option, "fleet_keep_backups", 0) or 0))
             try:
                 result = engine.apply(plan, host, context)
             except engine.ApplyFailed as exc:
@@ -209,6 +210,8 @@ class RemediationHooks:
                     self._cut[host.name] = exc.details.get("lost", "connection lost")
                 raise AssertionError(f"fix failed: {exc}") from None
             info["backups"] = result.backups
+            if result.pruned:     # the host's backups of older runs, removed under the lock
+                info["pruned_backups"] = result.pruned
             if result.warnings:
                 info["warnings"] = result.warnings
                 self._warn(item, host.name, result.warnings)

@@ -180,6 +180,14 @@ class Journal:
             return no
         return self._change(add)
 
+    def note_pruned(self, run_ids: list[str], days: float) -> None:
+        """The host's backups of these runs were removed (older than `days`)."""
+        def note(data):
+            data.setdefault("pruned_backups", {"older_than_days": days, "runs": []})
+            data["pruned_backups"]["runs"] += [r for r in run_ids
+                                               if r not in data["pruned_backups"]["runs"]]
+        self._change(note)
+
     def plan_state(self, no: int, state: str, error: str | None = None) -> None:
         def set_state(data):
             entry = self._plan(data, no)

@@ -33,9 +33,12 @@ def write_json_atomic(path: Path, data) -> None:
 
 
 def write_results(path: Path, metadata: dict, records: list[Record], duration: float) -> None:
+    """results.json, and run.json beside it: the run's metadata alone (what the next
+    runs' pruning reads: fleetcheck.report.retention)."""
     meta = dict(metadata, duration=round(duration, 3),
                 finished=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
     write_json_atomic(path, {"run": meta, "records": [r.to_json() for r in records]})
+    write_json_atomic(path.parent / "run.json", meta)
 
 
 def load_results(path: Path) -> tuple[dict, list[Record]]:

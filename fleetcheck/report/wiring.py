@@ -202,7 +202,7 @@ class RunReports:
         elif self.prometheus_path:
             try:
                 write_atomic(Path(self.prometheus_path), prometheus.render(
-                    records, verdict, state.started, duration, state.run_id))
+                    records, verdict, state.started, duration))
             except OSError as exc:
                 state.report_failed(f"--prometheus {self.prometheus_path}", exc)
         if self.sarif_path:
@@ -211,7 +211,8 @@ class RunReports:
             try:
                 write_json_atomic(Path(self.sarif_path), sarif.build(
                     records, __version__, state.run_id,
-                    incomplete=None if status.complete else status.describe()))
+                    incomplete=None if status.complete else status.describe(),
+                    hosts=sarif.inventory_lines(state.hosts, Path.cwd())))
             except OSError as exc:
                 state.report_failed(f"--sarif {self.sarif_path}", exc)
         if session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
@@ -239,10 +240,14 @@ class RunReports:
             if self.other_failures and code == nagios.OK:
                 code, line = nagios.UNKNOWN, line.replace(
                     "FLEETCHECK OK", f"FLEETCHECK UNKNOWN - {self.other_failures} test errors;", 1)
-        sys.stdout.write(line + "\n")
+        # pytest's own output (spooled by testinfra's --nagios) goes to stderr: a
+        # plugin's stdout is its status line and long output only
         if self.nagios_out is not None:
             self.nagios_out.seek(0)
-            shutil.copyfileobj(self.nagios_out, sys.stdout.buffer)
+            sys.stderr.flush()
+            shutil.copyfileobj(self.nagios_out, sys.stderr.buffer)
+            sys.stderr.flush()
+        sys.stdout.write(line + "\n")
         sys.stdout.flush()
         session.exitstatus = code
 

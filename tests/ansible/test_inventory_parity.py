@@ -57,10 +57,6 @@ from fleetcheck.inventory.order import levels
 
 from ansible_answers import decoded, kept, selected
 
-# its expensive module/session fixtures (Ansible's answers, built venvs) run once: all
-# its tests on one xdist worker, in a row (make test's --dist loadgroup)
-pytestmark = pytest.mark.xdist_group("ansible-inventory-parity")
-
 HERE = Path(__file__).resolve().parent
 CASES_DIR = HERE.parent / "fixtures" / "ansible"
 EMPTY_CFG = HERE.parent / "fixtures" / "inventory" / "empty-ansible.cfg"

@@ -36,10 +36,6 @@ from pathlib import Path
 
 import pytest
 
-# its expensive module/session fixtures (Ansible's answers, built venvs) run once: all
-# its tests on one xdist worker, in a row (make test's --dist loadgroup)
-pytestmark = pytest.mark.xdist_group("parity")
-
 REPO = Path(__file__).resolve().parents[2]
 SUITE = Path(__file__).resolve().parent / "suite"
 TIMEOUT = 300

@@ -221,3 +221,38 @@ def pytest_unconfigure(config):
         assert [r["rc"] for r in sent] == [None] * 3
         assert [r["command"] for r in again][:2] == ["LC_ALL=C vmstat 1 2", "nproc"]
         assert all("batch" not in r and r["rc"] == 0 for r in again)
+
+
+# --- a check's duration is its own cost ------------------------------------------------
+
+WAIT_CHECKS = """
+import time
+
+import pytest
+
+from fleetcheck.connect import hosts
+
+
+@pytest.mark.check("demo.early", facts=[])
+def test_early(host, facts):
+    time.sleep(0.3)
+    hosts._add_wait(0.25)   # as a wait for the host's lock would count it
+    assert facts.loadavg.load1 >= 0
+"""
+
+
+def test_a_checks_duration_leaves_out_what_it_waited_for(pytester):
+    """The record's duration (every report's, Prometheus' too) is what the check cost:
+    the seconds its thread counted as waiting for others (the host's lock held by a
+    gathering thread, a batch sent first: tests/unit/test_fact_waits.py) are taken out;
+    pytest's own duration (its reports' setup and call) keeps them."""
+    pytester.makefile(".yml", inv="all:\n  hosts:\n    a: {ansible_connection: local}\n")
+    pytester.makepyfile(test_demo=WAIT_CHECKS)
+    rec = pytester.inline_run("--inventory", "inv.yml")
+    rec.assertoutcome(passed=1)
+    theirs = sum(r.duration for r in rec.getreports("pytest_runtest_logreport")
+                 if r.when in ("setup", "call"))
+    run = json.loads((pytester.path / "reports" / "last" / "results.json").read_text())
+    (mine,) = [r["duration"] for r in run["records"]]
+    assert 0.0 <= mine <= theirs - 0.24, (mine, theirs)
+    assert theirs >= 0.3

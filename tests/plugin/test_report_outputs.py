@@ -14,6 +14,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from nagios_output import parse_plugin_output
 from prometheus_client.parser import text_string_to_metric_families
 
 SCHEMA = Path(__file__).parents[1] / "fixtures" / "sarif" / "sarif-schema-2.1.0.json"
@@ -130,6 +131,14 @@ def test_every_output_agrees(fleet, pytester):
     sarif = json.loads((pytester.path / "out" / "fleet.sarif").read_text())
     jsonschema.Draft4Validator(json.loads(SCHEMA.read_text())).validate(sarif)
     results = sarif["runs"][0]["results"]
+    # GitHub's GH1003: a region with a startLine; a host of inv.yml points at its line
+    regions = {r["properties"]["host"]: (r["locations"][0]["physicalLocation"]
+                                         ["artifactLocation"]["uri"],
+                                         r["locations"][0]["physicalLocation"]["region"]
+                                         ["startLine"]) for r in results}
+    inv_lines = (pytester.path / "inv.yml").read_text().splitlines()
+    for host, (uri, line) in regions.items():
+        assert uri == "inv.yml" and inv_lines[line - 1].strip().startswith(host), (host, uri)
     bad = sum(counts[o] for o in ("failed", "error", "unreachable", "would-fix"))
     assert len([r for r in results if "suppressions" not in r]) == bad
     assert len([r for r in results if "suppressions" in r]) == counts["waived"]
@@ -138,17 +147,24 @@ def test_every_output_agrees(fleet, pytester):
 
 
 def test_nagios_line_agrees_and_replaces_testinfras(fleet, pytester):
+    """stdout is the plugin output alone (the status line, then one long-output line
+    per failing record); pytest's own output goes to stderr."""
     res = fleet("--nagios", flip_bad="d")
-    first = res.stdout.lines[0]
-    assert first.startswith("FLEETCHECK CRITICAL - "), first
-    assert "TESTINFRA" not in res.stdout.str()
+    status, text, perf, long = parse_plugin_output(res.stdout.str())
+    assert status == "CRITICAL", text
+    assert "TESTINFRA" not in res.stdout.str() + res.stderr.str()
     assert res.ret == 2
-    perf = dict(kv.split("=") for kv in first.split("|", 1)[1].split())
     run = json.loads((latest(pytester) / "results.json").read_text())
     counts = Counter(r["outcome"] for r in run["records"])
     for outcome in run["run"]["gate"]["counts"]:
         assert int(perf[outcome.replace("-", "_")]) == counts.get(outcome, 0)
-    assert int(perf["failing"]) == run["run"]["gate"]["failing"]
+    failing = run["run"]["gate"]["failing"]
+    assert int(perf["failing"]) == failing and f"- {failing} failing (" in text
+    assert len(long) == min(failing, 10) + (failing > 10)
+    failed = {(r["host"], r["check_id"]) for r in run["records"]
+              if r["outcome"] in ("failed", "error", "unreachable")}
+    assert {tuple(ln.split(" ")[:2]) for ln in long} <= failed
+    assert "fleetcheck gate" in res.stderr.str()     # the terminal summary, on stderr
 
 
 @pytest.mark.parametrize("args, status, code", [
@@ -203,3 +219,15 @@ def test_history_ignores_other_inventories(fleet, pytester):
     pytester.makefile(".yml", other="all:\n  hosts:\n    a: {ansible_connection: local}\n")
     res = pytester.runpytest("--inventory", "other.yml", "-k", "flip")
     assert "history: no previous run of this inventory" in res.stdout.str()
+
+
+def test_keep_reports_prunes_old_runs_but_not_what_history_needs(fleet, pytester):
+    for _ in range(3):
+        res = fleet("--limit", "d", "--keep-reports", "1")
+    res.stdout.fnmatch_lines(["reports: 1 old run(s) removed (--keep-reports 1): *"])
+    fleet("--limit", "a:d", "--keep-reports", "1")     # another selection
+    runs = sorted(p.name for p in (pytester.path / "reports").iterdir()
+                  if not p.is_symlink() and not p.name.startswith("."))
+    # this run, and the newest run of the other selection (its next run's history)
+    assert len(runs) == 2, runs
+    assert all((pytester.path / "reports" / r / "run.json").is_file() for r in runs)

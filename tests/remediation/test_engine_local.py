@@ -321,3 +321,34 @@ def test_service_command_refuses_a_name_that_got_past_the_load(name):
 
     with pytest.raises(engine.ApplyFailed, match="the service name"):
         engine.service_command(None, name, "start")
+
+
+def test_a_later_fix_prunes_the_hosts_old_backups_and_its_journal_says_so(pytester):
+    """--keep-backups DAYS: under the host's lock, once per run, the backups of runs
+    older than DAYS are removed (never this run's, never a directory not named as a
+    run), and the run's journal (controller and host) names them."""
+    setup(pytester, {"a": {}})
+    backups = pytester.path / "a" / "backups"
+    old, recent = "20200101T000000Z-01d1", time.strftime(
+        "%Y%m%dT%H%M%SZ-beef", time.gmtime(time.time() - 86400))
+    for name in (old, recent, "notes"):
+        (backups / name).mkdir(parents=True)
+        (backups / name / "f").write_text("x")
+    (pytester.path / "a" / "app.conf").write_text("enabled = no\n")
+    res, recs, data = run(pytester, "--remediate", "--keep-backups", "7")
+    rec = recs["a"]
+    assert rec["outcome"] == "fixed", rec
+    assert rec["plan"]["pruned_backups"] == [old]
+    run_id = data["run"]["run_id"]
+    assert sorted(p.name for p in backups.iterdir()) == sorted([recent, "notes", run_id])
+    journal = json.loads((pytester.path / "reports" / run_id / "backups" / "a" /
+                          "manifest.json").read_text())
+    assert journal["pruned_backups"] == {"older_than_days": 7.0, "runs": [old]}
+    on_host = json.loads((backups / run_id / ".manifest.json").read_text())
+    assert on_host["pruned_backups"]["runs"] == [old]
+    # --keep-backups 0 never prunes
+    (pytester.path / "a" / "app.conf").write_text("enabled = no\n")
+    (backups / old).mkdir()
+    res, recs, _ = run(pytester, "--remediate", "--keep-backups", "0")
+    assert recs["a"]["outcome"] == "fixed" and (backups / old).is_dir()
+    assert "pruned_backups" not in recs["a"]["plan"]

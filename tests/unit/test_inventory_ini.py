@@ -37,10 +37,6 @@ from fleetcheck.inventory.loader import _FileLoader
 
 from ansible_answers import decoded
 
-# its expensive module/session fixtures (Ansible's answers, built venvs) run once: all
-# its tests on one xdist worker, in a row (make test's --dist loadgroup)
-pytestmark = pytest.mark.xdist_group("ansible-inventory-ini")
-
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "inventory" / "ini"
 YAML_FIXTURES = FIXTURES.parent
 BIN = Path(sys.executable).parent

@@ -33,10 +33,6 @@ from fleetcheck.inventory.order import ansible_order, group_order, levels
 
 from ansible_answers import kept, selected
 
-# its expensive module/session fixtures (Ansible's answers, built venvs) run once: all
-# its tests on one xdist worker, in a row (make test's --dist loadgroup)
-pytestmark = pytest.mark.xdist_group("ansible-inventory-order")
-
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "inventory"
 LIMITS = FIXTURES / "limits"
 ANSIBLE = Path(sys.executable).parent / "ansible"
