@@ -5,7 +5,10 @@ logs). This module adds, through pytest-html's hooks:
 
 - host, check id, severity and outcome columns in pytest-html's table, and the test id
   cell escaped (pytest-html puts the nodeid in that cell as HTML);
-- at the top (pytest_html_results_summary "prefix"): the fleet section, i.e. the run's
+- at the top, before anything else: the findings first (fleetcheck.report.summary: the
+  verdict, the compliance scores, the failing findings grouped by severity and check),
+  plain HTML that reads with JavaScript off;
+- then (pytest_html_results_summary "prefix"): the fleet section, i.e. the run's
   metadata, totals by outcome and severity, the gate, waivers, the change since the
   previous run, a host x area grid and a filterable, paged table of every record with
   its evidence, plan/diff and waiver. Its data is one JSON document in a
@@ -26,6 +29,7 @@ from importlib import resources
 
 import pytest
 
+from fleetcheck.report import summary
 from fleetcheck.report.records import OUTCOMES, SEVERITIES
 from fleetcheck.state import FleetRun
 
@@ -141,8 +145,10 @@ def asset(name: str) -> str:
 
 
 def render_section(state: FleetRun, trimmed: bool = False) -> str:
+    records = sorted(state.records.values(), key=lambda r: (r.host, r.check_id, r.item or ""))
     return (
         f"<style>{asset('fleet.css')}</style>"
+        + summary.of_run(records, list(state.hosts), state.metadata().get("gate")) +
         '<section id="fleetcheck" class="fleetcheck"><noscript>The fleet section needs '
         "JavaScript; results.json has the same records.</noscript></section>"
         f'<script type="application/json" id="fleetcheck-data">{script_json(section_data(state, trimmed))}</script>'

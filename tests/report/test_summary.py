@@ -1,0 +1,96 @@
+"""The findings first (fleetcheck.report.summary): the verdict, the compliance scores
+and the failing findings grouped by severity and check, as plain HTML at the top of
+report.html; read back with the standard library's HTML parser."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+
+from fleetcheck.report import gate, summary
+from fleetcheck.report.records import Record
+
+
+def rec(host, check, outcome, severity="high", message="", item=None):
+    return Record(host=host, check_id=check, test_id=f"{check}[{host}]", nodeid="t.py::x",
+                  severity=severity, title=f"title of {check}", outcome=outcome,
+                  message=message, item=item)
+
+
+class Reader(HTMLParser):
+    """The ids in document order, every text, and whether any script or handler came."""
+
+    def __init__(self):
+        super().__init__()
+        self.ids, self.text, self.active = [], [], []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if "id" in attrs:
+            self.ids.append(attrs["id"])
+        if tag == "script" or any(k.startswith("on") for k in attrs):
+            self.active.append((tag, attrs))
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def read(html: str) -> Reader:
+    r = Reader()
+    r.feed(html)
+    return r
+
+
+FLEET = ([rec(f"h{i}", "capacity.disk", "failed", "medium", "92% used") for i in range(14)]
+         + [rec("web1", "sshd.config", "failed", "high", "PermitRootLogin yes"),
+            rec("web2", "sshd.config", "would-fix", "high", "PermitRootLogin yes"),
+            rec("web1", "capacity.disk", "passed", "medium"),
+            rec("web1", "raid.md_healthy", "not-applicable", "high"),
+            rec("web2", "x.y", "waived", "critical"),
+            rec("dead", "sshd.config", "unreachable", "high")])
+
+
+def test_scores_are_the_weighted_share_of_judged_checks():
+    assert summary.score([rec("a", "x", "passed", "high"), rec("a", "y", "failed", "low")]) \
+        == round(100 * 5 / 6, 1)
+    assert summary.score([rec("a", "x", "fixed", "critical"),
+                          rec("a", "y", "not-applicable", "high"),
+                          rec("a", "z", "waived", "high")]) == 100.0
+    assert summary.score([rec("a", "x", "not-applicable")]) is None
+
+
+def test_the_verdict_then_scores_then_findings_worst_first():
+    hosts = sorted({r.host for r in FLEET})
+    s = summary.build(FLEET, gate.decide(FLEET), hosts)
+    failing = gate.decide(FLEET).failing
+    assert s.verdict.startswith(f"FAIL: {len(failing)} failing on 17 of {len(hosts)} hosts")
+    assert "(16 findings: 2 high, 14 medium); 1 unreachable; gate: any finding fails" \
+        in s.verdict
+    assert [(g.severity, g.check_id, len(g.hosts)) for g in s.groups] == [
+        ("high", "sshd.config", 2), ("medium", "capacity.disk", 14)]
+    assert s.hosts["dead"] is None and s.hosts["h0"] == 0.0 and s.hosts["web1"] == 37.5   # 3 of 5 + 3
+    html = summary.render(s)
+    page = read(html)
+    assert page.ids[:4] == ["fc-summary", "fc-verdict", "fc-score", "fc-host-scores"]
+    assert page.ids[-1] == "fc-findings" and not page.active
+    text = "".join(page.text)
+    assert "[high] sshd.config failed on 2 hosts: web1, web2" in text
+    assert text.index("[high] sshd.config") < text.index("[medium] capacity.disk")
+    assert "capacity.disk failed on 14 hosts" in text
+
+
+def test_a_passing_run_and_a_tolerating_gate():
+    ok = [rec("a", "x.y", "passed"), rec("b", "x.y", "failed", "low")]
+    s = summary.build(ok, gate.decide(ok, "high"), ["a", "b"])
+    assert s.passed and s.verdict == ("PASS: no failing finding on 2 hosts; 1 tolerated; "
+                                      "gate: --fail-on high")
+    assert s.groups == [] and "fc-findings" not in summary.render(s)
+
+
+def test_host_values_never_become_markup():
+    nasty = '<img src=x onerror="alert(1)">'
+    records = [rec(nasty, "x.y", "failed", message="</details><script>alert(2)</script>",
+                   item='"><b>')]
+    html = summary.render(summary.build(records, gate.decide(records), [nasty]))
+    page = read(html)
+    assert not page.active and "<script>" not in html and "<img" not in html
+    assert nasty in "".join(page.text)
