@@ -84,9 +84,40 @@ class HtmlColumns:
     def pytest_html_report_title(self, report) -> None:
         report.title = "fleetcheck compliance report"
 
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session) -> None:
+        """pytest-html's Environment block describes the run, not the controller's
+        Python packages and plugins (it renders the report after this hook)."""
+        try:
+            from pytest_metadata.plugin import metadata_key
+        except ImportError:
+            return
+        meta = self.state.metadata()
+        stash = session.config.stash
+        if metadata_key not in stash:
+            return
+        stash[metadata_key].clear()
+        stash[metadata_key].update(environment(meta, len(self.state.hosts)))
+
     def pytest_html_results_summary(self, prefix: list[str], summary, postfix,
                                     session) -> None:
         prefix.append(render_section(self.state, self.trimmed))
+
+
+def environment(meta: dict, hosts: int) -> dict[str, str]:
+    """The Environment block's rows: what was audited, how, by whom, with what."""
+    import platform
+
+    return {
+        "Run": str(meta.get("run_id") or ""),
+        "Inventory": ", ".join(meta.get("inventory") or []) or "(--hosts)",
+        "Hosts": str(hosts),
+        "Limit": str(meta.get("limit") or "(all)"),
+        "Remediate": str(meta.get("remediate") or "off"),
+        "Started by": str(meta.get("user") or ""),
+        "fleetcheck": str(meta.get("fleetcheck_version") or ""),
+        "Controller": f"{platform.node()} (Python {platform.python_version()})",
+    }
 
 
 def section_data(state: FleetRun, trimmed: bool = False) -> dict:

@@ -231,3 +231,18 @@ def test_keep_reports_prunes_old_runs_but_not_what_history_needs(fleet, pytester
     # this run, and the newest run of the other selection (its next run's history)
     assert len(runs) == 2, runs
     assert all((pytester.path / "reports" / r / "run.json").is_file() for r in runs)
+
+
+def test_the_environment_block_describes_the_run(fleet, pytester):
+    import html as html_lib
+
+    fleet("--limit", "d")
+    page = (latest(pytester) / "report.html").read_text()
+    blob = re.search(r'data-jsonblob="([^"]*)"', page).group(1)
+    env = json.loads(html_lib.unescape(blob))["environment"]
+    assert set(env) == {"Run", "Inventory", "Hosts", "Limit", "Remediate", "Started by",
+                        "fleetcheck", "Controller"}, env
+    assert env["Run"] == latest(pytester).resolve().name and env["Limit"] == "d"
+    assert "Packages" not in env and "Plugins" not in env
+    # the findings first: the verdict comes before pytest-html's own table
+    assert page.index('id="fc-verdict"') < page.index('id="results-table"')
