@@ -48,8 +48,12 @@ test-deps: $(TEST_STAMP) $(WHEELHOUSE_STAMP) lab-deps
 # loadfile: each test file on one worker, so a module's expensive fixtures (Ansible's
 # answers, the parity venvs) are made once, not once per worker.
 TEST_WORKERS ?= 2
+# The lab's rootfs (about 90 s: downloads and dpkg) builds while the unit session runs;
+# the lab session waits for it (and builds it itself should that have failed).
 test: test-deps
+	@$(LAB_PY) -m lab rootfs > $(VENV)/lab-rootfs.log 2>&1 & echo $$! > $(VENV)/lab-rootfs.pid
 	FLEETCHECK_TESTS_COMPLETE=1 $(PYTEST) tests -q -p no:cacheprovider -m "not integration" -n $(TEST_WORKERS) --dist loadfile $(ARGS)
+	@tail --pid=$$(cat $(VENV)/lab-rootfs.pid) -f /dev/null; tail -n 2 $(VENV)/lab-rootfs.log
 	FLEETCHECK_TESTS_COMPLETE=1 $(PYTEST) tests -q -p no:cacheprovider -m integration $(ARGS)
 
 # The fast part only: no lab, no root needed (as another user, the tests marked

@@ -36,6 +36,21 @@ pam_service_name=vsftpd
 rsa_cert_file=/etc/ssl/certs/ssl-cert-snakeoil.pem
 rsa_private_key_file=/etc/ssl/private/ssl-cert-snakeoil.key
 ssl_enable=NO
+# each audit's login test is one failed login: no delay after it in the lab (vsftpd's
+# own 1 s here, pam_unix's 2 s in PAM_CONF)
+delay_failed_login=0
+"""
+PAM = "/etc/pam.d/vsftpd"
+# Debian's /etc/pam.d/vsftpd with common-auth's lines in place of its @include, and
+# pam_unix's `nodelay`: the same stack, without the 2 s after a failed login
+PAM_CONF = """# fleetcheck lab (lab/faults/ftp.py): Debian's vsftpd stack, pam_unix nodelay
+auth	required	pam_listfile.so item=user sense=deny file=/etc/ftpusers onerr=succeed
+@include common-account
+@include common-session
+auth	[success=1 default=ignore]	pam_unix.so nullok nodelay
+auth	requisite			pam_deny.so
+auth	required			pam_permit.so
+auth	required	pam_shells.so
 """
 
 FAULTS = {
@@ -55,8 +70,9 @@ SERVICES = {
 
 
 def host_files(lab, h) -> dict[str, str]:
-    """The lab's vsftpd.conf on the hosts that run vsftpd (group web)."""
-    return {CONF: HEALTHY_CONF} if h.has(GROUP) else {}
+    """The lab's vsftpd.conf and vsftpd PAM stack on the hosts that run vsftpd (group
+    web)."""
+    return {CONF: HEALTHY_CONF, PAM: PAM_CONF} if h.has(GROUP) else {}
 
 
 def _restore(lab, h) -> None:
