@@ -146,3 +146,52 @@ def test_ten_thousand_records_stay_usable(pytester, browser, keep_screenshot):
     browser.execute_script("document.getElementById('fleetcheck').scrollIntoView()")
     keep_screenshot("report-10000")
     assert loaded < 10 and filtered < 2 and clicked < 2
+
+
+CONTRAST = """
+function lum(c) {
+  var m = c.match(/[0-9.]+/g).map(Number);
+  var v = m.slice(0, 3).map(function (x) {
+    x /= 255; return x <= 0.03928 ? x / 12.92 : Math.pow((x + 0.055) / 1.055, 2.4); });
+  return 0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2];
+}
+function bg(el) {
+  for (; el; el = el.parentElement) {
+    var c = getComputedStyle(el).backgroundColor;
+    if (c && !/rgba\\(0, 0, 0, 0\\)|transparent/.test(c)) return c;
+  }
+  return "rgb(255, 255, 255)";
+}
+var worst = [], walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+while (walker.nextNode()) {
+  var el = walker.currentNode.parentElement;
+  if (!walker.currentNode.textContent.trim() || !el.getClientRects().length) continue;
+  var a = lum(getComputedStyle(el).color), b = lum(bg(el));
+  var ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+  if (ratio < 4.5) worst.push([ratio.toFixed(2), el.tagName, el.id, el.className,
+                              walker.currentNode.textContent.trim().slice(0, 40)]);
+}
+return worst;
+"""
+
+
+def test_text_contrast_and_a_narrow_screen(pytester, browser, keep_screenshot):
+    """Every visible text of the page (fleetcheck's and pytest-html's) has a contrast
+    of at least 4.5:1 with its background (WCAG AA), and at 400 px the page itself does
+    not scroll sideways; the verdict comes first."""
+    report = hostile_fleet(pytester)
+    open_report(browser, report)
+    low = browser.execute_script(CONTRAST)
+    assert not low, low[:10]
+    browser.set_window_size(400, 900)
+    open_report(browser, report)
+    wide = browser.execute_script(
+        "return [document.documentElement.scrollWidth, window.innerWidth]")
+    assert wide[0] <= wide[1], wide
+    keep_screenshot("report-400px")
+    first = browser.execute_script(
+        "return document.querySelector('#fc-verdict').getBoundingClientRect().top")
+    table = browser.execute_script(
+        "return document.querySelector('#results-table').getBoundingClientRect().top")
+    assert first < table
+    browser.set_window_size(1400, 1000)
