@@ -2,14 +2,16 @@
 on a healthy lab every check passes (or does not apply) on every host; with the fault
 applied to one host of its group, exactly the fault's check fails, on exactly that
 host; a fixable fault is fixed by --remediate (its record `fixed`, nothing else
-changed), and the next run is clean. A fixable fault is judged by the --remediate run
-itself (it checks before it fixes: a check that failed and was fixed is `fixed`, one
-that failed and was not is `failed`), which saves a plain audit per fault; an
-unfixable one by a plain audit. One lab, the faults in sequence; capacity checks
-are left out (they judge this machine's load, which the test run itself makes). The
-healthy run goes through xdist (-n 2); the fault runs do not: on a 2-core machine a
-serial audit of the 5 lab hosts is ~4 s faster than one that starts two workers, and
-~100 of them run here.
+changed), and the next run of its host is clean.
+
+Faults run in rounds of one or two on different hosts (rounds(): 47 audits for 66
+faults). A fixable fault is judged by the --remediate run itself (it checks before it
+fixes: a check that failed and was fixed is `fixed`, one that failed and was not is
+`failed`), which saves a plain audit per fault; an unfixable one by a plain audit. One
+lab, the rounds in sequence; capacity checks are left out (they judge this machine's
+load, which the test run itself makes). The healthy run goes through xdist (-n 2); the
+fault runs do not: on a 2-core machine a serial audit of the 5 lab hosts is ~4 s
+faster than one that starts two workers.
 
 The per-area lab tests (test_dns_on_lab.py, test_files_and_updates_on_lab.py,
 test_remediation_on_lab.py) prove the rest: --dry-run writes nothing, backups, the
@@ -46,13 +48,40 @@ def failing(records) -> set[tuple[str, str]]:
     return {(r["host"], r["check_id"]) for r in records if r["outcome"] not in JUDGED}
 
 
-def host_for(lab, group: str, check: str = "") -> str:
+def host_for(inv, group: str, check: str = "") -> str:
     """The host a fault is applied to: the first of its group ('all': web1; for a fault
     that makes the host unreachable, app1: no other host's check depends on it, while
     app1's Squid fetches its test URL from web1)."""
     if group == "all":
         return "app1" if check == EVERY_CHECK else "web1"
-    return next(name for name in lab.hosts if lab.inv.by_name(name).has(group))
+    return next(h.name for h in inv.hosts if h.has(group))
+
+
+def rounds(faults: list[dict]) -> list[list[dict]]:
+    """The faults in rounds of one or two: a fault of a host other than web1 shares its
+    round with one of web1's (where most faults go), both fixable or both not, for
+    different checks; a fault that makes its host unreachable is alone. Two faults of
+    different hosts at once, with the audit failing exactly their two checks on
+    exactly their two hosts and nothing else, prove what two single audits would (a
+    fault that reached across to the other host would show as one more failing
+    record), at half the audits; each fault's own probe test (test_lab_faults*.py)
+    shows it applied alone."""
+    from lab.inventory import load
+
+    inv = load()
+    placed = [dict(f, on=host_for(inv, f["host"], f["check"])) for f in faults]
+    web1 = [f for f in placed if f["on"] == "web1"]
+    out = [[f] for f in placed if f["check"] == EVERY_CHECK]
+    for other in (f for f in placed if f["on"] != "web1" and f["check"] != EVERY_CHECK):
+        mate = next((f for f in web1 if f["fixable"] == other["fixable"]
+                     and f["check"] != other["check"]), None)
+        if mate is not None:
+            web1.remove(mate)
+        out.append([mate, other] if mate else [other])
+    return out + [[f] for f in web1]
+
+
+ROUNDS = rounds(FAULTS)
 
 
 def test_the_listing_names_every_fault_with_a_known_check():
@@ -74,32 +103,44 @@ def test_a_healthy_lab_is_clean(healthy, tmp_path):
     assert rc == 0, out
 
 
-@pytest.mark.parametrize("fault", FAULTS, ids=[f["name"] for f in FAULTS])
+def test_the_rounds_hold_every_fault_once():
+    names = [f["name"] for r in ROUNDS for f in r]
+    assert sorted(names) == sorted(f["name"] for f in FAULTS)
+    for r in ROUNDS:
+        assert len({f["on"] for f in r}) == len(r) and len({f["check"] for f in r}) == len(r)
+        assert len({f["fixable"] for f in r}) == 1
+
+
+@pytest.mark.parametrize("faults", ROUNDS, ids=["+".join(f["name"] for f in r) for r in ROUNDS])
 def test_fault_fails_exactly_its_check_is_fixed_and_the_next_run_is_clean(
-        healthy, tmp_path, fault):
-    host = host_for(healthy, fault["host"], fault["check"])
-    healthy.fault(host, fault["name"])
-    if fault["fixable"]:
-        # the --remediate run judges first: its records say the fault's check failed
-        # (and only it: any other failing check would be `failed`, or `fixed` too)
+        healthy, tmp_path, faults):
+    for fault in faults:
+        healthy.fault(fault["on"], fault["name"])
+    expected = {(f["on"], f["check"]) for f in faults}
+    if faults[0]["fixable"]:
+        # the --remediate run judges first: its records say the faults' checks failed
+        # (and only they: any other failing check would be `failed`, or `fixed` too)
         rc, records, out = audit(tmp_path / "fix", "-k", CHECKS, "-n", "0", "--remediate")
         fixed = {(r["host"], r["check_id"]) for r in records if r["outcome"] == "fixed"}
-        assert fixed == {(host, fault["check"])}, out
+        assert fixed == expected, out
         assert failing(records) - fixed == set(), out
         assert rc == 0, out
-        # the next run of the fixed host (the --remediate run judged every other host
-        # before it fixed this one, and the fix changed this one only)
-        rc, records, out = audit(tmp_path / "again", "-k", CHECKS, "-n", "0", "--limit", host)
-        assert {r["host"] for r in records} == {host} and failing(records) == set(), out
+        # the next run of the fixed hosts (the --remediate run judged every other host
+        # before it fixed these, and the fixes changed these only)
+        hosts = sorted({f["on"] for f in faults})
+        rc, records, out = audit(tmp_path / "again", "-k", CHECKS, "-n", "0",
+                                 "--limit", ":".join(hosts))
+        assert {r["host"] for r in records} == set(hosts) and failing(records) == set(), out
         assert rc == 0, out
         return
     rc, records, out = audit(tmp_path / "audit", "-k", CHECKS, "-n", "0")
-    if fault["check"] == EVERY_CHECK:
+    if faults[0]["check"] == EVERY_CHECK:
+        host = faults[0]["on"]
         # every check that needs the host is unreachable (one that asks others, such
         # as the nameservers about its name, may still pass)
         mine = [r for r in records if r["host"] == host and r["outcome"] not in JUDGED]
         assert mine and {r["outcome"] for r in mine} == {"unreachable"}, out
         assert failing([r for r in records if r["host"] != host]) == set(), out
     else:
-        assert failing(records) == {(host, fault["check"])}, out
+        assert failing(records) == expected, out
     assert rc == 1, out
