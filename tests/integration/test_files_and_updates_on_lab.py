@@ -1,6 +1,7 @@
-"""samba.shares, nfs.exports, updates.applied and vpn.openvpn on the lab: a healthy lab
-passes; each of the faults share-removed, smbd-stopped, nfs-insecure-export,
-security-update and openvpn-stopped makes exactly its check fail on exactly that host;
+"""samba.shares, nfs.exports, updates.applied, vpn.openvpn, mail.open_relay,
+dhcp.config_valid and proxy.squid on the lab: a healthy lab passes; each of the faults
+share-removed, smbd-stopped, nfs-insecure-export, security-update, openvpn-stopped,
+open-relay, dhcpd-stopped and proxy-open makes exactly its check fail on exactly that host;
 --dry-run changes nothing; --remediate fixes it and a second run is clean; rollback
 stops the VPN the fix started."""
 
@@ -17,18 +18,26 @@ pytestmark = pytest.mark.integration
 # The checks of this file, and service.running (which must stay green: smbd is judged
 # by samba.shares alone); every other check is left to its own tests (-k keeps runs
 # short).
-CHECKS = "samba or nfs or updates or service or vpn"
+CHECKS = "samba or nfs or updates or service or vpn or mail or dhcp or proxy"
 FAULTS = {
     "share-removed": ("files1", "samba.shares", set()),
     "smbd-stopped": ("files1", "samba.shares", set()),
     "nfs-insecure-export": ("files1", "nfs.exports", set()),
     "security-update": ("app1", "updates.applied", set()),
     "openvpn-stopped": ("files1", "vpn.openvpn", set()),
+    "open-relay": ("app1", "mail.open_relay", set()),
+    "dhcpd-stopped": ("app1", "dhcp.config_valid", set()),
+    "proxy-open": ("app1", "proxy.squid", set()),
 }
 # Every regular file under /etc, /var and /srv with its checksum, except smbd's
 # profiling counters: smbd itself updates them whenever a client connects, and the
 # check's `smbclient -L` from the controller is a client (a read, like any user's).
+# Squid's and Postfix's own files are left out too: the checks' requests through the
+# proxy and their SMTP conversation are clients of those daemons (Squid logs and caches
+# them; Postfix's tlsmgr and smtpd keep state), and no fix writes there.
 CHECKSUMS = ("find /etc /var /srv -xdev -type f ! -path /var/cache/samba/smbprofile.tdb "
+             "! -path '/var/log/squid/*' ! -path '/var/spool/squid/*' "
+             "! -path '/var/spool/postfix/*' ! -path '/var/lib/postfix/*' "
              "-print0 2>/dev/null | sort -z | xargs -0 sha256sum")
 
 
