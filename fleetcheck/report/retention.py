@@ -62,6 +62,17 @@ def _changed_hosts(run_dir: Path) -> bool:
     return backups.is_dir() and any(backups.glob(f"*/{MANIFEST}"))
 
 
+def _age(run_dir: Path) -> tuple[str, int]:
+    """Newest last: run ids sort by their start second, the files' times order the runs
+    of one second (as fleetcheck.report.history reads them)."""
+    for name in (META, "results.json", "."):
+        try:
+            return run_dir.name[:16], (run_dir / name).stat().st_mtime_ns
+        except OSError:
+            continue
+    return run_dir.name[:16], 0
+
+
 def _target(root: Path, name: str) -> str | None:
     link = root / name
     try:
@@ -79,7 +90,7 @@ def prune(root: Path, run_id: str, keep: int, backup_days: float,
     now = time.time() if now is None else now
     runs = sorted((d for d in root.iterdir()
                    if RUN_ID.fullmatch(d.name) and d.is_dir() and not d.is_symlink()),
-                  key=lambda d: d.name, reverse=True)
+                  key=_age, reverse=True)
     if len(runs) <= keep:
         return []
     protected = {run_id, _target(root, "latest"), _target(root, "last")}

@@ -68,3 +68,14 @@ def test_nothing_is_removed_with_keep_0_or_without_a_directory(tmp_path):
     assert retention.started("not-a-run") is None
     assert retention.started("20261203T120000Z-aaaa") - retention.started(
         "20261202T120000Z-aaaa") == DAY
+
+
+def test_runs_of_one_second_are_ordered_by_their_files(tmp_path):
+    """Three runs in one second: their ids' random parts do not say which came last."""
+    made = [run(tmp_path, r) for r in ("20261203T120000Z-ffff", "20261203T120000Z-0000",
+                                       "20261203T120000Z-8888")]
+    for i, r in enumerate(made):
+        t = NOW - 10 + i
+        os.utime(tmp_path / r / "run.json", (t, t))
+    assert retention.prune(tmp_path, made[-1], keep=1, backup_days=30, now=NOW) == \
+        [made[1], made[0]]
