@@ -15,6 +15,7 @@ import fcntl
 import functools
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -34,6 +35,8 @@ BRIDGE = "fclab0"
 NETNS_PREFIX = "fclab-"
 VETH_PREFIX = "fcv"
 INIT_SCRIPT = "/etc/fleetcheck-lab/init.sh"
+# the host's loop devices, `loopN MAJOR MINOR` a line (Lab._attach_disks, launcher.sh)
+BLOCK_DEVICES = "/etc/fleetcheck-lab/block-devices"
 HOST_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
@@ -116,6 +119,20 @@ def _mountinfo() -> list[str]:
         return [line.split()[4].replace("\\040", " ") for line in f]
 
 
+def _loops_of(directory: Path) -> dict[str, str]:
+    """The loop devices whose backing file lies in directory (the lab's disks): device
+    -> backing file."""
+    out = {}
+    for backing in Path("/sys/block").glob("loop*/loop/backing_file"):
+        try:
+            path = backing.read_text().strip().removesuffix(" (deleted)")
+        except OSError:
+            continue
+        if Path(path).parent == directory:
+            out["/dev/" + backing.parent.parent.name] = path
+    return dict(sorted(out.items()))
+
+
 def _netns_list() -> list[str]:
     try:
         return sorted(n for n in os.listdir("/run/netns") if n.startswith(NETNS_PREFIX))
@@ -178,6 +195,7 @@ class Lab:
         self.known_hosts = self.state_dir / "known_hosts"
         self.identity = self.state_dir / "id_ed25519"
         self.generated_inventory = self.state_dir / "inventory.yml"
+        self.disks = self.state_dir / "disks"     # the loop devices' backing files
         self._state = self._load_state()
         self._inv: LabInventory | None = None
 
@@ -534,6 +552,7 @@ class Lab:
             (hl / d).mkdir(parents=True)
         for path, content, mode, owner, group in self._host_files(h):
             self._write_upper(h, path, content, mode, owner, group)
+        self._attach_disks(h)
         logdir = self.state_dir / "logs"
         logdir.mkdir(exist_ok=True)
         log = open(logdir / f"{h.name}.log", "wb")
@@ -569,6 +588,45 @@ class Lab:
         }
         self._popen = getattr(self, "_popen", {})
         self._popen[h.name] = p
+
+    def _attach_disks(self, h: LabHost) -> list[str]:
+        """The host's disks (lab_faults.disks: sizes in MiB) as loop devices over fresh
+        sparse files in <state>/disks, named in the host's
+        /etc/fleetcheck-lab/block-devices (`loopN MAJOR MINOR` a line: the launcher
+        makes their nodes in the host's /dev). Fresh at every start: a restarted host
+        has pristine disks, as its pristine root."""
+        self._detach_disks(h.name)
+        sizes = lab_faults.disks(h)
+        if not sizes:
+            return []
+        self.disks.mkdir(parents=True, exist_ok=True)
+        loops, lines = [], []
+        try:
+            for i, mib in enumerate(sizes):
+                image = self.disks / f"{h.name}-{i}.img"
+                image.unlink(missing_ok=True)
+                with open(image, "wb") as f:
+                    f.truncate(mib * 1024 * 1024)
+                dev = _run(["losetup", "--find", "--show", "--", str(image)]).stdout.strip()
+                loops.append(dev)
+                rdev = os.stat(dev).st_rdev
+                lines.append(f"{Path(dev).name} {os.major(rdev)} {os.minor(rdev)}\n")
+        except BaseException:
+            self._detach_disks(h.name)
+            raise
+        self._write_upper(h, BLOCK_DEVICES, "".join(lines))
+        return loops
+
+    def _detach_disks(self, name: str):
+        """Detach the loop devices over the host's disk images (found by their backing
+        files, so also after a crash) and remove the images."""
+        mine = re.compile(re.escape(name) + r"-[0-9]+\.img")
+        for dev, path in _loops_of(self.disks).items():
+            if mine.fullmatch(Path(path).name):
+                _run(["losetup", "--detach", dev], check=False)
+        for image in self.disks.glob("*.img") if self.disks.exists() else ():
+            if mine.fullmatch(image.name):
+                image.unlink(missing_ok=True)
 
     @_locked
     def reset(self, *names: str):
@@ -637,6 +695,7 @@ class Lab:
             _run(["ip", "netns", "del", rec["netns"]], check=False)
         if rec.get("veth") and Path(f"/sys/class/net/{rec['veth']}").exists():
             _run(["ip", "link", "del", rec["veth"]], check=False)
+        self._detach_disks(name)
         hl = self.layers / name
         if hl.exists():
             shutil.rmtree(hl, ignore_errors=True)
@@ -685,7 +744,7 @@ class Lab:
                   if m == layers or m.startswith(layers + "/") or m.startswith("/run/netns/" + NETNS_PREFIX)
                   or m.startswith(str(rootfs.BUILD_TMPFS))]
         return {"netns": _netns_list(), "links": _links(), "mounts": mounts,
-                "processes": sorted(procs)}
+                "processes": sorted(procs), "loops": list(_loops_of(self.disks))}
 
     @_locked
     def down(self) -> dict:
@@ -718,6 +777,10 @@ class Lab:
             _run(["ip", "netns", "del", ns], check=False)
         for link in _links():
             _run(["ip", "link", "del", link], check=False)
+        for dev in _loops_of(self.disks):
+            _run(["losetup", "--detach", dev], check=False)
+        if self.disks.exists():
+            shutil.rmtree(self.disks, ignore_errors=True)
         for m in sorted(self.leftovers()["mounts"], key=len, reverse=True):
             if m == str(self.layers) and self._state.get("hosts"):
                 continue

@@ -352,6 +352,15 @@ def services() -> dict[str, render.LabService]:
     return out
 
 
+def disks(h) -> list[int]:
+    """The sizes (MiB) of the loop-device disks the lab gives h (an area's optional
+    disks(h))."""
+    out: list[int] = []
+    for area in AREAS:
+        out += getattr(area, "disks", lambda h: [])(h)
+    return out
+
+
 def host_files(lab, h) -> dict[str, str]:
     """The files of every area's lab setup on h (path -> content, mode 0644)."""
     files: dict[str, str] = {}

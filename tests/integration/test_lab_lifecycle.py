@@ -16,7 +16,8 @@ pytestmark = pytest.mark.integration
 
 def _nothing_left(lab):
     left = lab.leftovers()
-    assert left == {"netns": [], "links": [], "mounts": [], "processes": []}, left
+    assert left == {"netns": [], "links": [], "mounts": [], "processes": [], "loops": []}, left
+    assert not lab.disks.exists() or not list(lab.disks.iterdir())
     with open("/proc/self/mountinfo") as f:
         mounts = f.read()
     assert str(lab.layers) not in mounts
