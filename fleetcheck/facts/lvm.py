@@ -24,10 +24,11 @@ as `12.50` or `""` where the field does not apply, counts as digits. The report 
 read by field name: a capture with other fields parses too, a missing required field
 is a ParseError.
 
-Where the lab cannot run LVM (its kernel has no device-mapper, and no lab host has the
-devices), the var `lvm.report_dir` names a directory of captured reports (vgs.json,
-lvs.json, pvs.json) that the facts read instead of running the tools, as
-raid.mdstat_path does for /proc/mdstat. A fix never acts on a capture.
+Where a host's reports cannot be the real ones (the lab's hosts other than files1,
+which runs lvm2 on loop devices: lab/faults/lvm.py), the var `lvm.report_dir` names a
+directory of captured reports (vgs.json, lvs.json, pvs.json) that the facts read
+instead of running the tools, as raid.mdstat_path does for /proc/mdstat. A fix never
+acts on a capture.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ disk, a lost PV a replaced one)."""
 
 from __future__ import annotations
 
-from .base import ANY, CAPTURES, Fault
+from .base import CAPTURES, Fault
 
 LVM_DIR = "/etc/fleetcheck-lab/lvm"
 ACTIVE_POOL = '"lv_name":"thin-5", "vg_name":"vg-1", "lv_attr":"twi-a-tz--"'
