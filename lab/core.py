@@ -35,8 +35,9 @@ BRIDGE = "fclab0"
 NETNS_PREFIX = "fclab-"
 VETH_PREFIX = "fcv"
 INIT_SCRIPT = "/etc/fleetcheck-lab/init.sh"
-# the host's loop devices, `loopN MAJOR MINOR` a line (Lab._attach_disks, launcher.sh)
-BLOCK_DEVICES = "/etc/fleetcheck-lab/block-devices"
+# the device nodes the launcher makes in a host's /dev, `b|c NAME MAJOR MINOR` a line:
+# its loop-device disks, the controller's /dev/kvm (Lab._attach_devices, launcher.sh)
+DEVICES = "/etc/fleetcheck-lab/devices"
 HOST_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
@@ -552,7 +553,7 @@ class Lab:
             (hl / d).mkdir(parents=True)
         for path, content, mode, owner, group in self._host_files(h):
             self._write_upper(h, path, content, mode, owner, group)
-        self._attach_disks(h)
+        self._attach_devices(h)
         logdir = self.state_dir / "logs"
         logdir.mkdir(exist_ok=True)
         log = open(logdir / f"{h.name}.log", "wb")
@@ -589,18 +590,20 @@ class Lab:
         self._popen = getattr(self, "_popen", {})
         self._popen[h.name] = p
 
-    def _attach_disks(self, h: LabHost) -> list[str]:
-        """The host's disks (lab_faults.disks: sizes in MiB) as loop devices over fresh
-        sparse files in <state>/disks, named in the host's
-        /etc/fleetcheck-lab/block-devices (`loopN MAJOR MINOR` a line: the launcher
-        makes their nodes in the host's /dev). Fresh at every start: a restarted host
-        has pristine disks, as its pristine root."""
+    def _attach_devices(self, h: LabHost):
+        """The host's device nodes, listed in its DEVICES file: its disks
+        (lab_faults.disks: sizes in MiB) as loop devices over fresh sparse files in
+        <state>/disks (fresh at every start: a restarted host has pristine disks, as
+        its pristine root), and the controller's character devices it is given
+        (lab_faults.char_devices: /dev/kvm for a hypervisor)."""
         self._detach_disks(h.name)
+        lines = []
+        for name, path in lab_faults.char_devices(h):
+            rdev = os.stat(path).st_rdev
+            lines.append(f"c {name} {os.major(rdev)} {os.minor(rdev)}\n")
         sizes = lab_faults.disks(h)
-        if not sizes:
-            return []
-        self.disks.mkdir(parents=True, exist_ok=True)
-        loops, lines = [], []
+        if sizes:
+            self.disks.mkdir(parents=True, exist_ok=True)
         try:
             for i, mib in enumerate(sizes):
                 image = self.disks / f"{h.name}-{i}.img"
@@ -608,14 +611,13 @@ class Lab:
                 with open(image, "wb") as f:
                     f.truncate(mib * 1024 * 1024)
                 dev = _run(["losetup", "--find", "--show", "--", str(image)]).stdout.strip()
-                loops.append(dev)
                 rdev = os.stat(dev).st_rdev
-                lines.append(f"{Path(dev).name} {os.major(rdev)} {os.minor(rdev)}\n")
+                lines.append(f"b {Path(dev).name} {os.major(rdev)} {os.minor(rdev)}\n")
         except BaseException:
             self._detach_disks(h.name)
             raise
-        self._write_upper(h, BLOCK_DEVICES, "".join(lines))
-        return loops
+        if lines:
+            self._write_upper(h, DEVICES, "".join(lines))
 
     def _detach_disks(self, name: str):
         """Detach the loop devices over the host's disk images (found by their backing

@@ -22,7 +22,7 @@ DEFAULT_INVENTORY = REPO_DIR / "inventories" / "lab.yml"
 EMBEDDED_INVENTORY = REPO_DIR / "fleetcheck" / "data" / "local.yml"
 
 # role groups the lab knows how to build
-ROLE_GROUPS = ("dns_master", "dns_slave", "fileservers", "web", "app", "plain")
+ROLE_GROUPS = ("dns_master", "dns_slave", "fileservers", "web", "app", "hypervisors", "plain")
 
 # started on every lab host, as a Debian host's boot starts them, listed in no `services`
 BOOT_DAEMONS = ("dbus", "chrony")
@@ -56,7 +56,8 @@ class LabHost:
         message bus and the time daemon a Debian host starts at boot (judged by
         service.failed and time.synced, not service.running), and ISC dhcpd where
         `dhcp.config_valid` declares it running (judged there: lab/faults/dhcp.py), and
-        OpenVPN where `vpn.openvpn.instances` declares one running (lab/faults/vpn.py)."""
+        OpenVPN where `vpn.openvpn.instances` declares one running (lab/faults/vpn.py),
+        libvirtd on a hypervisor (lab/faults/vm.py: judged by vm.*)."""
         out = self.services
         if (self.vars.get("samba") or {}).get("shares") and "smbd" not in out:
             out.append("smbd")
@@ -68,6 +69,8 @@ class LabHost:
         if any((i or {}).get("running", True) is True for i in vpn.values()) \
                 and "openvpn" not in out:
             out.append("openvpn")
+        if self.has("hypervisors") and "libvirtd" not in out:
+            out.append("libvirtd")
         for daemon in () if self.has("plain") else BOOT_DAEMONS:   # bench hosts: sshd only
             if daemon not in out:
                 out.append(daemon)
@@ -173,11 +176,16 @@ def load(path: Path | str = DEFAULT_INVENTORY, plain_hosts: int = 0) -> LabInven
     for i, (name, entry) in enumerate(found.items()):
         merged: dict = {}
         groups: list[str] = []
-        # groups in order of depth; later (deeper) groups win
+        # groups in order of depth, each once (a host in two groups: the second
+        # chain's `all` must not undo the first group's vars); later (deeper) win
+        seen: set[str] = set()
         for chain in sorted(entry["chains"], key=len):
             for gname, gvars in chain:
+                if gname in seen:
+                    continue
+                seen.add(gname)
                 merged = _merge(merged, gvars)
-                if gname != "all" and gname not in groups:
+                if gname != "all":
                     groups.append(gname)
         merged = _merge(merged, entry["hostvars"])
         addr = merged.get("ansible_host")

@@ -28,11 +28,12 @@ mknod -m 666 dev/tty c 5 0
 # the tun device (OpenVPN on files1: lab/faults/vpn.py); its interfaces are the host's
 mkdir -p dev/net
 mknod -m 600 dev/net/tun c 10 200
-# the host's disks: loop devices the lab attached for it (lab/core.py _attach_disks)
-if [ -f etc/fleetcheck-lab/block-devices ]; then
-  while read -r dev major minor; do
-    mknod -m 660 "dev/$dev" b "$major" "$minor"
-  done < etc/fleetcheck-lab/block-devices
+# the host's devices: loop devices the lab attached for it, the machine's /dev/kvm for
+# a hypervisor (lab/core.py _attach_devices)
+if [ -f etc/fleetcheck-lab/devices ]; then
+  while read -r kind dev major minor; do
+    mknod -m 660 "dev/$dev" "$kind" "$major" "$minor"
+  done < etc/fleetcheck-lab/devices
 fi
 mkdir -p dev/pts dev/shm
 mount -t devpts -o newinstance,ptmxmode=0666,mode=620,gid=5 devpts dev/pts

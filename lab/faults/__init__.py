@@ -15,14 +15,14 @@ from __future__ import annotations
 import time
 
 from .. import render, rootfs
-from . import boot, kernel, net, lvm, fs, web, pam, mail, dhcp, proxy, ldap, ftp, vpn
+from . import boot, kernel, net, lvm, fs, web, pam, mail, dhcp, proxy, ldap, ftp, vpn, vm
 from .base import ANY, EVERY_CHECK, Fault, FaultError
 
 # The areas whose faults live in lab/faults/<area>.py (the check area's name): each has
 # FAULTS (name -> Fault), a function `_<name with _ for ->(lab, h, heal)` per fault,
 # host_files(lab, h) -> {path: content} the lab writes on h at `up`, and optionally
 # SERVICES (name -> render.LabService: the daemons it runs, for labsvc and init.sh).
-AREAS = (kernel, net, boot, lvm, fs, web, pam, mail, dhcp, proxy, ldap, ftp, vpn)
+AREAS = (kernel, net, boot, lvm, fs, web, pam, mail, dhcp, proxy, ldap, ftp, vpn, vm)
 
 FAULTS: dict[str, Fault] = {
     "missing-ptr": Fault(ANY, "the host's PTR record is deleted from the reverse zone on the "
@@ -358,6 +358,14 @@ def disks(h) -> list[int]:
     out: list[int] = []
     for area in AREAS:
         out += getattr(area, "disks", lambda h: [])(h)
+    return out
+
+
+def char_devices(h) -> list[tuple[str, str]]:
+    """The controller's character devices h is given: (name in its /dev, path here)."""
+    out: list[tuple[str, str]] = []
+    for area in AREAS:
+        out += getattr(area, "char_devices", lambda h: [])(h)
     return out
 
 

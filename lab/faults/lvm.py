@@ -30,7 +30,7 @@ INACTIVE_POOL = '"lv_name":"thin-5", "vg_name":"vg-1", "lv_attr":"twi---tz--"'
 VG = "fcvg"
 DISK_MIB = (64, 64)
 LVS = (("data", "32M"), ("logs", "16M"))
-BLOCK_DEVICES = "/etc/fleetcheck-lab/block-devices"
+DEVICES = "/etc/fleetcheck-lab/devices"   # `b|c NAME MAJOR MINOR` (lab/core.py)
 # lvm2 without udev and without device-mapper: devices found by scanning /dev (only the
 # lab's loop devices), metadata operations only
 LVM_CONF = """# fleetcheck lab (lab/faults/lvm.py): no udev, no device-mapper in this kernel
@@ -51,7 +51,7 @@ activation {
 """
 # files1's boot: its fresh disks become the PVs of fcvg with the LVs of LVS
 BOOT = f"""# lab/faults/lvm.py: fcvg on the host's loop-device disks
-set -- $(cut -d' ' -f1 {BLOCK_DEVICES} | sed 's|^|/dev/|')
+set -- $(awk '$1 == "b" {{print "/dev/" $2}}' {DEVICES})
 if [ $# -gt 0 ] && ! vgs {VG} >/dev/null 2>&1; then
   pvcreate -q "$@" && vgcreate -q {VG} "$@" && {' && '.join(
       f'lvcreate -q -y -an -Zn -L {size} -n {name} {VG}' for name, size in LVS)}
@@ -99,8 +99,10 @@ def _vg_full(lab, h, heal):
 
 
 def _pv_missing(lab, h, heal):
-    """The second disk's node goes (heal: it is made again from block-devices)."""
-    dev, major, minor = lab.read_file(h.name, BLOCK_DEVICES).splitlines()[1].split()
+    """The second disk's node goes (heal: it is made again as the devices file says)."""
+    disks = [line.split()[1:] for line in lab.read_file(h.name, DEVICES).splitlines()
+             if line.startswith("b ")]
+    dev, major, minor = disks[1]
     if heal:
         lab.sh(h.name, f"[ -b /dev/{dev} ] || mknod -m 660 /dev/{dev} b {major} {minor}")
     else:
