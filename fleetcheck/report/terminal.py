@@ -3,7 +3,7 @@ fleetcheck summary at the end.
 
 A failed check is a finding, not a bug: its record's one-line message says it all
 (the check put the compared values in its evidence). So, unless the user asks for
-pytest's own traceback (an explicit --tb or --fulltrace):
+pytest's own traceback (--fleet-tracebacks, an explicit --tb or --fulltrace):
 
 - a failed check's report carries that one line as its longrepr (so `-rf`, JUnit and
   report.html say the reason) and it gets no block in pytest's FAILURES section: the
@@ -56,9 +56,10 @@ class Line:
 # -- what pytest keeps of a check's failure --------------------------------------------
 
 def wants_pytest_traceback(config: pytest.Config) -> bool:
-    """The user asked for pytest's own traceback: --tb given (its default is "auto",
-    which nobody needs to give) or --fulltrace."""
-    return config.option.tbstyle != "auto" or bool(config.option.fulltrace)
+    """The user asked for pytest's own traceback: --fleet-tracebacks, --tb given (its
+    default is "auto", which nobody needs to give) or --fulltrace."""
+    return (bool(getattr(config.option, "fleet_tracebacks", False))
+            or config.option.tbstyle != "auto" or bool(config.option.fulltrace))
 
 
 def shape_failure(item: pytest.Item, call: pytest.CallInfo, report: pytest.TestReport,
