@@ -27,7 +27,13 @@ TerminalReporter.ensure_newline: the line marks itself as the open line
 (`currentfspath`, as pytest's own verbose lines do), so such a write starts on a new
 line and leaves the progress above it as it was, and the next redraw starts on a line
 of its own. At the end of the run the line is erased (`\\r`, spaces, `\\r`) before
-pytest's summary, which so starts on a clean line.
+pytest's summary, which so starts on a clean line, and the letters are pytest's again
+(its short summary, `-rf`, asks pytest_report_teststatus for its words then).
+
+The other way, a line below pytest's dots erased before each of pytest's writes, was
+not taken: it needs to know ahead every write to the terminal (pytest's, xdist's,
+other plugins'), and to get back onto the dots' line it needs cursor movement, an
+escape sequence that TERM decides and a dumb terminal prints as text.
 
 It is on only when it can be right: the controller of an audit run, pytest's terminal
 reporter present (not `-p no:terminal`), writing to a terminal (isatty; never in a CI
@@ -185,11 +191,20 @@ def why_not_shown(config: pytest.Config, tr) -> str | None:
         return "--setup-show"
     if config.getoption("usepdb", False) or config.getoption("trace", False):
         return "--pdb"
-    if config.getini("log_cli") or config.getoption("log_cli_level", None) is not None:
+    if _live_logging(config):
         return "live logging"
     if opt.collectonly:
         return "--collect-only"
     return None
+
+
+def _live_logging(config: pytest.Config) -> bool:
+    if config.getoption("log_cli_level", None) is not None:
+        return True
+    try:
+        return bool(config.getini("log_cli"))
+    except ValueError:   # -p no:logging: no such ini option, no live logging
+        return False
 
 
 class ProgressLine:

@@ -24,6 +24,16 @@ then check id, one line each:
 An unreachable host is one line with the reason. A host without findings is one short
 line; more than CLEAN_HOSTS_LISTED of them are one line for all naming the first few
 (-v lists each), so a clean fleet of 1000 hosts is not 1000 lines.
+
+While the checks run, the terminal has fleetcheck's progress line
+(fleetcheck.report.progress): on a terminal at the default verbosity it *replaces*
+pytest's dots and percentage rather than sharing the line with them (two writers of one
+line fight over the cursor, and at 1000 hosts the dots are hundreds of lines of
+interleaved files), the way pytest-xdist's "[gw0] ..." status line owns its line: `\r`
+and spaces, no escape sequence, finished before anything else is written (a
+write_line of anyone's starts a new line below it), erased before this summary. Off
+the terminal, and with -q, -v, -s, TERM=dumb, pytest's output is untouched; its
+docstring says why each.
 """
 
 from __future__ import annotations

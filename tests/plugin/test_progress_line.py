@@ -2,10 +2,12 @@
 subprocess whose output is a pseudo-terminal (the pty module), with and without -n 2;
 the same run into a pipe has no progress line, byte for byte pytest's own output.
 
-One host gathers for two seconds (`vmstat 1 3`) while the others' checks report (a
-check sleeps a little per item), so the line names it; the run's conftest.py lowers
-SLOW_AFTER, the seconds before a gathering host is named, for that. The pure parts
-(counts, the slowest, the width, when the line is off) are tests/unit/test_progress.py."""
+One host, slow-1, gathers until the others' checks are through: its declared fact
+reads a FIFO that the last check of host b writes (so no timing decides it, on a busy
+machine too); meanwhile the others' checks report (each sleeps a little), and the line
+names slow-1 among the hosts gathering. The run's conftest.py lowers SLOW_AFTER, the
+seconds before a gathering host is named, for that. The pure parts (counts, the
+slowest, the width, when the line is off) are tests/unit/test_progress.py."""
 
 from __future__ import annotations
 
@@ -23,25 +25,48 @@ import time
 INV = """
 all:
   vars:
-    capacity: {vmstat: {interval: 1, samples: 2}}
     ticks: [t0, t1, t2, t3, t4, t5]
+    fifo: {fifo}
+    wait_for: /etc/hostname
   hosts:
-    a: {ansible_connection: local}
-    b: {ansible_connection: local}
-    slow-1: {ansible_connection: local, capacity: {vmstat: {interval: 1, samples: 3}}}
+    a: {{ansible_connection: local}}
+    b: {{ansible_connection: local}}
+    slow-1: {{ansible_connection: local, wait_for: {fifo}}}
 """
 
 CHECKS = """
+import errno
+import os
 import time
 import pytest
 
-@pytest.mark.check("demo.vmstat", facts=["vmstat"])
-def test_vmstat(host, facts):
-    assert facts.vmstat.live
+def waited(host, item):
+    return [("file", {"path": host.vars["wait_for"]})]
+
+@pytest.mark.check("demo.wait", facts=[waited])
+def test_wait(host, facts):
+    assert facts.get("file", path=host.vars["wait_for"]).exists
+
+def release(fifo):
+    \"\"\"slow-1's gathering reads the FIFO: write it once that reader is there.\"\"\"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError as exc:
+            if exc.errno != errno.ENXIO:
+                raise
+            time.sleep(0.05)     # no reader yet
+            continue
+        os.write(fd, b"x")
+        os.close(fd)
+        return
 
 @pytest.mark.check("demo.tick", facts=[], items="ticks")
 def test_tick(host, item):
     time.sleep(0.15)
+    if host.name == "b" and item == "t5":
+        release(host.vars["fifo"])
     assert host.name != "b", "b is bad"
 """
 
@@ -57,7 +82,9 @@ LINE = re.compile(rb"\rfleetcheck: (\d)/3 hosts done, (\d+)/%d checks" % TESTS)
 
 def run(pytester, *args: str, tty: bool = True, **env: str) -> bytes:
     """pytest's output, everything it wrote to its stdout and stderr."""
-    pytester.makefile(".yml", inv=INV)
+    fifo = pytester.path / "gate.fifo"
+    os.mkfifo(fifo)
+    pytester.makefile(".yml", inv=INV.format(fifo=fifo))
     pytester.makepyfile(test_demo=CHECKS, conftest=CONFTEST)
     environ = {k: v for k, v in os.environ.items()
                if not k.startswith("PYTEST_") and k not in ("NO_COLOR", "PY_COLORS")}
@@ -93,6 +120,10 @@ def run(pytester, *args: str, tty: bool = True, **env: str) -> bytes:
     return out
 
 
+def colourless(out: bytes) -> bytes:
+    return re.sub(rb"\x1b\[[0-9;]*m", b"", out)
+
+
 def assert_progress(out: bytes) -> None:
     lines = LINE.findall(out)
     assert lines, out
@@ -114,6 +145,8 @@ def assert_progress(out: bytes) -> None:
     assert b"hosts done" not in rest
     assert b"= fleetcheck summary =" in rest and b"  [medium] demo.tick[t0]  b is bad" in rest
     assert re.search(rb"\d+ failed, \d+ passed", rest)    # pytest's counts, as ever
+    # the short summary's words are pytest's again (pytest_report_teststatus)
+    assert b"\nFAILED test_demo.py::test_tick[b-t0] - b is bad" in colourless(rest)
 
 
 def assert_pytests_own(out: bytes) -> None:
@@ -148,5 +181,4 @@ def test_quiet_keeps_pytests_dots(pytester):
     """So do -v, -s, TERM=dumb and the others of why_not_shown (tests/unit)."""
     out = run(pytester, "-q")
     assert_pytests_own(out)
-    colourless = re.sub(rb"\x1b\[[0-9;]*m", b"", out)
-    assert re.search(rb"(?:^|\n)[.F]{%d} +\[100%%\]\r\n" % TESTS, colourless)
+    assert re.search(rb"(?:^|\n)[.F]{%d} +\[100%%\]\r\n" % TESTS, colourless(out))

@@ -163,3 +163,13 @@ def test_the_gatherers_news_are_starts_then_ends_once():
     news = gatherer.take_news()
     assert [n[0] for n in news] == ["a", "a"] and news[0][1] > 0 and news[1][1] is None
     assert gatherer.take_news() == []
+
+
+def test_without_pytests_logging_plugin_there_is_no_live_logging(monkeypatch):
+    monkeypatch.setenv("TERM", "xterm")
+
+    class NoLogging(Config):
+        def getini(self, name):
+            raise ValueError(f"unknown configuration value: {name!r}")
+
+    assert why_not_shown(NoLogging(), Terminal()) is None
