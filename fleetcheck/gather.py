@@ -18,6 +18,11 @@ hosts to workers before the run, so a worker knows them before its first test).
 In one process, the checks then run in the order their facts come in
 (fleetcheck.runorder), not check by check across the fleet.
 
+Each host's start and end of gathering is news for the terminal's progress line
+(fleetcheck.report.progress): the next test report of this process carries it
+(`NEWS_ATTR`), so the controller knows which hosts are still gathering, and since when,
+also under xdist, where the gathering happens in the workers.
+
 The gathering threads are daemon threads (not a ThreadPoolExecutor's, which the
 interpreter joins at exit): after Ctrl-C the run ends at once, without waiting for the
 commands in flight (`vmstat 1 5` on a slow host); their connections end with the
@@ -29,6 +34,7 @@ from __future__ import annotations
 import functools
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -41,6 +47,9 @@ from fleetcheck.runorder import DONE, UNDECLARED, ReadyQueue, run_ready_first
 from fleetcheck.state import STATE_KEY
 
 DEFAULT_THREADS = 64
+# The report attribute with the gathering news: [[host, seconds gathering so far], ...]
+# for a host that started, [host, None] for one that is over (plain data: xdist ships it).
+NEWS_ATTR = "fleetcheck_gathering"
 
 Request = tuple[str, dict[str, Any]]
 # What one host's checks will read: (check, item) in the order the checks run.
@@ -131,12 +140,29 @@ class Gatherer:
         # host's name each time its count moves (fleetcheck.runorder waits on it).
         self.progress: dict[str, int] = {}
         self.events: queue.SimpleQueue[str] = queue.SimpleQueue()
+        # (host, time.monotonic() of its start) when a thread takes it, (host, None)
+        # when it is over: what the next report tells the progress line (take_news).
+        self.news: queue.SimpleQueue[tuple[str, float | None]] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
         self._starter: threading.Thread | None = None
 
     def _report(self, name: str, done: int) -> None:
         self.progress[name] = done
         self.events.put(name)
+        if done == DONE:
+            self.news.put((name, None))
+
+    def take_news(self) -> list[list]:
+        """The starts and ends since the last call, in their order: [host, seconds
+        since it started] or [host, None] (seconds, not times: a worker's clock is not
+        the controller's)."""
+        now, news = time.monotonic(), []
+        while True:
+            try:
+                name, started = self.news.get_nowait()
+            except queue.Empty:
+                return news
+            news.append([name, None if started is None else round(now - started, 3)])
 
     def start(self, plan: dict[FleetHost, Work]) -> bool:
         """Start gathering `plan`; False when there is nothing to gather (or no threads)."""
@@ -153,6 +179,7 @@ class Gatherer:
                     host, work = todo.get_nowait()
                 except queue.Empty:
                     return
+                self.news.put((host.name, time.monotonic()))
                 try:
                     gather_host(host, work, self.stop,
                                 functools.partial(self._report, host.name))
@@ -233,6 +260,15 @@ class GatherHooks:
         run_ready_first(session, ReadyQueue(session.items, slots, self.gatherer.progress,
                                             self.gatherer.events))
         return True
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
+        """The gathering's news since the last report rides on this one."""
+        report = yield
+        news = self.gatherer.take_news()
+        if news:
+            setattr(report, NEWS_ATTR, news)
+        return report
 
     def pytest_keyboard_interrupt(self, excinfo) -> None:
         self.interrupted = True

@@ -111,6 +111,10 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption("--allow-unreachable", action="store_true",
                     dest="fleet_allow_unreachable",
                     help="unreachable hosts are reported but do not fail the run")
+    group.addoption("--fleet-tracebacks", action="store_true", dest="fleet_tracebacks",
+                    help="a failed check gets pytest's own traceback too (by default it "
+                    "is its one-line message; a bug in a check or a parser always has "
+                    "a short traceback); as an explicit --tb does")
     group.addoption("--prometheus", dest="fleet_prometheus", metavar="FILE",
                     help="write the records for node_exporter's textfile collector")
     group.addoption("--sarif", dest="fleet_sarif", metavar="FILE",

@@ -130,6 +130,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(RecordCollector(state), "fleetcheck-records")
         config.pluginmanager.register(RunReports(config, state, waiver_book),
                                       "fleetcheck-reports")
+        _setup_progress(config, state)
     elif workerinput and workerinput.get("fleetcheck_reports_dir"):
         state.reports_dir = Path(workerinput["fleetcheck_reports_dir"])
     _setup_remediation(config, state)
@@ -145,6 +146,16 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(
         GatherHooks(DEFAULT_THREADS if threads is None else threads, owned),
         "fleetcheck-gather")
+
+
+def _setup_progress(config: pytest.Config, state: FleetRun) -> None:
+    """The controller's progress line (fleetcheck.report.progress: on a terminal only)."""
+    from fleetcheck.report.progress import ProgressLine, XdistProgress  # noqa: PLC0415
+
+    line = ProgressLine(config, state.hosts)
+    config.pluginmanager.register(line, "fleetcheck-progress")
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(XdistProgress(line), "fleetcheck-progress-xdist")
 
 
 def _command_log(config: pytest.Config) -> CommandLog | None:
@@ -370,7 +381,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_runtest_call(item: pytest.Item):
     """A failed assertion of a check (or its pytest.fail) is a finding: its message,
     not a traceback of the check's code (pytest would parse the check's source to show
-    one, for every failing host). An explicit --tb or --fulltrace keeps pytest's
+    one, for every failing host). --fleet-tracebacks, an explicit --tb or --fulltrace keep pytest's
     traceback (fleetcheck.report.terminal)."""
     try:
         return (yield)

@@ -3,7 +3,7 @@ fleetcheck summary at the end.
 
 A failed check is a finding, not a bug: its record's one-line message says it all
 (the check put the compared values in its evidence). So, unless the user asks for
-pytest's own traceback (an explicit --tb or --fulltrace):
+pytest's own traceback (--fleet-tracebacks, an explicit --tb or --fulltrace):
 
 - a failed check's report carries that one line as its longrepr (so `-rf`, JUnit and
   report.html say the reason) and it gets no block in pytest's FAILURES section: the
@@ -24,6 +24,16 @@ then check id, one line each:
 An unreachable host is one line with the reason. A host without findings is one short
 line; more than CLEAN_HOSTS_LISTED of them are one line for all naming the first few
 (-v lists each), so a clean fleet of 1000 hosts is not 1000 lines.
+
+While the checks run, the terminal has fleetcheck's progress line
+(fleetcheck.report.progress): on a terminal at the default verbosity it *replaces*
+pytest's dots and percentage rather than sharing the line with them (two writers of one
+line fight over the cursor, and at 1000 hosts the dots are hundreds of lines of
+interleaved files), the way pytest-xdist's "[gw0] ..." status line owns its line: `\r`
+and spaces, no escape sequence, finished before anything else is written (a
+write_line of anyone's starts a new line below it), erased before this summary. Off
+the terminal, and with -q, -v, -s, TERM=dumb, pytest's output is untouched; its
+docstring says why each.
 """
 
 from __future__ import annotations
@@ -56,9 +66,10 @@ class Line:
 # -- what pytest keeps of a check's failure --------------------------------------------
 
 def wants_pytest_traceback(config: pytest.Config) -> bool:
-    """The user asked for pytest's own traceback: --tb given (its default is "auto",
-    which nobody needs to give) or --fulltrace."""
-    return config.option.tbstyle != "auto" or bool(config.option.fulltrace)
+    """The user asked for pytest's own traceback: --fleet-tracebacks, --tb given (its
+    default is "auto", which nobody needs to give) or --fulltrace."""
+    return (bool(getattr(config.option, "fleet_tracebacks", False))
+            or config.option.tbstyle != "auto" or bool(config.option.fulltrace))
 
 
 def shape_failure(item: pytest.Item, call: pytest.CallInfo, report: pytest.TestReport,

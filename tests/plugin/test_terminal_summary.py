@@ -7,6 +7,7 @@ Every host is local:// (this machine), as in tests/plugin/test_plugin.py."""
 from __future__ import annotations
 
 import json
+import re
 
 from fleetcheck.report.records import Record
 from fleetcheck.report.terminal import CLEAN_HOSTS_LISTED, CLEAN_NAMES_SHOWN, summary_lines
@@ -142,6 +143,26 @@ def test_an_explicit_tb_shows_everything(pytester):
     assert "def lookup(table):" in failures                  # the long style
     # the summary is the same
     assert "  [high] demo.name  web2 is named web2, expected anything else" in summary(res)
+
+
+def test_fleet_tracebacks_brings_back_pytests_traceback_of_a_finding(pytester):
+    pytester.makefile(".yml", inv=INVENTORY)
+    pytester.makepyfile(test_demo=CHECKS)
+    res = pytester.runpytest("--inventory", "inv.yml", "-k", "name or fact or (fail and not xfail)",
+                             "--fleet-tracebacks")
+    res.assert_outcomes(passed=6, failed=3)
+    failures = failures_section(res)
+    blocks = [line for line in failures.splitlines() if line.startswith("____")]
+    assert len(blocks) == 3                                  # every failed check has one
+    # pytest's own report of the assertion: the check's source and pytest's E lines
+    assert "def test_name(host, evidence):" in failures
+    assert "AssertionError: web2 is named web2, expected anything else" in failures
+    assert re.search(r"\nE +Failed: db1 says no, expected yes\n", failures)
+    assert "FactError: `cat /nope` exited 1" in failures
+    # the summary is the same, one line per finding
+    assert "  [critical] demo.fail  db1 says no, expected yes" in summary(res)
+    without = pytester.runpytest("--inventory", "inv.yml", "-k", "name or fact or (fail and not xfail)")
+    assert failures_section(without) == ""
 
 
 def test_users_tests_keep_pytests_output(pytester):
