@@ -273,7 +273,13 @@ def parse_domain_xml(text: str, first_line: int = 1) -> Definition:
     if "<!DOCTYPE" in text or "<!ENTITY" in text:
         raise ParseError(f"{where}: a DOCTYPE or entity declaration (libvirt writes none)")
     try:
-        root = ET.fromstring(text)
+        data = text.encode("utf-8")
+    except UnicodeEncodeError as exc:   # a lone surrogate: no XML holds one
+        line = text.count("\n", 0, exc.start) + first_line
+        raise ParseError(f"line {line}: domain XML: a character that is not Unicode "
+                         f"text: {shown(text[exc.start:exc.start + 1])}") from None
+    try:
+        root = ET.fromstring(data)
     except ET.ParseError as exc:
         line = getattr(exc, "position", (1, 0))[0] + first_line - 1
         raise ParseError(f"line {line}: domain XML: {shown(str(exc), 120)}") from None
