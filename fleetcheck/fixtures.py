@@ -77,6 +77,15 @@ class Fixtures:
         return request.config.stash[STATE_KEY].pool.entries
 
     @pytest.fixture
+    def fleet_facts(self, request: pytest.FixtureRequest):
+        """name -> another inventory host's fact cache (read-only), for a check that
+        looks for something on the other hosts (vm.guests: a guest found elsewhere is
+        moved, not missing). The host is connected by this process when first asked,
+        as a fix's PlanContext.other does; an unreachable one raises Unreachable."""
+        pool = request.config.stash[STATE_KEY].pool
+        return lambda name: pool.get(name).facts
+
+    @pytest.fixture
     def facts(self, host: FleetHost):
         """The host's fact cache: `facts.get("mdstat")` or `facts.mdstat`."""
         return host.facts

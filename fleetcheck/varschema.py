@@ -78,6 +78,7 @@ AREAS = {
     "ldap": ("fleetcheck.facts.ldap",),
     "ftp": ("fleetcheck.facts.vsftpd",),
     "vpn": ("fleetcheck.facts.openvpn",),
+    "vm": ("fleetcheck.facts.vm",),
     "engine": ("fleetcheck.inventory.hostvars",),
 }
 

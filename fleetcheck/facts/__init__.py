@@ -73,6 +73,7 @@ REGISTRY = {
     "slaptest": "fleetcheck.facts.slaptest",
     "vsftpd": "fleetcheck.facts.vsftpd",
     "openvpn": "fleetcheck.facts.openvpn",
+    "vm_guests": "fleetcheck.facts.vm",
 }
 
 

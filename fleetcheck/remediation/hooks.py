@@ -102,7 +102,8 @@ class RemediationHooks:
         other = ((lambda name: pool.get(name).facts) if applies else
                  (lambda name: self._overlay(name, pool.get(name).facts)))
         ctx = registry.PlanContext(meta.check_id, host.name, host.vars, facts,
-                                   item=item.callspec.params.get("item"), other=other)
+                                   item=item.callspec.params.get("item"), other=other,
+                                   fleet=pool.entries)
         try:
             plan = plan_fn(ctx)
         except Exception as exc:  # noqa: BLE001 - a planning bug must not crash the run

@@ -26,7 +26,7 @@ import importlib.machinery
 import importlib.util
 import pkgutil
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -52,6 +52,9 @@ class PlanContext:
     # name -> that inventory host's facts (read-only), for a fix that changes another
     # host than the one checked (DNS records live on the DNS master)
     other: Callable[[str], Any] | None = None
+    # every inventory host: name -> HostEntry (the `fleet` of the checks), for a fix
+    # that must look at the others before it acts (vm.guests: a guest running elsewhere)
+    fleet: Mapping[str, Any] | None = None
 
     def plan(self, *actions, reason: str = "", target: str | None = None) -> Plan:
         return Plan(self.check_id, self.host, list(actions), reason=reason,

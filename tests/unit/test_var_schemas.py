@@ -260,7 +260,7 @@ def test_every_schema_is_valid_with_a_description_everywhere():
 def test_areas_are_the_check_prefixes_and_engine():
     assert list(varschema.by_area()) == ["capacity", "raid", "sysctl", "service", "sshd",
                                          "samba", "nfs", "updates", "dns", "files", "users",
-                                         "net", "time", "fs", "kernel", "lvm", "boot", "web", "pam", "mail", "dhcp", "proxy", "ldap", "ftp", "vpn",
+                                         "net", "time", "fs", "kernel", "lvm", "boot", "web", "pam", "mail", "dhcp", "proxy", "ldap", "ftp", "vpn", "vm",
                                          "engine"]
     assert set(varschema.by_area()["nfs"]["nfs"]["properties"]) == {"exports",
                                                                     "ganesha_conf"}
