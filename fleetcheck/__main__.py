@@ -117,6 +117,31 @@ def cmd_hosts(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_guests(args: argparse.Namespace) -> int:
+    from fleetcheck import guests
+
+    return guests.main(args)
+
+
+def _selection_args(p: argparse.ArgumentParser) -> None:
+    """The inventory and the selection of its hosts (hosts, guests)."""
+    p.add_argument("--inventory", action="append", default=[], metavar="SOURCE",
+                   help="YAML file, http(s):// URL or inventory script (repeatable; "
+                   "default: the embedded local inventory)")
+    p.add_argument("--hosts", help="testinfra host specs, comma-separated")
+    p.add_argument("--limit", dest="fleet_limit", help="Ansible --limit grammar")
+    p.add_argument("--where", dest="fleet_where", action="append", default=[],
+                   metavar="KEY=VALUE", help="KEY=VALUE or KEY!=VALUE on host vars "
+                   "(repeatable, all must hold)")
+    p.add_argument("--inventory-auth", dest="fleet_inventory_auth", metavar="FILE")
+    p.add_argument("--inventory-token-env", dest="fleet_inventory_token_env", metavar="VAR")
+    p.add_argument("--inventory-ca", dest="fleet_inventory_ca", metavar="FILE")
+    p.add_argument("--inventory-timeout", dest="fleet_inventory_timeout", type=float,
+                   metavar="SECONDS")
+    p.add_argument("--inventory-cache-ok", dest="fleet_inventory_cache_ok",
+                   action="store_true")
+
+
 def cmd_checks(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -162,14 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "(when the controller's reports of the run are lost)")
     r.set_defaults(func=cmd_rollback)
     h = sub.add_parser("hosts", help="list the selected hosts with chosen columns")
-    h.add_argument("--inventory", action="append", default=[], metavar="SOURCE",
-                   help="YAML file, http(s):// URL or inventory script (repeatable; "
-                   "default: the embedded local inventory)")
-    h.add_argument("--hosts", help="testinfra host specs, comma-separated")
-    h.add_argument("--limit", dest="fleet_limit", help="Ansible --limit grammar")
-    h.add_argument("--where", dest="fleet_where", action="append", default=[],
-                   metavar="KEY=VALUE", help="KEY=VALUE or KEY!=VALUE on host vars "
-                   "(repeatable, all must hold)")
+    _selection_args(h)
     h.add_argument("--columns", help="comma-separated: name, address, port, user, groups, "
                    "connection, become, become_method, become_user, key_file, proxy_jump, "
                    "command_timeout, offline, source, any host var (dotted), @set from the "
@@ -179,14 +197,23 @@ def build_parser() -> argparse.ArgumentParser:
                    help="probe each host's SSH port in parallel: reachable, latency_ms "
                    "(exit 1 when a host is not reachable)")
     h.add_argument("--probe-timeout", type=float, default=5.0, metavar="SECONDS")
-    h.add_argument("--inventory-auth", dest="fleet_inventory_auth", metavar="FILE")
-    h.add_argument("--inventory-token-env", dest="fleet_inventory_token_env", metavar="VAR")
-    h.add_argument("--inventory-ca", dest="fleet_inventory_ca", metavar="FILE")
-    h.add_argument("--inventory-timeout", dest="fleet_inventory_timeout", type=float,
-                   metavar="SECONDS")
-    h.add_argument("--inventory-cache-ok", dest="fleet_inventory_cache_ok",
-                   action="store_true")
     h.set_defaults(func=cmd_hosts)
+    g = sub.add_parser("guests", help="list the virtual machine guests of the selected "
+                       "hypervisors (virsh, xl), running or --configured, chosen columns")
+    _selection_args(g)
+    g.add_argument("--columns", help="comma-separated: label, type, state, reason, host, "
+                   "mac, address, nics, cport, console, autostart, persistent, id, uuid, "
+                   "vcpus, memory_mib, @cport, @net, @config, @set from the inventory var "
+                   "fleetcheck_guest_columns (default: label,type,state,host,mac,address,"
+                   "cport,autostart)")
+    g.add_argument("--configured", action="store_true",
+                   help="the guests as they are configured (dumpxml --inactive), not as "
+                   "they run")
+    g.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    g.add_argument("--ssh-accept-new", action="store_true",
+                   help="trust a host key seen for the first time (as the audit's option)")
+    g.add_argument("--connect-timeout", type=float, metavar="SECONDS")
+    g.set_defaults(func=cmd_guests)
     c = sub.add_parser("checks", help="the check catalogue: id, severity, what it reads, "
                        "its vars and their schema, its fix")
     c.add_argument("--format", choices=("table", "json", "markdown"), default="table")

@@ -433,6 +433,15 @@ VARS = {
                                                    "description": "a column name"},
             "x-expected": "a list of column names",
             "description": "the columns of the set"}},
+    "fleetcheck_guest_columns": {
+        "type": "object", "description": "column sets of `python -m fleetcheck guests "
+        "--columns @NAME` (fleetcheck.guests): name -> list of guest columns (or one "
+        "comma-separated string)",
+        "additionalProperties": {
+            "type": ["array", "string"], "items": {"type": "string",
+                                                   "description": "a guest column name"},
+            "x-expected": "a list of guest column names",
+            "description": "the columns of the set"}},
     "fleetcheck_waivers": {
         "type": "array", "description": "accepted findings (see fleetcheck/report/"
         "waivers.py): a failed or would-fix record they cover is waived",
