@@ -7,7 +7,7 @@ applicable unless it declares guests."""
 
 import pytest
 
-from fleetcheck.facts.vm import found_elsewhere, hypervisors, ignored, settings
+from fleetcheck.facts.vm import found_elsewhere, hypervisors, ignored, in_state, settings
 
 
 def _unless_off(host, item):
@@ -56,7 +56,7 @@ def test_guests(host, facts, fleet, fleet_facts, evidence):
         item = items[name] = {"declared": wanted, "found": guest.state if guest else None}
         if guest is not None:
             item.update(reason=guest.reason, uuid=guest.uuid)
-        if guest is not None and guest.state == wanted:
+        if guest is not None and in_state(guest.state, wanted):
             continue
         if guest is None and state.tool == "xl" and wanted == "shut off":
             continue
@@ -131,8 +131,9 @@ def test_undeclared(host, facts, fleet, evidence):
     `vm.guests`, or matches `vm.undeclared.ignore` (names or globs); one that is not
     is reported at `vm.undeclared.severity` (info by default), saying when it is
     declared for another host of the inventory. Not applicable where no hypervisor
-    answers; off with `vm.undeclared: null`. No fix: a guest the inventory does not
-    know is the admin's to declare or to stop."""
+    answers; off with `vm.undeclared: null`. No fix unless `vm.undeclared.shutdown:
+    true` (then --remediate shuts such a running guest down gracefully): a guest the
+    inventory does not know is the admin's to declare or to stop."""
     conf = settings(host.vars)
     if conf is None or conf["undeclared"] is None:
         pytest.skip("not judged (vm or vm.undeclared is null)")

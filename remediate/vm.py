@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from fleetcheck.facts import virsh
 from fleetcheck.facts.base import Command
-from fleetcheck.facts.vm import found_elsewhere, hypervisors, libvirt_uri, settings
+from fleetcheck.facts.vm import (found_elsewhere, hypervisors, ignored, in_state, libvirt_uri,
+                                 settings)
 from fleetcheck.remediation import RunCommand, fix, refuse
 
 # one wait is at most this long, under the default command timeout (60 s); a longer
@@ -97,7 +98,7 @@ def plan_guests(ctx):
             return refuse(ctx.check_id, ctx.host, f"{name}: not defined on {ctx.host}: "
                           "define it (virsh define) or declare it where it is")
         found = guest.state
-        if found == wanted:
+        if in_state(found, wanted):
             continue
         if not guest.uuid or not virsh.is_uuid(guest.uuid):
             return refuse(ctx.check_id, ctx.host, f"{name}: no UUID in the facts")
@@ -153,3 +154,32 @@ def plan_autostart(ctx):
         actions.append(_act(conf["uri"], f"{guest.name}: {on}", on, guest.uuid))
         undo.append(_act(conf["uri"], f"{guest.name}: {off} (as before)", off, guest.uuid))
     return ctx.plan(*actions, reason="every declared autostart is set").after_restore(*undo)
+
+
+@fix("vm.undeclared")
+def plan_undeclared(ctx):
+    """Only with `vm.undeclared.shutdown: true`: each running guest that is neither
+    declared nor ignored is shut down gracefully (`virsh shutdown -- UUID`, then the
+    waits of vm.guests' fix, `vm.shutdown`); rollback starts it again. A guest in
+    another active state (paused, crashed, ...) is refused."""
+    conf = settings(ctx.vars)
+    state = ctx.facts.get("vm_guests")
+    rule = (conf or {}).get("undeclared")
+    if not rule or not rule["shutdown"]:
+        return refuse(ctx.check_id, ctx.host, "a guest the inventory does not declare is "
+                      "the admin's (vm.undeclared.shutdown: true shuts it down)")
+    if not state.applicable or state.tool != "virsh":
+        return refuse(ctx.check_id, ctx.host, "no libvirt hypervisor answers here")
+    known = {g["name"] for g in conf["guests"] or []}
+    down = conf["shutdown"]
+    actions, undo = [], []
+    for guest in state.guests:
+        if not guest.active or guest.name in known or ignored(guest.name, rule["ignore"]):
+            continue
+        if guest.state != "running" or not guest.uuid or not virsh.is_uuid(guest.uuid):
+            return refuse(ctx.check_id, ctx.host, f"{guest.name}: {guest.state}: only a "
+                          "running guest is shut down")
+        actions += shutdown_actions(conf["uri"], guest.name, guest.uuid, down["timeout_s"],
+                                    down["destroy_after_timeout"])
+        undo.append(_act(conf["uri"], f"{guest.name}: start again", "start", guest.uuid))
+    return ctx.plan(*actions, reason="no undeclared guest runs").after_restore(*undo)

@@ -435,6 +435,10 @@ VARS = {
                                "items": {"type": "string",
                                          "description": "a name or a glob (test-*)"},
                                "description": "guests never reported"},
+                    "shutdown": {"type": "boolean", "default": False,
+                                 "description": "--remediate shuts such a running guest "
+                                                "down gracefully (vm.shutdown applies; "
+                                                "false: no fix)"},
                 },
                 "additionalProperties": False,
             },
@@ -474,10 +478,17 @@ def settings(hostvars: Mapping[str, Any]) -> dict | None:
              "autostart": g.get("autostart")} for g in conf.get("guests") or []],
         "undeclared": None if undeclared is None else {
             "severity": (undeclared or {}).get("severity") or "info",
-            "ignore": list((undeclared or {}).get("ignore") or [])},
+            "ignore": list((undeclared or {}).get("ignore") or []),
+            "shutdown": bool((undeclared or {}).get("shutdown"))},
         "shutdown": {"timeout_s": shutdown.get("timeout_s") or 120,
                      "destroy_after_timeout": bool(shutdown.get("destroy_after_timeout"))},
     }
+
+
+def in_state(found: str, wanted: str) -> bool:
+    """A guest in `found` is in the declared `wanted` (Xen's idle, a blocked domain,
+    is running)."""
+    return found == wanted or (wanted == "running" and found == "idle")
 
 
 def ignored(name: str, patterns: list[str]) -> bool:

@@ -57,7 +57,8 @@ for cmd in [c.strip() for c in line.split(";") if c.strip()]:
                 ("Autostart:", "enable" if g["autostart"] else "disable")]
         print("".join(f"{k:<15} {v}\n" for k, v in rows))
     elif verb == "domstate":
-        print(g["state"] + ((" (booted)" if g["state"] == "running" else " (unknown)") if "--reason" in rest else "") + "\n")
+        reason = " (booted)" if g["state"] == "running" else " (unknown)"
+        print(g["state"] + (reason if "--reason" in rest else "") + "\n")
     elif verb == "domifaddr":
         print(" Name       MAC address          Protocol     Address\n" + "-" * 60 + "\n")
     elif verb == "dumpxml":

@@ -292,6 +292,22 @@ def test_a_hostile_name_never_reaches_a_command():
     assert plan("vm.guests", conf, forged).refused
 
 
+def test_undeclared_guests_are_shut_down_only_when_asked():
+    only = {"vm": {"guests": [{"name": "guest1"}, {"name": "guest2", "state": "paused"}]}}
+    state = copy.deepcopy(LAB)
+    state.guest("guest3").state = "running"
+    assert plan("vm.undeclared", only, state).refused           # the default: no fix
+    only["vm"]["undeclared"] = {"shutdown": True}
+    p = plan("vm.undeclared", only, state)
+    u3 = LAB.guest("guest3").uuid
+    assert commands(p.actions)[0] == f"LC_ALL=C virsh -c qemu:///system shutdown -- {u3} " \
+        "</dev/null" and len(p.actions) == 1 + 5
+    assert commands(p.on_rollback) == [f"LC_ALL=C virsh -c qemu:///system start -- {u3} "
+                                       "</dev/null"]
+    only["vm"]["guests"].pop()                                   # guest2: paused, undeclared
+    assert "only a running guest" in plan("vm.undeclared", only, state).reason
+
+
 def test_nothing_to_do_is_an_empty_plan():
     assert plan("vm.guests", LABVARS, LAB).empty
     assert plan("vm.autostart", LABVARS, LAB).empty
@@ -306,6 +322,7 @@ def test_nothing_to_do_is_an_empty_plan():
     ("{guests: [{name: 'a/b'}]}", "vm.guests[0].name: "),
     ("{undeclared: {severity: loud}}", "vm.undeclared.severity"),
     ("{shutdown: {timeout_s: 0}}", "vm.shutdown.timeout_s"),
+    ("{undeclared: {shutdown: 'yes'}}", "vm.undeclared.shutdown"),
 ])
 def test_a_bad_value_is_one_line_and_exit_4(tmp_path, value, said):
     inv = tmp_path / "inv.yml"
