@@ -1,7 +1,6 @@
 /* fleetcheck: report.html's page around the fleet section (fleetcheck/report/html.py).
  * - pytest-html's filters and table go into the "pytest details" section at
- *   the bottom (#fc-pytest-body): existing nodes are moved, before pytest-html's own
- *   script (at the end of the page) draws its table; no HTML is ever parsed here;
+ *   the bottom (#fc-pytest-body): existing nodes are moved, no HTML is ever parsed here;
  * - before printing, the failing findings' <details> are opened (and closed again
  *   after), so the paper has every failing record's text. */
 (function () {
@@ -13,8 +12,13 @@
       var node = data.querySelector(":scope > " + sel);
       if (node) { box.appendChild(node); }
     });
-    var table = document.getElementById("results-table");
-    if (table) { box.appendChild(table); }
+    // pytest-html's table comes after this script in the page, and its script (at the
+    // end) replaces it with the drawn one: that one is moved, once the page is parsed;
+    // its later redraws replace it where it is
+    document.addEventListener("DOMContentLoaded", function () {
+      var table = document.getElementById("results-table");
+      if (table) { box.appendChild(table); }
+    });
   }
   var opened = [];
   window.addEventListener("beforeprint", function () {

@@ -147,11 +147,11 @@ def sparkline(values: list[float | None], label: str, *, width: int = 90,
         segment.append(f"{_num(x)},{_num(y_of(v, top_value, top, bottom))}")
     if segment:
         segments.append(segment)
-    for seg in segments:
+    for n, seg in enumerate(segments):
         if len(seg) > 1:
             out.append(f'<polyline fill="none" stroke="#b00020" stroke-width="1.5" '
                        f'points="{" ".join(seg)}"/>')
-        elif seg:   # a value between two gaps: a dot
+        elif n < len(segments) - 1:   # a value between two gaps: a dot (the last: below)
             x, y = seg[0].split(",")
             out.append(f'<circle cx="{x}" cy="{y}" r="1.5" fill="#b00020"/>')
     last = next(((x, v) for x, v in zip(reversed(points), reversed(values)) if v is not None),
