@@ -34,9 +34,9 @@ fleetcheck summary comes first either way. The counts are made to agree where th
   from its table's rows (`recount`), so its Failed and Errors are fleetcheck's failed
   and error;
 - where they cannot (pytest has no would-fix, waived, fixed or unreachable: those are
-  pytest's Failed, Passed, Passed and Failed or Errors), the column is headed "pytest"
-  and the section says pytest's counts as pytest's test outcomes with fleetcheck's
-  record counts beside them;
+  pytest's Failed, Passed, Passed and Failed or Errors), pytest-html's result column
+  is headed "pytest" beside fleetcheck's "fleetcheck outcome", and the section says
+  pytest's counts as pytest's test outcomes with fleetcheck's record counts beside them;
 - a record's log in pytest-html's table starts with its fleetcheck line (outcome,
   severity, check, host, message); pytest's longrepr is left out where it only repeats
   that message (a finding, an unreachable host) or is a skip's (file, line, reason)
@@ -60,7 +60,7 @@ from fleetcheck.report.records import OUTCOMES, SEVERITIES
 from fleetcheck.state import FleetRun
 
 COLUMNS = ("host", "check_id", "severity", "outcome")
-HEADERS = {"host": "Host", "check_id": "Check", "severity": "Severity", "outcome": "Outcome"}
+HEADERS = {"host": "Host", "check_id": "Check", "severity": "Severity", "outcome": "fleetcheck outcome"}
 # Worst first: the grid colours a cell by the worst outcome among its records.
 WORST_FIRST = ("unreachable", "error", "failed", "would-fix", "waived", "fixed",
                "not-applicable", "passed")
@@ -157,7 +157,8 @@ class HtmlColumns:
                                     session) -> None:
         meta = self.state.metadata()
         prefix.append(render_section(self.state, self.trimmed, meta))
-        postfix.append(pytest_details(self.state, recount(self.html_report), meta))
+        postfix.append(pytest_details(self.state, recount(self.html_report), meta,
+                                      self.trimmed))
 
 
 def environment(meta: dict, hosts: int) -> dict[str, str]:
@@ -279,7 +280,7 @@ def recount(report_data) -> dict[str, int] | None:
 
 
 def pytest_details(state: FleetRun, pytest_counts: dict[str, int] | None,
-                   meta: dict) -> str:
+                   meta: dict, trimmed: bool = False) -> str:
     """The "pytest details" section at the bottom of the page (see the module's
     docstring): pytest's counts beside fleetcheck's, the Environment rows, and the box
     page.js moves pytest-html's filters and table into."""
@@ -287,7 +288,9 @@ def pytest_details(state: FleetRun, pytest_counts: dict[str, int] | None,
     fleet = ", ".join(f"{n} {o}" for o, n in ours.items() if n) or "none"
     if pytest_counts is not None:
         theirs = ", ".join(f"{n} {label}" for label, n in pytest_counts.items() if n) or "none"
-        said = f"pytest's test outcomes: {theirs}. "
+        said = f"pytest's test outcomes: {theirs}" + (
+            f" (more than {FULL_TABLE_LIMIT} tests: its table and counts have only the "
+            "tests whose records are not passed or not-applicable)" if trimmed else "") + ". "
     else:
         said = "pytest's test outcomes: the filters below. "
     text = (said + f"fleetcheck's records: {fleet}. pytest's Failed are fleetcheck's "
