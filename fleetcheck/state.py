@@ -56,6 +56,10 @@ class FleetRun:
     # Whether the run is complete and what it selected (report.completeness.RunStatus),
     # decided at the end of the run on the controller; its fields go into `summary`.
     run_status: Any = None
+    # The gate's verdict on the run's records (report.gate.Verdict), decided once at
+    # the end of the run on the controller (report.wiring.RunReports); report.html's
+    # summary shows this one, it does not judge the records again.
+    verdict: Any = None
 
     def report_failed(self, what: str, exc: OSError) -> None:
         self.report_problems.append(f"{what} not written: {exc.strerror or exc}")

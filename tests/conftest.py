@@ -2,6 +2,7 @@
 
     @pytest.mark.root("mount a tmpfs")      needs root
     @pytest.mark.chromium                   needs chromium, chromedriver and selenium
+    @pytest.mark.chromium(pdf=True)         and poppler-utils' pdftotext and pdfinfo
 
 Without it, such a test is skipped with a reason that says what it needs (`make unit`
 as another user), unless FLEETCHECK_TESTS_COMPLETE is set (`make test`): then it
@@ -38,7 +39,10 @@ def _missing(item) -> str | None:
         why = mark.args[0] if mark.args else mark.kwargs.get("reason", "")
         return "needs root" + (f" ({why})" if why else "") + ": run it as root (make test)"
     if item.get_closest_marker("chromium") is not None:
-        lacking = [name for name in ("chromium", "chromedriver") if not shutil.which(name)]
+        tools = ("chromium", "chromedriver") + (
+            ("pdftotext", "pdfinfo") if item.get_closest_marker("chromium").kwargs.get("pdf")
+            else ())
+        lacking = [name for name in tools if not shutil.which(name)]
         if importlib.util.find_spec("selenium") is None:
             lacking.append("selenium (tests/requirements.txt)")
         if lacking:

@@ -11,21 +11,35 @@ value from a host escaped.
   not-applicable and waived ones are left out, and so is an unreachable host's record
   (nothing was judged: its score is none, and the verdict says it is unreachable);
 - the failing records grouped by severity, worst first, then by check: "sshd.config
-  failed on 2 hosts: web1, web2", each host's message beside it.
+  failed on 2 hosts: web1, web2", each host's message beside it;
+- given the earlier runs of the same inventory and selection (fleetcheck.report.trend),
+  a trend chart of the failing findings per severity and, in the host scores table, a
+  sparkline of each host's failing findings (fleetcheck.report.charts: inline SVG), each
+  with its numbers as text beside it.
+
+The verdict is the one the gate decided at the end of the run (FleetRun.verdict, from
+fleetcheck.report.wiring): the summary never judges the records a second time.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from html import escape
+from typing import TYPE_CHECKING
 
+from fleetcheck.report import charts
 from fleetcheck.report.gate import FINDINGS, Verdict
-from fleetcheck.report.records import Record, severity_rank
+from fleetcheck.report.records import SEVERITIES, Record, severity_rank
+
+if TYPE_CHECKING:
+    from fleetcheck.report.trend import History
 
 WEIGHTS = {"critical": 10.0, "high": 5.0, "medium": 3.0, "low": 1.0, "info": 0.5}
 PASSING = frozenset({"passed", "fixed"})
 JUDGED = PASSING | FINDINGS
 MAX_HOSTS_SHOWN = 50        # hosts named in one group; the rest are counted
+MAX_SPARKLINES = 500        # hosts drawn a sparkline (the lowest scores first); the rest: numbers
+NUMBERS_SHOWN = 8           # a host's latest numbers written beside its sparkline
 
 
 @dataclass
@@ -101,20 +115,28 @@ def _score_text(value: float | None) -> str:
     return "none" if value is None else f"{value:g}%"
 
 
-def render(s: Summary) -> str:
+def render(s: Summary, history: History | None = None) -> str:
     """The summary as HTML (no script: it reads with JavaScript off)."""
+    runs = history.points if history is not None else []
     out = ['<section id="fc-summary" class="fc-summary">',
            f'<p id="fc-verdict" class="{"fc-passed" if s.passed else "fc-failed"}">'
            f"{escape(s.verdict)}</p>",
            f'<p id="fc-score">Compliance score: <b>{_score_text(s.score)}</b> of the judged '
            "checks pass, weighted by severity (critical 10, high 5, medium 3, low 1, info "
            "0.5; not-applicable, waived and unreachable records left out)</p>"]
+    if runs:
+        out.append(_trend(history))
     out.append('<table id="fc-host-scores" class="fc-scores"><thead><tr><th>Host</th>'
-               "<th>Score</th></tr></thead><tbody>")
-    for host, value in sorted(s.hosts.items(), key=lambda kv: (
-            kv[1] is not None, kv[1] if kv[1] is not None else 0, kv[0])):
+               "<th>Score</th>" + (f"<th>Failing findings, last {len(runs)} "
+                                   f"run{'s' if len(runs) != 1 else ''}</th>" if runs else "")
+               + "</tr></thead><tbody>")
+    for n, (host, value) in enumerate(sorted(s.hosts.items(), key=lambda kv: (
+            kv[1] is not None, kv[1] if kv[1] is not None else 0, kv[0]))):
         note = " (unreachable)" if host in s.unreachable else ""
-        out.append(f"<tr><td>{escape(host)}</td><td>{_score_text(value)}{note}</td></tr>")
+        out.append(f"<tr><td>{escape(host)}</td><td>{_score_text(value)}{note}</td>")
+        if runs:
+            out.append(f'<td class="fc-spark-cell">{_spark(history, host, n)}</td>')
+        out.append("</tr>")
     out.append("</tbody></table>")
     if s.groups:
         out.append('<div id="fc-findings"><h3>Failing findings, worst first</h3>')
@@ -139,13 +161,51 @@ def render(s: Summary) -> str:
 
 
 
-def of_run(records: list[Record], hosts: list[str], gate_meta: dict | None) -> str:
-    """The summary's HTML for a run's records, judged as its gate was (results.json's
-    run.gate: fail_on, allow_unreachable)."""
-    from fleetcheck.report import gate
+def _numbers(values: list) -> str:
+    return ", ".join("-" if v is None else f"{v:g}" for v in values)
 
-    meta = gate_meta or {}
-    fail_on = meta.get("fail_on")
-    verdict = gate.decide(records, None if fail_on in (None, "any") else fail_on,
-                          bool(meta.get("allow_unreachable")))
-    return render(build(records, verdict, hosts))
+
+def _spark(history: History, host: str, n: int) -> str:
+    values = history.host_series(host)
+    shown = values[-NUMBERS_SHOWN:]
+    text = ("... " if len(values) > len(shown) else "") + _numbers(shown)
+    picture = (charts.sparkline(values, f"{host}: failing findings")
+               if n < MAX_SPARKLINES else "")
+    return f'{picture} <span class="fc-spark-numbers">{escape(text)}</span>'
+
+
+def _trend(history: History) -> str:
+    """The trend chart, what it shows in words, and its numbers (a table)."""
+    runs = history.points
+    totals = [sum(p.findings.values()) for p in runs]
+    caption = (f"Failing findings (failed, would-fix, error) per severity over the last "
+               f"{len(runs)} run{'s' if len(runs) != 1 else ''} of this inventory and "
+               "selection, oldest left, this run right")
+    if len(runs) == 1:
+        caption += ": no earlier run to compare with; now " + f"{totals[0]}"
+    else:
+        caption += f": {totals[0]} then, {totals[-1]} now"
+    if history.skipped:
+        caption += (f" ({history.skipped} run{'s' if history.skipped != 1 else ''} "
+                    "of it could not be read)")
+    severities = [sev for sev in SEVERITIES if any(p.findings.get(sev) for p in runs)] \
+        or list(SEVERITIES)
+    out = ['<figure id="fc-trend" class="fc-trend-figure">',
+           charts.trend([(p.label, p.findings) for p in runs]),
+           f"<figcaption>{escape(caption)}</figcaption>",
+           '<details id="fc-trend-numbers"><summary>The numbers</summary>'
+           '<table class="fc-scores"><thead><tr><th>Run</th>'
+           + "".join(f"<th>{escape(sev)}</th>" for sev in severities)
+           + "<th>all</th><th>unreachable hosts</th></tr></thead><tbody>"]
+    for p, total in zip(runs, totals):
+        out.append(f'<tr><td title="{escape(p.run_id)}">{escape(p.label)}</td>'
+                   + "".join(f"<td>{p.findings.get(sev, 0)}</td>" for sev in severities)
+                   + f"<td>{total}</td><td>{p.unreachable}</td></tr>")
+    out.append("</tbody></table></details></figure>")
+    return "".join(out)
+
+
+def of_run(records: list[Record], hosts: list[str], verdict: Verdict,
+           history: History | None = None) -> str:
+    """The summary's HTML for a run's records and the gate's verdict on them."""
+    return render(build(records, verdict, hosts), history)

@@ -23,6 +23,7 @@ from fleetcheck.report import (
     nagios,
     prometheus,
     sarif,
+    trend,
 )
 from fleetcheck.report.results import write_atomic, write_json_atomic
 from fleetcheck.report.waivers import WaiverBook
@@ -175,6 +176,7 @@ class RunReports:
         state = self.state
         records = self.records()
         self.verdict = verdict = gate.decide(records, self.fail_on, self.allow_unreachable)
+        state.verdict = verdict
         self.status = status = completeness.decide(self.config, session, self.progress, state)
         state.run_status = status
         state.summary.update(status.to_json())
@@ -195,6 +197,8 @@ class RunReports:
                 "expired_matching": [dict(t) for t in sorted(expired)],
             },
             "history": self.change.to_json(),
+            # per severity and per host, for the next runs' pictures (report.trend)
+            "tally": trend.tally(records),
         })
         duration = time.time() - state.started
         if self.prometheus_path and not status.complete:

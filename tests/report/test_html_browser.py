@@ -191,7 +191,98 @@ def test_text_contrast_and_a_narrow_screen(pytester, browser, keep_screenshot):
     keep_screenshot("report-400px")
     first = browser.execute_script(
         "return document.querySelector('#fc-verdict').getBoundingClientRect().top")
-    table = browser.execute_script(
-        "return document.querySelector('#results-table').getBoundingClientRect().top")
-    assert first < table
+    pytest_details = browser.execute_script(
+        "return document.querySelector('#fc-pytest').getBoundingClientRect().top")
+    assert first < pytest_details
+    # pytest-html's filters and table are in the pytest details section, collapsed
+    assert browser.execute_script(
+        "return !!document.querySelector('#fc-pytest #results-table tbody.results-table-row')"
+        " && !!document.querySelector('#fc-pytest .filters')"
+        " && !document.getElementById('fc-pytest').open")
+    browser.find_element(By.CSS_SELECTOR, "#fc-pytest > summary").click()
+    wide = browser.execute_script(
+        "return [document.documentElement.scrollWidth, window.innerWidth]")
+    assert wide[0] <= wide[1], wide            # opened, it does not widen the page either
     browser.set_window_size(1400, 1000)
+
+
+LONG = "/srv/" + "very-long-path-segment-" * 20 + "end"   # no space to break at
+
+
+def print_fleet(pytester):
+    """3 hosts x 24 areas (a grid wider than the paper), a failing message without a
+    space in 480 characters, hostile text, and a passing check."""
+    lines = ["import pytest"]
+    for i in range(24):
+        lines.append(f'''
+@pytest.mark.check("area{i:02d}.check", severity="{('high', 'medium', 'low')[i % 3]}")
+def test_c{i}(host, evidence):
+    assert host.name != "h{i % 3}", "area{i:02d} broken on " + host.name
+''')
+    lines.append(f'''
+@pytest.mark.check("paths.long", severity="critical")
+def test_long(host, evidence):
+    assert host.name != "h1", "{LONG} <script>window.__pwned=1</script>"
+''')
+    pytester.makepyfile(test_print="\n".join(lines))
+    pytester.makefile(".yml", inv="all:\n  hosts:\n" + "".join(
+        f"    h{n}: {{ansible_connection: local}}\n" for n in range(3)))
+    pytester.runpytest("--inventory", "inv.yml", "-p", "no:randomly")
+    return pytester.path / "reports" / "last" / "report.html"
+
+
+def pdf_of(browser, directory, name):
+    """The page printed by chromium (WebDriver's print: DevTools' Page.printToPDF) on
+    A4; the PDF's text (pdftotext) and each page's width and its words' right edges
+    (pdftotext -bbox), in points."""
+    import base64
+    import subprocess
+
+    from selenium.webdriver.common.print_page_options import PrintOptions
+
+    options = PrintOptions()
+    options.page_width, options.page_height = 21.0, 29.7
+    pdf = directory / f"{name}.pdf"
+    pdf.write_bytes(base64.b64decode(browser.print_page(options)))
+    text = subprocess.run(["pdftotext", "-raw", str(pdf), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    bbox = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    pages = [(float(w), [float(x) for x in re.findall(r'xMax="([0-9.]+)"', body)])
+             for w, body in re.findall(r'<page width="([0-9.]+)"[^>]*>(.*?)</page>', bbox, re.S)]
+    return text, pages
+
+
+def assert_on_paper(text, pages, grid=True):
+    flat = re.sub(r"\s+", "", text)
+    assert "FAIL:" in text and ("Hostsxareas" in flat) == grid  # the verdict, the grid
+    for i in range(24):        # every failing record's text, from the opened details
+        assert f"area{i:02d} broken on h{i % 3}" in text, i
+    assert re.sub(r"\s+", "", LONG) in flat                     # wrapped, not clipped
+    assert "<script>window.__pwned=1</script>" in flat
+    assert "show more" not in text and "Show all details" not in text   # nothing to click
+    assert pages and all(abs(width - 595.3) < 1 for width, _ in pages), \
+        [w for w, _ in pages]                                     # every page is A4 wide
+    widest = max(x for _, xs in pages for x in xs)
+    assert widest <= min(width for width, _ in pages), widest     # no word beyond the paper
+
+
+@pytest.mark.chromium(pdf=True)
+def test_printed_on_paper(pytester, browser, tmp_path):
+    """Printed (chromium's printToPDF, A4), the page has the verdict, the grid and
+    every failing record's text, nothing cut at the paper's edge, no filter or button;
+    with JavaScript off too (the findings' <details> are printed open by fleet.css)."""
+    report = print_fleet(pytester)
+    open_report(browser, report)
+    text, pages = pdf_of(browser, tmp_path, "report")
+    assert_on_paper(text, pages)
+    assert_nothing_ran(browser)
+    # the page as it was after printing: the findings closed again (afterprint)
+    assert browser.execute_script(
+        "return [...document.querySelectorAll('#fc-findings details')].every(d => !d.open)")
+    browser.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": True})
+    browser.get(report.as_uri())
+    text, pages = pdf_of(browser, tmp_path, "report-no-js")
+    assert "The fleet section needs JavaScript" in text
+    assert_on_paper(text, pages, grid=False)     # the grid is the fleet section's
+    browser.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": False})

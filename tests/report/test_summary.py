@@ -94,3 +94,47 @@ def test_host_values_never_become_markup():
     page = read(html)
     assert not page.active and "<script>" not in html and "<img" not in html
     assert nasty in "".join(page.text)
+
+
+def history_of(*runs):
+    """A trend.History from [(run_id, records), ...], oldest first."""
+    from fleetcheck.report import trend
+
+    return trend.History([trend.point(run_id, trend.tally(records)) for run_id, records in runs])
+
+
+def test_the_trend_and_the_sparklines_with_their_numbers():
+    nasty = '<b onmouseover="x">'
+    before = [rec("web1", "a.b", "failed"), rec("web1", "c.d", "failed", "low"),
+              rec(nasty, "a.b", "failed")]
+    now = [rec("web1", "a.b", "passed"), rec("web2", "a.b", "failed", "critical")]
+    history = history_of(("20261201T100000Z-aaaa", before), ("20261202T100000Z-bbbb", now))
+    html = summary.render(summary.build(now, gate.decide(now), ["web1", "web2"]), history)
+    page = read(html)
+    assert page.ids[:5] == ["fc-summary", "fc-verdict", "fc-score", "fc-trend",
+                            "fc-trend-numbers"] and not page.active
+    text = "".join(page.text)
+    assert "over the last 2 runs of this inventory and selection, oldest left, this run " \
+           "right: 3 then, 1 now" in text
+    # the numbers as a table: run, each severity that had a finding, all, unreachable
+    assert "Runcriticalhighlowallunreachable hosts" in text
+    assert "2026-12-01 10:00021302026-12-02 10:0010010" in text
+    assert "Failing findings, last 2 runs" in text
+    assert 'aria-label="web1: failing findings over 2 runs: 2, 0"' in html
+    assert 'aria-label="web2: failing findings over 2 runs: none, 1"' in html
+    assert "-, 1" in text and "2, 0" in text        # beside each sparkline
+    bad = [rec(nasty, "a.b", "failed")]
+    html = summary.render(summary.build(bad, gate.decide(bad), [nasty]),
+                          history_of(("20261201T100000Z-aaaa", before), (nasty, bad)))
+    assert nasty not in html and not read(html).active
+    assert 'aria-label="&lt;b onmouseover=&quot;x&quot;&gt;: failing findings' in html
+
+
+def test_one_run_and_many_hosts():
+    recs = [rec(f"h{i:04d}", "a.b", "failed" if i % 2 else "passed") for i in range(600)]
+    history = history_of(("only", recs))
+    html = summary.render(summary.build(recs, gate.decide(recs), sorted({r.host for r in recs})),
+                          history)
+    assert "no earlier run to compare with; now 300" in "".join(read(html).text)
+    assert html.count('class="fc-spark"') == summary.MAX_SPARKLINES
+    assert html.count('class="fc-spark-numbers"') == 600
