@@ -41,6 +41,9 @@ from fleetcheck.runorder import DONE, UNDECLARED, ReadyQueue, run_ready_first
 from fleetcheck.state import STATE_KEY
 
 DEFAULT_THREADS = 64
+# What the report's host view says of a reached host (kernel, distribution, uptime):
+# gathered last in its last batch, read by no check (fleetcheck.facts.system).
+SUMMARY = ("system", {})
 
 Request = tuple[str, dict[str, Any]]
 # What one host's checks will read: (check, item) in the order the checks run.
@@ -114,6 +117,8 @@ def gather_host(host: FleetHost, work: Work, stop: threading.Event,
             complete += 1
             if not pending:
                 progress(complete)
+        if not stop.is_set():
+            pending.append(SUMMARY)  # the report's host view: in the last batch, last
         flush()
         return sent
     except Unreachable:

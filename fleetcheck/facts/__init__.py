@@ -73,6 +73,7 @@ REGISTRY = {
     "slaptest": "fleetcheck.facts.slaptest",
     "vsftpd": "fleetcheck.facts.vsftpd",
     "openvpn": "fleetcheck.facts.openvpn",
+    "system": "fleetcheck.facts.system",
 }
 
 
