@@ -165,9 +165,13 @@
     data.areas.forEach(function (a) { add(head, el("th", null, a)); });
     data.hosts.forEach(function (h) {
       var tr = add(table, el("tr"));
-      var th = add(tr, el("th", {"class": "fc-click fc-hostlink", "data-host": h,
+      var th = add(tr, el("th", {"class": "fc-click fc-hostlink", "data-host": h}));
+      add(th, el("a", {href: "#host=" + encodeURIComponent(h),
         title: "this host alone: its records, connection, facts and history"}, h));
-      th.addEventListener("click", function () { setFilter({host: h, area: ""}); });
+      th.addEventListener("click", function (ev) {
+        ev.preventDefault();   // the link's own jump would add a second history entry
+        setFilter({host: h, area: ""});
+      });
       data.areas.forEach(function (a) {
         var c = cells[h + "\u0000" + a];
         if (!c) { add(tr, el("td", {"class": "fc-none"}, "")); return; }
