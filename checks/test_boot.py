@@ -17,7 +17,10 @@ def _target_facts(host, item):
 
 
 @pytest.mark.check("boot.default_target", severity="medium", facts=[_target_facts],
-                   title="the host boots into the declared target or runlevel")
+                   title="the host boots into the declared target or runlevel",
+                   compare={"default target": ("declared_target", "default"),
+                            "SysV runlevel": ("declared", "initdefault"),
+                            "init": (None, "init")})
 def test_boot_default_target(host, facts, evidence):
     """systemd: `systemctl get-default`; SysV init: the initdefault entry of
     /etc/inittab; a host with neither (a container, busybox init) is not judged. Var
@@ -67,7 +70,10 @@ def _enabled_facts(host, item):
 
 
 @pytest.mark.check("boot.enabled", severity="medium", facts=[_enabled_facts],
-                   title="declared services start at boot, declared-disabled ones do not")
+                   title="declared services start at boot, declared-disabled ones do not",
+                   compare={"services at boot": (None, "states"),
+                            "runlevels": (None, "runlevels"),
+                            "not judged": (None, "not_judged")})
 def test_boot_enabled(host, facts, evidence):
     """Var `boot.enabled` (services that must start at boot), `boot.disabled` (must not:
     masked counts as disabled) and, unless `boot.services_enabled` is false, every

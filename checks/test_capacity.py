@@ -22,7 +22,10 @@ def _judge(evidence, measured, thresholds, crit_severity, advice):
 
 
 @pytest.mark.check("capacity.vmstat", severity="high", facts=["vmstat", "nproc"],
-                   title="run queue, swapping, iowait and free memory within thresholds")
+                   title="run queue, swapping, iowait and free memory within thresholds",
+                   compare={"measured": ("thresholds", "measured"),
+                            "levels": (None, "levels"),
+                            "samples": (None, "samples")})
 def test_vmstat(host, facts, evidence):
     """`vmstat 1 6`: the median of the 5 live samples (a breach must last 3 of the 5
     seconds: a busy second or two is normal on a healthy box, and a high percentile of
@@ -52,7 +55,10 @@ def test_vmstat(host, facts, evidence):
 
 
 @pytest.mark.check("capacity.memory", severity="high", facts=["meminfo"],
-                   title="available memory and swap use within thresholds")
+                   title="available memory and swap use within thresholds",
+                   compare={"measured": ("thresholds", "measured"),
+                            "levels": (None, "levels"),
+                            "memory (MB)": (None, "total_mb")})
 def test_memory(host, facts, evidence):
     """`/proc/meminfo`: available memory (% and MB) and swap used (%) against
     `capacity.memory`; high, low on a warning."""
@@ -66,7 +72,11 @@ def test_memory(host, facts, evidence):
 
 
 @pytest.mark.check("capacity.load", severity="medium", facts=["loadavg", "nproc"],
-                   title="load average per CPU within thresholds")
+                   title="load average per CPU within thresholds",
+                   compare={"measured": ("thresholds", "measured"),
+                            "levels": (None, "levels"),
+                            "load 1/5/15 min": (None, "load"),
+                            "CPUs": (None, "cpus")})
 def test_load(host, facts, evidence):
     """`/proc/loadavg` per CPU over 1, 5 and 15 minutes against `capacity.load`."""
     load, cpus = facts.loadavg, facts.nproc.cpus
@@ -93,7 +103,9 @@ def _df(facts, **params):
 
 @pytest.mark.check("capacity.disk", severity="high",
                    facts=["df", ("df", {"inodes": True})],
-                   title="filesystem space and inodes within thresholds, per mount")
+                   title="filesystem space and inodes within thresholds, per mount",
+                   compare={"mounts": (None, "mounts"),
+                            "filesystem types left out": (None, "ignored_types")})
 def test_disk(host, facts, evidence):
     """`df -PT` and `df -Pi`: usage % and inode % of every mount against
     `capacity.disk`, with per-mount thresholds by glob (`capacity.disk.mounts`) and
@@ -123,7 +135,9 @@ def test_disk(host, facts, evidence):
 
 
 @pytest.mark.check("capacity.iostat", severity="medium", facts=["iostat"],
-                   title="per-device utilisation, await and queue size within thresholds")
+                   title="per-device utilisation, await and queue size within thresholds",
+                   compare={"devices": (None, "devices"),
+                            "devices left out": (None, "ignored")})
 def test_iostat(host, facts, evidence):
     """`iostat -dxy -o JSON INTERVAL 1` (sysstat): over one sample of
     `capacity.iostat.interval` seconds, every device's utilisation (util), the worse of

@@ -13,7 +13,8 @@ from fleetcheck.facts.dhcp import MAX_SHOWN, SERVICE, judged_servers, settings, 
 @pytest.mark.check("dhcp.config_valid", severity="high",
                    facts=[when_set("dhcp", "dhcp", key="config_valid")],
                    title="the DHCP server's configuration test is clean, its declared "
-                         "subnets and ranges are there, it runs")
+                         "subnets and ranges are there, it runs",
+                   compare={"server": ("declared", "installed")})
 def test_config_valid(host, facts, evidence):
     """Where a DHCPv4 server is installed (ISC dhcpd, Kea's kea-dhcp4), or where
     `dhcp.config_valid` declares one: the server's own configuration test (`dhcpd -t

@@ -50,7 +50,10 @@ def ask_records(probe: Probe, layout: DnsLayout, name: str, addresses: list[str]
 
 
 @pytest.mark.check("dns.forward_reverse", severity="high", facts=[],
-                   title="the host's name and address resolve to each other on every nameserver")
+                   title="the host's name and address resolve to each other on every nameserver",
+                   compare={"forward (A, AAAA)": ("addresses", "forward"),
+                            "reverse (PTR)": ("name", "reverse"),
+                            "problems": (None, "problems")})
 def test_forward_reverse(host, fleet, evidence):
     """Every host with an IP address (`ansible_host`, or the var `dns_addresses`): its
     name (`<host>.<dns.zone>`) has exactly that A (AAAA) record and each address (and
@@ -101,7 +104,10 @@ def _zone_reads(host, item):
 
 
 @pytest.mark.check("dns.zone_valid", severity="high", facts=[_zone_reads],
-                   title="named's configuration and every zone it serves load")
+                   title="named's configuration and every zone it serves load",
+                   compare={"named-checkconf": (None, "named_checkconf"),
+                            "zones": (None, "zones"),
+                            "problems": (None, "problems")})
 def test_zone_valid(host, facts, fleet, evidence):
     """On `dns.master` and `dns.slaves`: `named-checkconf` is clean, the declared zones
     are configured, and `named-checkzone` loads every zone the server serves (a
@@ -130,7 +136,9 @@ def test_zone_valid(host, facts, fleet, evidence):
 
 
 @pytest.mark.check("dns.serial_in_sync", severity="high", facts=[],
-                   title="the slave serves the master's SOA serial of every zone")
+                   title="the slave serves the master's SOA serial of every zone",
+                   compare={"serials": (None, "serials"),
+                            "waited at most (s)": (None, "waited_at_most")})
 def test_serial_in_sync(host, fleet, evidence):
     """On each of `dns.slaves`: its SOA serial of every declared zone equals the
     master's (after at most `dns.sync_wait` seconds)."""
@@ -156,7 +164,9 @@ def test_serial_in_sync(host, fleet, evidence):
 
 
 @pytest.mark.check("dns.axfr_restricted", severity="high", facts=[],
-                   title="a zone transfer without the TSIG key is refused")
+                   title="a zone transfer without the TSIG key is refused",
+                   compare={"zone transfers": (None, "transfers"),
+                            "server": (None, "server")})
 def test_axfr_restricted(host, fleet, evidence):
     """On `dns.master` and `dns.slaves`: a zone transfer without the TSIG key, asked
     from the controller, is refused."""

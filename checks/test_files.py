@@ -22,7 +22,11 @@ from fleetcheck.facts.files import exposes, octal, problems, rules, scanned_dirs
 
 @pytest.mark.check("files.permissions", severity="high", items="files_permissions",
                    facts=["files"],
-                   title="system file has its owner, group and at most its mode")
+                   title="system file has its owner, group and at most its mode",
+                   compare={"permissions": ("baseline", "mode"),
+                            "owner": (None, "owner"),
+                            "group": (None, "group"),
+                            "exists": (None, "exists")})
 def test_files_permissions(host, facts, item, evidence):
     """Each path of `files_permissions` (by default the account databases and their
     backups, sudoers, sshd_config, the cron files and directories, after CIS's "Ensure
@@ -56,7 +60,10 @@ def test_files_permissions(host, facts, item, evidence):
 
 
 @pytest.mark.check("files.world_writable", severity="high", facts=["files"],
-                   title="no world-writable file under /etc")
+                   title="no world-writable file under /etc",
+                   compare={"world-writable files": (None, "files"),
+                            "scanned": (None, "scanned"),
+                            "missing dirs": (None, "missing")})
 def test_files_world_writable(host, facts, evidence):
     """No regular file under the directories of `files_world_writable` (by default
     /etc; one file system, symbolic links not followed) is writable by others (CIS:

@@ -90,7 +90,9 @@ RULES = {"remounted_ro": _remounted_ro, "mount_options": _mount_options}
 
 
 @pytest.mark.check("fs.read_only", severity="high", items="fs_baseline", facts=["mounts"],
-                   title="no filesystem remounted read-only; temp mounts hardened")
+                   title="no filesystem remounted read-only; temp mounts hardened",
+                   compare={"read-write in fstab": (None, "fstab_read_write"),
+                            "mount options": ("require_separate", "mounts")})
 def test_fs(host, facts, item, evidence):
     """One item per rule of the var `fs_baseline` (a rule null: not judged). `remounted_ro`
     (high): a filesystem fstab mounts read-write is mounted read-only. `mount_options`
@@ -114,7 +116,9 @@ _SAME_FSTYPE = {"nfs": {"nfs", "nfs4"}, "nfs4": {"nfs", "nfs4"}}
 
 
 @pytest.mark.check("fs.mounted", severity="high", facts=[when_set(MOUNTED_VAR, "mounts")],
-                   title="every fstab filesystem is mounted, with its fstab options")
+                   title="every fstab filesystem is mounted, with its fstab options",
+                   compare={"fstab entries": ("options_judged", "fstab"),
+                            "left out": (None, "ignored")})
 def test_fs_mounted(host, facts, evidence):
     """Each /etc/fstab entry that is not `noauto` (nor swap) is mounted (high: what
     should land on that filesystem is written into the directory beneath it, on the
@@ -161,7 +165,10 @@ def test_fs_mounted(host, facts, evidence):
 
 
 @pytest.mark.check("fs.swap", severity="medium", facts=[when_set(swaps_fact.VAR, "swaps")],
-                   title="swap active as declared (fstab entries, devices, total)")
+                   title="swap active as declared (fstab entries, devices, total)",
+                   compare={"swap": ("path", "active"),
+                            "total (MiB)": (None, "total_mib"),
+                            "in fstab": (None, "fstab")})
 def test_fs_swap(host, facts, evidence):
     """/proc/swaps against what the host declares: every /etc/fstab swap entry that is
     not `noauto` active (sources evaluated: UUID=, /dev/mapper/* as the kernel names
@@ -207,7 +214,10 @@ def test_fs_swap(host, facts, evidence):
 
 @pytest.mark.check("fs.automount", severity="medium",
                    facts=[when_set(automount_fact.VAR, "automount")],
-                   title="autofs runs, its maps read and the declared keys resolve")
+                   title="autofs runs, its maps read and the declared keys resolve",
+                   compare={"mount points": ("declared", "mount_points"),
+                            "automount daemon": (None, "daemon"),
+                            "messages": (None, "messages")})
 def test_fs_automount(host, facts, evidence):
     """autofs as `automount -m` reads it (every map of /etc/auto.master and its
     includes, without the daemon): each mount point's map is read (a missing map file,
@@ -256,7 +266,8 @@ def test_fs_automount(host, facts, evidence):
 
 
 @pytest.mark.check("fs.smart", severity="high", facts=[when_set(smart_fact.VAR, "smart")],
-                   title="every disk's SMART health, bad sectors and temperature")
+                   title="every disk's SMART health, bad sectors and temperature",
+                   compare={"disks": (None, "disks"), "left out": (None, "ignored")})
 def test_fs_smart(host, facts, evidence):
     """`smartctl -H -A -j` of each disk `smartctl --scan` finds: the overall-health self
     assessment FAILED (critical: the disk predicts its own failure), pending or

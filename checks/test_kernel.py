@@ -13,7 +13,10 @@ from fleetcheck.facts.kernel_cmdline import param_key, split_declared
 
 @pytest.mark.check("kernel.running", severity="medium",
                    facts=[when_set("kernel", "kernel", key="running")],
-                   title="the running kernel is the newest installed, or the declared one")
+                   title="the running kernel is the newest installed, or the declared one",
+                   compare={"kernel": ("newest", "running"),
+                            "installed": (None, "installed"),
+                            "build": ("package", "build")})
 def test_kernel_running(host, facts, evidence):
     """A kernel update is installed but protects nothing until the host boots it: the
     running release (`uname -r`) must be the newest installed (a vmlinuz in /boot or a
@@ -68,7 +71,9 @@ def _module_facts(host, item):
 
 
 @pytest.mark.check("kernel.modules", severity="medium", facts=[_module_facts],
-                   title="declared modules loaded, unwanted ones not loaded or blacklisted")
+                   title="declared modules loaded, unwanted ones not loaded or blacklisted",
+                   compare={"modules": ("declared", "states"),
+                            "refused by": (None, "refused_by")})
 def test_kernel_modules(host, facts, evidence):
     """Var `kernel.modules` (module: state): `loaded` must be loaded or built in (a NIC
     driver, br_netfilter: medium when missing); `not_loaded` must not be loaded, and
@@ -114,7 +119,8 @@ def test_kernel_modules(host, facts, evidence):
 
 @pytest.mark.check("kernel.tainted", severity="medium",
                    facts=[when_set("kernel", "kernel_tainted", key="tainted")],
-                   title="the kernel is not tainted by a fault (machine check, oops, lockup)")
+                   title="the kernel is not tainted by a fault (machine check, oops, lockup)",
+                   compare={"taint flags": ("allowed", "flags"), "value": (None, "value")})
 def test_kernel_tainted(host, facts, evidence):
     """/proc/sys/kernel/tainted decoded flag by flag (Documentation/admin-guide/
     tainted-kernels.rst): a machine check (M), a bad page (B), a death (D: an OOPS or
@@ -137,7 +143,9 @@ def test_kernel_tainted(host, facts, evidence):
 
 @pytest.mark.check("kernel.cmdline", severity="medium",
                    facts=[when_set("kernel", "kernel_cmdline", key="cmdline")],
-                   title="the kernel was booted with the declared parameters")
+                   title="the kernel was booted with the declared parameters",
+                   compare={"command line": (None, "cmdline"),
+                            "init arguments": (None, "init_args")})
 def test_kernel_cmdline(host, facts, evidence):
     """/proc/cmdline split as the kernel splits it (quoted values, `--` ending the
     kernel's parameters: what follows is init's): each entry of `kernel.cmdline.present`

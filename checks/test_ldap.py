@@ -33,7 +33,11 @@ def _controller_path(host, value: str) -> str:
 
 
 @pytest.mark.check("ldap.answers", severity="high", facts=[],
-                   title="the LDAP server answers a base search of the declared base DN")
+                   title="the LDAP server answers a base search of the declared base DN",
+                   compare={"search": ("base_dn", "search"),
+                            "server": (None, "address"),
+                            "TLS": (None, "tls"),
+                            "bind": (None, "bind")})
 def test_answers(host, facts, evidence):
     """From the controller with ldap3, to the host's inventory IP address only, on
     `ldap.answers.port` (389, or 636 with `tls: ldaps`), a timeout on the connection and
@@ -93,7 +97,11 @@ def test_answers(host, facts, evidence):
 
 @pytest.mark.check("ldap.config_valid", severity="high",
                    facts=[when_set("ldap", "slaptest", key="config_valid")],
-                   title="slaptest -u finds slapd's configuration clean")
+                   title="slaptest -u finds slapd's configuration clean",
+                   compare={"exit": (None, "exit"),
+                            "succeeded": (None, "succeeded"),
+                            "messages": (None, "messages"),
+                            "command": (None, "command")})
 def test_config_valid(host, facts, evidence):
     """`slaptest -u` on the host, of the cn=config directory (`ldap.config_valid.
     config_dir`, /etc/ldap/slapd.d) or of `config_file` (a slapd.conf) where declared,

@@ -44,7 +44,8 @@ def _judge(measured, thresholds, crit_severity):
 
 @pytest.mark.check("lvm.vg_free", severity="medium",
                    facts=[when_set("lvm", "lvm_vgs", key="vg_free")],
-                   title="free space per volume group within thresholds")
+                   title="free space per volume group within thresholds",
+                   compare={"volume groups": (None, "vgs"), "read from": (None, "source")})
 def test_vg_free(host, facts, evidence):
     """Free space of every volume group (`vgs`: vg_free of vg_size) against
     `lvm.vg_free.free_pct` and `free_gib` (lower is worse; per VG by glob in
@@ -77,7 +78,9 @@ def test_vg_free(host, facts, evidence):
 
 @pytest.mark.check("lvm.lv_active", severity="medium",
                    facts=[when_set("lvm", "lvm_lvs", key="lv_active")],
-                   title="logical volumes active (every one, or the declared ones)")
+                   title="logical volumes active (every one, or the declared ones)",
+                   compare={"logical volumes": ("declared", "states"),
+                            "read from": (None, "source")})
 def test_lv_active(host, facts, evidence):
     """Every logical volume active (`lvs -a`: lv_attr's state letter; `lvm.lv_active.all`,
     hidden LVs `[name]`, those flagged activation-skip and `lvm.lv_active.ignore` left
@@ -113,7 +116,8 @@ def test_lv_active(host, facts, evidence):
 
 
 @pytest.mark.check("lvm.thin", severity="high", facts=[when_set("lvm", "lvm_lvs", key="thin")],
-                   title="thin pools' data and metadata use within thresholds")
+                   title="thin pools' data and metadata use within thresholds",
+                   compare={"thin pools": (None, "pools"), "read from": (None, "source")})
 def test_thin(host, facts, evidence):
     """Data and metadata use of every thin pool (`lvs`: data_percent, metadata_percent of
     the LVs of type t) against `lvm.thin.data_pct` and `metadata_pct`: a pool out of
@@ -146,7 +150,9 @@ def test_thin(host, facts, evidence):
 
 @pytest.mark.check("lvm.snapshots", severity="medium",
                    facts=[when_set("lvm", "lvm_lvs", key="snapshots")],
-                   title="classic snapshots not filling up or invalid")
+                   title="classic snapshots not filling up or invalid",
+                   compare={"snapshots": (None, "snapshots"),
+                            "read from": (None, "source")})
 def test_snapshots(host, facts, evidence):
     """COW space used by every classic snapshot (`lvs`: data_percent of the LVs of type
     s) against `lvm.snapshots.used_pct`: a snapshot whose COW area fills up is
@@ -182,7 +188,9 @@ def _pvs(host, item):
 
 
 @pytest.mark.check("lvm.pv_missing", severity="high", facts=[_pvs],
-                   title="no physical volume of a volume group is missing")
+                   title="no physical volume of a volume group is missing",
+                   compare={"missing PVs (their VG)": (None, "missing"),
+                            "PVs": (None, "pvs")})
 def test_pv_missing(host, facts, evidence):
     """Every physical volume a VG's metadata names is present (`pvs`: pv_missing, the
     `m` of pv_attr, `[unknown]` names): with one gone the VG is partial, LVs on it

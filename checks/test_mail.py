@@ -24,7 +24,11 @@ def left_to_relay_fix(hostvars) -> set[str]:
 
 @pytest.mark.check("mail.postfix", severity="medium",
                    facts=[when_set("mail", "postfix_config", key="postfix")],
-                   title="postfix check is clean and the declared main.cf parameters hold")
+                   title="postfix check is clean and the declared main.cf parameters hold",
+                   compare={"parameters": ("declared", "in_effect"),
+                            "postfix check exit": (None, "check_exit"),
+                            "messages": (None, "messages"),
+                            "running": (None, "running")})
 def test_postfix(host, facts, evidence):
     """Where Postfix is installed: `postfix check` (the configuration, the queue's files,
     owners and modes) exits 0 and, with `mail.postfix.warnings` (the default), neither it
@@ -78,7 +82,11 @@ def test_postfix(host, facts, evidence):
 
 
 @pytest.mark.check("mail.open_relay", severity="high", facts=[],
-                   title="the MTA refuses to relay for an outside sender and recipient")
+                   title="the MTA refuses to relay for an outside sender and recipient",
+                   compare={"relay test": (None, "session"),
+                            "error": (None, "error"),
+                            "banner": (None, "banner"),
+                            "from": (None, "source")})
 def test_open_relay(host, facts, evidence):
     """From the controller, to the host's inventory IP address only (`mail.open_relay`:
     port 25, a timeout on every step): EHLO, MAIL FROM an outside sender, RCPT TO a
@@ -114,7 +122,11 @@ def test_open_relay(host, facts, evidence):
 
 @pytest.mark.check("mail.queue", severity="medium",
                    facts=[when_set("mail", "postfix_queue", key="queue")],
-                   title="the mail queue is small and nothing waits in it for long")
+                   title="the mail queue is small and nothing waits in it for long",
+                   compare={"messages": (None, "messages"),
+                            "oldest (h)": (None, "oldest_hours"),
+                            "by queue": (None, "by_queue"),
+                            "oldest message": (None, "oldest")})
 def test_queue(host, facts, evidence):
     """`postqueue -j` (every queue: incoming, active, deferred, hold, ...): the number of
     messages against `mail.queue.messages` and the hours since the oldest arrived

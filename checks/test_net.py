@@ -28,7 +28,10 @@ MAX_SHOWN = 200     # sockets listed in the evidence
 
 
 @pytest.mark.check("net.listening", severity="high", facts=["listening"],
-                   title="only the declared sockets listen, the expected ones do")
+                   title="only the declared sockets listen, the expected ones do",
+                   compare={"unexpected listeners": ("allowed", "unexpected"),
+                            "missing listeners": ("expected", "missing"),
+                            "listening": (None, "listening")})
 def test_listening(host, facts, evidence):
     """Every listening TCP and UDP socket with its process (`ss -H -tulpn`). Where
     `net_listening.allowed` is declared, a socket none of its entries matches fails
@@ -77,7 +80,8 @@ def test_listening(host, facts, evidence):
 
 
 @pytest.mark.check("net.interfaces", severity="high", facts=[when_set("net_interfaces", "ip_addr")],
-                   title="declared interfaces up, with their addresses and MTU")
+                   title="declared interfaces up, with their addresses and MTU",
+                   compare={"interfaces": ("declared", "links")})
 def test_interfaces(host, facts, evidence):
     """Each interface of `net_interfaces` (`ip -j addr`): present; `state: up` (the
     default) administratively up with a carrier (LOWER_UP: a cable, a switch port, the
@@ -121,7 +125,9 @@ def test_interfaces(host, facts, evidence):
 
 
 @pytest.mark.check("net.routes", severity="high", facts=[when_set("net_routes", "ip_route")],
-                   title="a default route and the declared routes are present")
+                   title="a default route and the declared routes are present",
+                   compare={"routes": ("declared", "routes"),
+                            "default route required": (None, "default_required")})
 def test_routes(host, facts, evidence):
     """The main routing table (`ip -j route`, IPv4 and IPv6): a default route when
     `net_routes.default` (the embedded default: a server reaches beyond its subnets
@@ -168,7 +174,11 @@ def _resolver_reads(host, item):
 
 
 @pytest.mark.check("net.resolvers", severity="high", facts=[_resolver_reads],
-                   title="resolv.conf lists the declared nameservers, and they answer")
+                   title="resolv.conf lists the declared nameservers, and they answer",
+                   compare={"nameservers": ("declared", "nameservers"),
+                            "used": (None, "used"),
+                            "invalid lines": (None, "invalid"),
+                            "replies": ("name", "replies")})
 def test_resolvers(host, facts, evidence):
     """/etc/resolv.conf (`net_resolvers.path`) as glibc reads it: at least `minimum`
     nameservers, and each of `net_resolvers.nameservers` (default: dns.nameservers)
@@ -219,7 +229,10 @@ def test_resolvers(host, facts, evidence):
 
 
 @pytest.mark.check("net.hostname", severity="medium", facts=[when_set("net_hostname", "hostname")],
-                   title="the hostname is the inventory's, fully qualified in dns.zone")
+                   title="the hostname is the inventory's, fully qualified in dns.zone",
+                   compare={"hostname": ("inventory", "hostname"),
+                            "FQDN": ("domain", "fqdn"),
+                            "/etc/hostname": (None, "etc_hostname")})
 def test_hostname(host, facts, evidence):
     """`hostname` is the inventory name (its first label; not judged when the
     inventory calls the host `localhost` or by its address), and so is /etc/hostname

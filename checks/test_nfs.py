@@ -20,7 +20,9 @@ def _reads(host, item):
 
 
 @pytest.mark.check("nfs.exports", severity="high", facts=[_reads],
-                   title="declared NFS exports exist as declared, none insecure, all offered")
+                   title="declared NFS exports exist as declared, none insecure, all offered",
+                   compare={"exports": ("declared", "configured"),
+                            "showmount": (None, "showmount")})
 def test_nfs_exports(host, facts, evidence):
     """Where `nfs.exports` is declared: each export is in `/etc/exports`, in the ganesha
     config on hosts that have one and in `exportfs -v` where kernel nfsd runs, to the

@@ -30,7 +30,10 @@ def _passes(rule) -> bool:
 
 @pytest.mark.check("pam.su_wheel", severity="medium",
                    facts=[when_set("pam", "pam", key="su_wheel")],
-                   title="su requires wheel membership (pam_wheel), root still allowed")
+                   title="su requires wheel membership (pam_wheel), root still allowed",
+                   compare={"su restricted to": ("group", "wheel_rule"),
+                            "auth stack": (None, "auth_stack"),
+                            "notes": (None, "notes")})
 def test_su_wheel(host, facts, evidence):
     """The auth stack of /etc/pam.d/su (`pam.su_wheel.service`), includes resolved: a
     pam_wheel rule that refuses everyone outside `pam.su_wheel.group` (default wheel:
@@ -87,7 +90,8 @@ def test_su_wheel(host, facts, evidence):
 
 @pytest.mark.check("pam.modules", severity="medium",
                    facts=[when_set("pam", "pam", key="modules")],
-                   title="the declared modules are in the declared PAM stacks")
+                   title="the declared modules are in the declared PAM stacks",
+                   compare={"modules": ("declared", "found")})
 def test_modules(host, facts, evidence):
     """Each rule of `pam.modules` ({service, type, module, control, args}) is in the
     service's stack of that type, includes resolved: the module (by file name), with

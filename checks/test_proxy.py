@@ -16,7 +16,11 @@ MAX_SHOWN = 10
 @pytest.mark.check("proxy.squid", severity="high",
                    facts=[when_set("proxy_squid", "squid_config")],
                    title="squid -k parse is clean; the declared clients are served, others "
-                         "refused")
+                         "refused",
+                   compare={"requests": ("url", "requests"),
+                            "parse errors": (None, "errors"),
+                            "running": (None, "running"),
+                            "http_access": (None, "http_access")})
 def test_squid(host, facts, evidence):
     """Where Squid is installed: `squid -k parse` (the configuration as a start reads
     it, every include) exits 0 with no ERROR, FATAL or Bungled line (high: the next

@@ -44,7 +44,8 @@ def _against_declared(md, declared) -> tuple[list[str], list[str]]:
 
 
 @pytest.mark.check("raid.md_healthy", severity="critical", facts=["mdstat"],
-                   title="md RAID arrays are active, complete and not rebuilding")
+                   title="md RAID arrays are active, complete and not rebuilding",
+                   compare={"arrays": ("declared", None)})
 def test_md_healthy(host, facts, evidence):
     """`/proc/mdstat` (var `raid.mdstat_path`): every array active and not degraded, as
     the kernel counts it (`/sys/block/mdX/md/degraded`: a `_` slot, fewer active disks

@@ -29,7 +29,11 @@ def _reads(host, item):
 
 
 @pytest.mark.check("samba.shares", severity="high", facts=[_reads],
-                   title="declared Samba shares exist as declared and are served")
+                   title="declared Samba shares exist as declared and are served",
+                   compare={"shares": (None, "shares"),
+                            "smbclient listing": (None, "smbclient"),
+                            "testparm problems": (None, "testparm_problems"),
+                            "guest-writable": (None, "guest_writable")})
 def test_samba_shares(host, facts, evidence):
     """Where `samba.shares` is declared: `testparm -s` is clean, each share is in the
     loaded config with its path and options, the path is a directory, and `smbclient -L

@@ -22,7 +22,8 @@ def same(actual: str | None, expected: str) -> bool:
 
 
 @pytest.mark.check("sshd.config", severity="high", items="sshd", facts=["sshd"],
-                   title="sshd directive has its declared value")
+                   title="sshd directive has its declared value",
+                   compare={"value": ("expected", "actual")})
 def test_sshd_config(host, facts, item, evidence):
     """Each directive of the var `sshd` (`{PermitRootLogin: prohibit-password}`) is in
     effect as `sshd -T` prints it (YAML booleans are yes/no)."""
@@ -46,7 +47,8 @@ def _baseline_reads(host, item):
 
 
 @pytest.mark.check("sshd.baseline", severity="high", items=BASELINE,
-                   facts=[_baseline_reads], title="sshd follows the hardening baseline")
+                   facts=[_baseline_reads], title="sshd follows the hardening baseline",
+                   compare={"value": ("expected", "actual")})
 def test_sshd_baseline(host, facts, item, evidence):
     """Each rule of the var `sshd_baseline`, on `sshd -T` where sshd is installed
     (not applicable where the shell finds no sshd). The embedded inventory turns on

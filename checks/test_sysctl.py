@@ -19,7 +19,8 @@ def compare(host, facts, evidence, var: str, item: str):
 
 
 @pytest.mark.check("sysctl.value", severity="medium", items=DECLARED, facts=["sysctl"],
-                   title="kernel parameter has its declared value")
+                   title="kernel parameter has its declared value",
+                   compare={"value": ("expected", "actual")})
 def test_sysctl_value(host, facts, item, evidence):
     """Each key of the var `sysctl` (`{net.ipv4.ip_forward: 0}`) has its value as the
     kernel prints it (`sysctl -e`; YAML booleans are 1/0, `net/ipv4/x` is `net.ipv4.x`)."""
@@ -31,7 +32,8 @@ def test_sysctl_value(host, facts, item, evidence):
 
 @pytest.mark.check("sysctl.baseline", severity="medium", items=BASELINE,
                    items_except=DECLARED, facts=["sysctl"],
-                   title="kernel hardening parameter has its baseline value")
+                   title="kernel hardening parameter has its baseline value",
+                   compare={"value": ("expected", "actual")})
 def test_sysctl_baseline(host, facts, item, evidence):
     """Each key of the var `sysctl_baseline` has its baseline value: the embedded
     inventory sets the network and kernel keys that the CIS benchmarks (Debian 12,

@@ -27,7 +27,11 @@ def _reads(host, item):
 
 
 @pytest.mark.check("time.synced", severity="high", facts=[_reads],
-                   title="a time daemon runs and the clock is synchronised")
+                   title="a time daemon runs and the clock is synchronised",
+                   compare={"offset (ms)": ("max_offset_ms", "offset_ms"),
+                            "synchronized": (None, "synchronized"),
+                            "daemons": (None, "daemons"),
+                            "note": (None, "note")})
 def test_time_synced(host, facts, evidence):
     """A time daemon (chrony, systemd-timesyncd, ntpd) is installed and running, one
     only (two fight over the clock: medium), the clock is synchronised (chronyd's leap

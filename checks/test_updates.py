@@ -120,7 +120,12 @@ def reboot_reasons(state, restart, kernel_judged: bool = False):
 
 @pytest.mark.check("updates.applied", severity="high", facts=[_reads],
                    title="no pending (security) updates, no reboot due, no service on "
-                   "deleted libraries, fresh lists")
+                   "deleted libraries, fresh lists",
+                   compare={"security updates": (None, "security_packages"),
+                            "pending updates": (None, "pending_packages"),
+                            "reboot required": (None, "reboot_required"),
+                            "kernel": ("newest_kernel", "running_kernel"),
+                            "lists age (days)": (None, "lists_age_days")})
 def test_updates_applied(host, facts, evidence):
     """Where the var `updates` is set (`{}` for the defaults): pending security updates
     (apt: a `-security` suite or `apt.security_suite`; dnf/yum: `--security`) are high;

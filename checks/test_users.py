@@ -89,7 +89,11 @@ def _present(found, names, evidence):
 
 @pytest.mark.check("users.accounts", severity="high", items="users_baseline", facts=["users"],
                    title="only root has UID 0, no empty password, system accounts "
-                         "without a login shell, declared accounts present")
+                         "without a login shell, declared accounts present",
+                   compare={"UID 0": ("allowed", "uid0"),
+                            "empty passwords": ("exempt", "empty"),
+                            "system accounts with a shell": ("exempt", "with_login_shell"),
+                            "missing accounts": ("declared", "missing")})
 def test_users_accounts(host, facts, item, evidence):
     """Each rule of the var `users_baseline` over `getent passwd`, /etc/shadow (each password
     field reduced to empty, locked or set on the host: no hash is read) and

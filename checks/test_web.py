@@ -65,7 +65,8 @@ def _controller_path(host, value: str) -> str:
 
 @pytest.mark.check("web.config_valid", severity="high",
                    facts=[when_set("web", "web", key="config_valid")],
-                   title="Apache's and nginx's configuration tests are clean")
+                   title="Apache's and nginx's configuration tests are clean",
+                   compare={"servers": ("required", "installed")})
 def test_config_valid(host, facts, evidence):
     """`apache2ctl -t -D DUMP_VHOSTS` (Debian; `httpd` on RHEL) and `nginx -t` on a host
     where they are installed exit 0: a configuration that does not pass its own test
@@ -81,6 +82,8 @@ def test_config_valid(host, facts, evidence):
     installed = cfg.installed()
     if not installed and not required:
         pytest.skip("neither Apache nor nginx is installed")
+    evidence.add(required=required,
+                 installed=[t.server for t in (cfg.apache, cfg.nginx) if t.installed])
     problems = []
     for test in (cfg.apache, cfg.nginx):
         if not test.installed:
@@ -109,7 +112,8 @@ def _statuses(want) -> list[int]:
 
 
 @pytest.mark.check("web.responds", severity="high", facts=[],
-                   title="each declared URL answers from the controller as declared")
+                   title="each declared URL answers from the controller as declared",
+                   compare={"URLs": (None, "urls"), "address": (None, "address")})
 def test_responds(host, facts, evidence):
     """Each URL of `web.responds.urls`, asked from the controller with requests at the
     host's inventory address with the URL's name as the Host header (and TLS name):
@@ -154,7 +158,11 @@ def test_responds(host, facts, evidence):
 
 
 @pytest.mark.check("web.tls", severity="high", facts=[],
-                   title="each HTTPS endpoint: a valid certificate, no old protocol")
+                   title="each HTTPS endpoint: a valid certificate, no old protocol",
+                   compare={"endpoints": ("min_protocol", "endpoints"),
+                            "warn before expiry (days)": ("warn_days", None),
+                            "critical before expiry (days)": ("crit_days", None),
+                            "address": (None, "address")})
 def test_tls(host, facts, evidence):
     """Each endpoint of `web.tls.endpoints` ({name, port}), from the controller at the
     host's inventory address with Python's ssl module, `name` sent as SNI: the
@@ -213,7 +221,10 @@ def _apache(host, facts, key):
 
 @pytest.mark.check("web.userdir", severity="medium",
                    facts=[when_set("web", "apache_config", key="userdir")],
-                   title="Apache serves users' home directories only as declared, never root's")
+                   title="Apache serves users' home directories only as declared, never root's",
+                   compare={"UserDir": ("declared_enabled", "served"),
+                            "module loaded": (None, "module_loaded"),
+                            "directives": (None, "userdir")})
 def test_userdir(host, facts, evidence):
     """Apache's mod_userdir publishes `~user/` from each user's home directory
     (`UserDir public_html`): any file a user leaves there is on the web, and a user's
@@ -250,7 +261,10 @@ def test_userdir(host, facts, evidence):
 
 @pytest.mark.check("web.allow_override", severity="medium",
                    facts=[when_set("web", "apache_config", key="allow_override")],
-                   title="Apache's .htaccess files override no more than declared")
+                   title="Apache's .htaccess files override no more than declared",
+                   compare={"AllowOverride": ("allowed", "granting"),
+                            "files read": (None, "files_read"),
+                            "unread": (None, "unread")})
 def test_allow_override(host, facts, evidence):
     """Every AllowOverride in effect in Apache's configuration grants no more than
     `web.allow_override.allowed` (None by default, as CIS's Apache benchmark says), and

@@ -16,12 +16,14 @@ from fleetcheck.report.records import SEVERITIES
 CHECK_ID = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
 MARKER_HELP = (
     "check(check_id, severity='medium', title='', items=None, items_except=None, "
-    "facts=None): declare a fleetcheck check; check_id is '<area>.<name>', severity one of "
+    "facts=None, compare=None): declare a fleetcheck check; check_id is '<area>.<name>', severity one of "
     + "|".join(SEVERITIES) + "; items names a host var whose keys (or list entries) "
     "each get a test `item` (a key set to null gets none); items_except names a host var "
     "whose keys are left out (judged by another check); facts lists the facts the "
     "check reads, gathered ahead "
-    "for every host at once (fleetcheck.gather); facts=[] says it reads none"
+    "for every host at once (fleetcheck.gather); facts=[] says it reads none; compare "
+    "maps a label to the (expected, actual) evidence keys the report shows side by side, "
+    "either None when the check has no such side: compare={'value': ('expected', 'actual')}"
 )
 
 # On each check item: its CheckMeta and its host's name (set at collection).
@@ -45,6 +47,11 @@ class CheckMeta:
     # callables (host, item) -> iterable of those (see fleetcheck.gather). None: not
     # declared (the check may read anything); (): it reads no fact of its host.
     facts: tuple[Any, ...] | None = None
+    # What the report shows of the evidence, as an expected / actual / verdict table:
+    # (label, expected key, actual key) rows, either key None where the check has no
+    # such side (a list of listeners is what it found, no expectation). None: not
+    # declared (the report shows every evidence key as found).
+    compare: tuple[tuple[str, str | None, str | None], ...] | None = None
 
     @property
     def area(self) -> str:
@@ -76,6 +83,7 @@ def from_node(node) -> CheckMeta | None:
     items = kwargs.pop("items", None)
     items_except = kwargs.pop("items_except", None)
     facts = kwargs.pop("facts", None)
+    compare = kwargs.pop("compare", None)
     where = getattr(node, "nodeid", None) or getattr(node, "name", "?")
     if not isinstance(check_id, str) or not CHECK_ID.match(check_id):
         pytest.fail(f"{where}: check id {check_id!r} must look like 'area.name'",
@@ -89,9 +97,14 @@ def from_node(node) -> CheckMeta | None:
     problem = None if facts is None else _bad_facts(facts)
     if problem:
         pytest.fail(f"{where}: facts= of {check_id}: {problem}", pytrace=False)
+    problem = None if compare is None else _bad_compare(compare)
+    if problem:
+        pytest.fail(f"{where}: compare= of {check_id}: {problem}", pytrace=False)
     return CheckMeta(check_id, severity, title or check_id, items=items,
                      items_except=items_except,
-                     facts=None if facts is None else tuple(facts))
+                     facts=None if facts is None else tuple(facts),
+                     compare=None if compare is None else tuple(
+                         (label, keys[0], keys[1]) for label, keys in compare.items()))
 
 
 def _bad_facts(declared: Any) -> str | None:
@@ -108,6 +121,29 @@ def _bad_facts(declared: Any) -> str | None:
             return f"{spec!r} is not a fact name, a (name, params) pair or a callable"
         if name not in fact_registry.REGISTRY:
             return f"unknown fact {name!r} (known: {', '.join(sorted(fact_registry.REGISTRY))})"
+    return None
+
+
+def _bad_compare(declared: Any) -> str | None:
+    """Why a `compare=` declaration is malformed, or None.
+
+    One mapping, label -> (expected key, actual key), rather than two lists of keys
+    (`expected=(...)`, `actual=(...)`): a row of the report pairs one expectation with
+    what was found, and the pair reads in the check as it will read in the table
+    (`compare={"value": ("expected", "actual")}`); two lists would pair by position,
+    and a check with an actual side only (what listens) would leave the reader to count.
+    None stands for the side a check does not have; a pair of two Nones says nothing."""
+    if not isinstance(declared, dict) or not declared:
+        return f"{declared!r} is not a non-empty mapping of label -> (expected, actual)"
+    for label, keys in declared.items():
+        if not isinstance(label, str) or not label.strip():
+            return f"label {label!r} is not a non-empty string"
+        if not (isinstance(keys, (tuple, list)) and len(keys) == 2
+                and all(k is None or (isinstance(k, str) and k) for k in keys)):
+            return (f"{label!r}: {keys!r} is not an (expected key, actual key) pair "
+                    "of evidence keys or None")
+        if keys[0] is None and keys[1] is None:
+            return f"{label!r}: (None, None) names no evidence key"
     return None
 
 

@@ -50,6 +50,9 @@ DEFAULT_THREADS = 64
 # The report attribute with the gathering news: [[host, seconds gathering so far], ...]
 # for a host that started, [host, None] for one that is over (plain data: xdist ships it).
 NEWS_ATTR = "fleetcheck_gathering"
+# What the report's host view says of a reached host (kernel, distribution, uptime):
+# gathered last in its last batch, read by no check (fleetcheck.facts.system).
+SUMMARY = ("system", {})
 
 Request = tuple[str, dict[str, Any]]
 # What one host's checks will read: (check, item) in the order the checks run.
@@ -123,6 +126,8 @@ def gather_host(host: FleetHost, work: Work, stop: threading.Event,
             complete += 1
             if not pending:
                 progress(complete)
+        if not stop.is_set():
+            pending.append(SUMMARY)  # the report's host view: in the last batch, last
         flush()
         return sent
     except Unreachable:

@@ -39,7 +39,7 @@ from fleetcheck.remediation.hooks import (
 )
 from fleetcheck.remediation.rolling import RollingLimits
 from fleetcheck.report import results as results_io
-from fleetcheck.report import retention, terminal, waivers
+from fleetcheck.report import details, retention, terminal, waivers
 from fleetcheck.report.records import Record
 from fleetcheck.report.wiring import RunReports, WaiverHooks
 from fleetcheck.rootdir import reconsider
@@ -445,6 +445,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     elif report.failed and USER_TEST_KEY not in item.stash:
         terminal.shape_failure(item, call, report, outcome, message)
     report.fleetcheck = record.to_json()
+    pool_host = (item.config.stash[STATE_KEY].pool.get(host)
+                 if HOST_KEY in item.stash and USER_TEST_KEY not in item.stash else None)
+    details.tell_controller(report, item, meta, pool_host)
     # JUnit reads the properties of the teardown report, which copies the item's.
     props = [("host", host), ("check_id", meta.check_id), ("severity", severity),
              ("outcome", outcome)]
@@ -508,6 +511,7 @@ class RecordCollector:
         data = getattr(report, "fleetcheck", None)
         if data is not None:
             self.state.records[report.nodeid] = Record.from_json(data)
+            details.heard(self.state, report)
             terminal.hide_failure_block(report)  # the summary says it, in one line
 
     def sorted_records(self) -> list[Record]:

@@ -47,6 +47,11 @@ class FleetRun:
     connection_warnings: list[str] = field(default_factory=list)
     selection: Any = None            # fleetcheck.selection.Selection (xdist ships it)
     checks_collected: list[str] = field(default_factory=list)  # check functions (nodeids)
+    # For report.html (fleetcheck.report.details), sent once per process on a test
+    # report: check id -> its description and compare= rows; host -> its summary
+    # (kernel, distribution, uptime), for the hosts the gathering reached.
+    checks: dict[str, dict] = field(default_factory=dict)
+    host_facts: dict[str, dict] = field(default_factory=dict)
     # Filled at the end of the run (gate, waivers, history: fleetcheck.report.wiring)
     # and written with the metadata into results.json.
     summary: dict[str, Any] = field(default_factory=dict)

@@ -492,6 +492,12 @@ class FactCache:
             raise value.exc
         return value
 
+    def peek(self, fact: str, /, **params: Any):
+        """The parsed fact if it is in (gathered, not failed), else None: nothing runs."""
+        memo = _memo(fact, params)
+        value = self._values.get(self._keys.get(memo), _MISSING) if memo else _MISSING
+        return None if value is _MISSING or isinstance(value, _Failed) else value
+
     def _get(self, fact: str, params: dict[str, Any], memo: tuple | None):
         module, command, key = self._plan(fact, params, memo)
         if key not in self._values:

@@ -165,8 +165,13 @@
     data.areas.forEach(function (a) { add(head, el("th", null, a)); });
     data.hosts.forEach(function (h) {
       var tr = add(table, el("tr"));
-      var th = add(tr, el("th", {"class": "fc-click"}, h));
-      th.addEventListener("click", function () { setFilter({host: h, area: ""}); });
+      var th = add(tr, el("th", {"class": "fc-click fc-hostlink", "data-host": h}));
+      add(th, el("a", {href: "#host=" + encodeURIComponent(h),
+        title: "this host alone: its records, connection, facts and history"}, h));
+      th.addEventListener("click", function (ev) {
+        ev.preventDefault();   // the link's own jump would add a second history entry
+        setFilter({host: h, area: ""});
+      });
       data.areas.forEach(function (a) {
         var c = cells[h + "\u0000" + a];
         if (!c) { add(tr, el("td", {"class": "fc-none"}, "")); return; }
@@ -186,7 +191,11 @@
     var s = el("select", {id: "fc-filter-" + name, "aria-label": label});
     add(s, el("option", {value: ""}, "all " + label));
     values.forEach(function (v) { add(s, el("option", {value: v}, v)); });
-    s.addEventListener("change", function () { filter[name] = s.value; apply(); });
+    s.addEventListener("change", function () {
+      var newView = name === "host" && filter.host !== s.value;
+      filter[name] = s.value;
+      apply(newView);
+    });
     controls[name] = s;
     return s;
   }
@@ -220,16 +229,19 @@
   }
 
   function setFilter(values) {
+    var before = filter.host;
     Object.keys(values).forEach(function (k) {
       filter[k] = values[k];
       if (controls[k]) { controls[k].value = values[k]; }
     });
-    apply();
-    var target = document.getElementById("fc-records");
+    apply(filter.host !== before);
+    var target = document.getElementById(filter.host ? "fc-hostview" : "fc-records");
     if (target && target.scrollIntoView) { target.scrollIntoView(); }
   }
 
-  function apply() {
+  function apply(newView) {
+    keepInFragment(newView);
+    renderHostView();
     var f = filter;
     matched = records.filter(function (r) {
       return (!f.host || r.h === f.host) && (!f.area || r.a === f.area) &&
@@ -248,30 +260,178 @@
         " (check " + r.w.check + ", hosts " + r.w.hosts + ")"));
     }
     if (r.m) { add(td, el("pre", {"class": "fc-message"}, r.m)); }
-    if (r.e) {
-      add(td, el("h4", null, "Evidence"));
-      add(td, el("pre", {"class": "fc-evidence"}, JSON.stringify(r.e, null, 2)));
+    var check = (data.checks || {})[r.c];
+    if (check && check.description) {
+      add(td, el("p", {"class": "fc-description"}, check.description));
     }
-    if (r.p) {
-      add(td, el("h4", null, "Plan"));
-      if (r.p.summary) { add(td, el("p", null, r.p.summary)); }
-      (r.p.actions || []).forEach(function (a) {
-        add(td, el("pre", {"class": "fc-action"}, typeof a === "string" ? a : JSON.stringify(a, null, 2)));
+    if (r.adv) {
+      var advice = add(td, el("p", {"class": "fc-advice"}));
+      add(advice, el("strong", null, "Advice: "));
+      advice.appendChild(document.createTextNode(r.adv));
+    }
+    if (r.x && r.x.length) { add(td, evidenceTable(r)); }
+    if (r.pv) { renderPlan(td, r); }
+    if (r.e || r.p) {
+      var raw = add(td, el("details", {"class": "fc-raw"}));
+      add(raw, el("summary", null, "raw JSON (evidence" + (r.p ? " and plan" : "") + ")"));
+      var pre = add(raw, el("pre", {"class": "fc-evidence"}));
+      raw.addEventListener("toggle", function () {   // written when first opened
+        if (raw.open && !pre.textContent) {
+          pre.textContent = JSON.stringify({evidence: r.e || {}, plan: r.p || null}, null, 2);
+        }
       });
-      var diffs = r.p.diffs || [];
-      if (!Array.isArray(diffs)) { diffs = Object.keys(diffs).map(function (k) { return diffs[k]; }); }
-      diffs.forEach(function (d) {
-        var pre = add(td, el("pre", {"class": "fc-diff"}));
-        String(typeof d === "string" ? d : (d.diff || JSON.stringify(d, null, 2))).split("\n").forEach(function (line) {
-          var span = add(pre, el("span", {"class": line[0] === "+" ? "fc-add" : line[0] === "-" ? "fc-del" : ""}, line + "\n"));
-          return span;
-        });
-      });
-      var rest = {};
-      Object.keys(r.p).forEach(function (k) { if (["summary", "actions", "diffs"].indexOf(k) < 0) { rest[k] = r.p[k]; } });
-      if (Object.keys(rest).length) { add(td, el("pre", null, JSON.stringify(rest, null, 2))); }
     }
     return td;
+  }
+
+  /* Evidence as label / expected / actual / verdict (fleetcheck.report.details). */
+  function evidenceTable(r) {
+    var table = el("table", {"class": "fc-evtable"});
+    add(table, el("caption", null, "Evidence"));
+    var head = add(table, el("tr"));
+    ["", "expected", "actual", "verdict"].forEach(function (h) { add(head, el("th", {scope: "col"}, h)); });
+    r.x.forEach(function (row) {
+      var tr = add(table, el("tr"));
+      add(tr, el("th", {scope: "row"}, row[0]));
+      add(tr, el("td", {"class": row[1] ? "fc-expected" : "fc-expected fc-absent"}, row[1] || "\u2014"));
+      add(tr, el("td", {"class": row[2] ? "fc-actual" : "fc-actual fc-absent"}, row[2] || "\u2014"));
+      var verdict = row[3];
+      add(tr, el("td", {"class": "fc-verdict" + (verdict === "as expected" ? " fc-passed" :
+        verdict ? " " + cls(verdict) : "")}, verdict));
+    });
+    return table;
+  }
+
+  /* A plan: its actions in words, then each file's unified diff, +/- kept. */
+  function renderPlan(td, r) {
+    var pv = r.pv;
+    add(td, el("h4", null, "Plan" + (pv.status ? " (" + pv.status + ")" : "")));
+    if (pv.summary) { add(td, el("p", {"class": "fc-plan-summary"}, pv.summary)); }
+    function actions(list, title) {
+      if (!list.length) { return; }
+      if (title) { add(td, el("p", null, title)); }
+      var ol = add(td, el("ol", {"class": "fc-actions"}));
+      list.forEach(function (a) {
+        var li = add(ol, el("li", null, a[0]));
+        if (a[1] && a[1] !== a[0]) { add(li, el("code", {"class": "fc-action-detail"}, a[1])); }
+      });
+    }
+    actions(pv.actions, "");
+    actions(pv.on_rollback, "After a rollback:");
+    pv.notes.forEach(function (n) { add(td, el("p", {"class": "fc-plan-note"}, n)); });
+    var diffs = (r.p && r.p.diffs) || {};
+    Object.keys(diffs).forEach(function (path) {
+      add(td, el("p", {"class": "fc-diff-path"}, "diff of " + path));
+      var pre = add(td, el("pre", {"class": "fc-diff"}));
+      String(diffs[path]).split("\n").forEach(function (line, i, all) {
+        if (i === all.length - 1 && line === "") { return; }
+        var kind = /^(\+\+\+|---) /.test(line) ? "fc-file" : line[0] === "+" ? "fc-add" :
+          line[0] === "-" ? "fc-del" : line.slice(0, 2) === "@@" ? "fc-hunk" : "fc-ctx";
+        add(pre, el("span", {"class": kind}, line + "\n"));
+      });
+    });
+  }
+
+  /* --- the host view: #host=NAME ------------------------------------------------- */
+  var hostview, fleetParts = [];
+
+  function renderHostView() {
+    var name = filter.host;
+    root.setAttribute("data-view", name ? "host" : "fleet");
+    fleetParts.forEach(function (node) { node.hidden = !!name; });
+    if (!hostview) { return; }
+    hostview.textContent = "";
+    hostview.hidden = !name;
+    if (!name) { return; }
+    add(hostview, el("h3", {id: "fc-host-title"}, "Host " + name));
+    var back = add(hostview, el("a", {href: "#", id: "fc-back"}, "\u2190 back to the fleet"));
+    back.addEventListener("click", function (ev) {
+      ev.preventDefault();
+      setFilter({host: "", area: ""});
+    });
+    if (data.hosts.indexOf(name) < 0) {
+      add(hostview, el("p", {"class": "fc-note"}, "This run has no records of a host of that name."));
+      return;
+    }
+    var counts = {};
+    records.forEach(function (r) { if (r.h === name) { counts[r.o] = (counts[r.o] || 0) + 1; } });
+    add(hostview, el("p", {id: "fc-host-counts"}, data.worst_first.filter(function (o) { return counts[o]; })
+      .map(function (o) { return counts[o] + " " + o; }).join(", ")));
+    var facts = (data.host_facts || {})[name];
+    var ftable = add(hostview, el("table", {"class": "fc-meta", id: "fc-host-facts"}));
+    add(ftable, el("caption", null, "Facts"));
+    if (facts) {
+      [["kernel", "kernel release"], ["distribution", "distribution"], ["uptime", "up for"]].forEach(function (kv) {
+        var tr = add(ftable, el("tr"));
+        add(tr, el("th", {scope: "row"}, kv[1]));
+        add(tr, el("td", {"data-fact": kv[0]}, facts[kv[0]] || "unknown"));
+      });
+    } else {
+      add(add(ftable, el("tr")), el("td", null, counts.unreachable ?
+        "not gathered: the host was unreachable" : "not gathered in this run"));
+    }
+    var conn = (data.connections || {})[name];
+    if (conn) {
+      var ctable = add(hostview, el("table", {"class": "fc-meta", id: "fc-host-connection"}));
+      add(ctable, el("caption", null, "Connection"));
+      Object.keys(conn).forEach(function (k) {
+        var tr = add(ctable, el("tr"));
+        add(tr, el("th", {scope: "row"}, k));
+        add(tr, el("td", {"data-col": k}, conn[k] === null || conn[k] === undefined ? "" : conn[k]));
+      });
+    }
+    var box = add(hostview, el("div", {id: "fc-host-history"}));
+    var h = data.history;
+    if (!h || !h.previous_run) {
+      add(box, el("p", null, "Change since the previous run: no previous run of this inventory and selection."));
+    } else {
+      var mine = function (list) { return (list || []).filter(function (x) { return x.host === name; }); };
+      var fresh = mine(h.new_failures), resolved = mine(h.resolved), still = mine(h.still_failing);
+      add(box, el("p", null, "Change since the previous run " + h.previous_run + ": " + fresh.length +
+        " new failures, " + resolved.length + " resolved, " + still.length + " still failing."));
+      var f = function (x) { return x.check_id + (x.item ? "[" + x.item + "]" : "") + "  " + x.outcome; };
+      renderList(box, "New failures", fresh, f);
+      renderList(box, "Resolved", resolved, f);
+      renderList(box, "Still failing", still, f);
+    }
+  }
+
+  /* The filter in the URL fragment (#host=web1&outcome=failed), so a view can be linked
+   * and reloaded; a new host view is a history entry (the browser's back returns). */
+  var FRAGMENT = ["host", "area", "outcome", "severity", "text"];
+
+  function keepInFragment(newEntry) {
+    var parts = [];
+    FRAGMENT.forEach(function (k) {
+      if (filter[k]) { parts.push(k + "=" + encodeURIComponent(filter[k])); }
+    });
+    var hash = parts.length ? "#" + parts.join("&") : "";
+    if (hash === location.hash || (!hash && !location.hash)) { return; }
+    var url = location.pathname + location.search + (hash || "#");
+    try {
+      if (newEntry) { history.pushState(null, "", url); } else { history.replaceState(null, "", url); }
+    } catch (e) { /* a page opened where history cannot be written: the view still works */ }
+  }
+
+  function fromFragment() {
+    var values = {host: "", area: "", outcome: "", severity: "", text: ""};
+    location.hash.replace(/^#/, "").split("&").forEach(function (part) {
+      var at = part.indexOf("=");
+      if (at < 1) { return; }
+      var key = part.slice(0, at), value;
+      try { value = decodeURIComponent(part.slice(at + 1).replace(/\+/g, " ")); } catch (e) { return; }
+      if (FRAGMENT.indexOf(key) >= 0) { values[key] = value; }
+    });
+    return values;
+  }
+
+  function applyFragment() {
+    var values = fromFragment();
+    Object.keys(values).forEach(function (k) {
+      filter[k] = k === "text" ? values[k].toLowerCase() : values[k];
+      if (controls[k]) { controls[k].value = values[k]; }
+    });
+    apply(false);
   }
 
   function draw() {
@@ -304,7 +464,12 @@
   add(root, el("h2", null, "Fleet"));
   renderGrid();
   renderHead();
+  fleetParts = Array.prototype.slice.call(root.children, 1);  // all but the heading
+  hostview = add(root, el("section", {id: "fc-hostview", "class": "fc-hostview", hidden: ""}));
   renderTable();
-  apply();
+  applyFragment();
+  window.addEventListener("popstate", applyFragment);
+  window.addEventListener("hashchange", applyFragment);
+  if (filter.host && hostview.scrollIntoView) { hostview.scrollIntoView(); }
   root.setAttribute("data-ready", "1");
 })();

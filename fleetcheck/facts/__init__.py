@@ -74,6 +74,7 @@ REGISTRY = {
     "vsftpd": "fleetcheck.facts.vsftpd",
     "openvpn": "fleetcheck.facts.openvpn",
     "vm_guests": "fleetcheck.facts.vm",
+    "system": "fleetcheck.facts.system",
 }
 
 

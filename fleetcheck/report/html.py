@@ -55,7 +55,7 @@ from importlib import resources
 
 import pytest
 
-from fleetcheck.report import gate, summary, trend
+from fleetcheck.report import details, gate, summary, trend
 from fleetcheck.report.records import OUTCOMES, SEVERITIES
 from fleetcheck.state import FleetRun
 
@@ -213,12 +213,33 @@ def section_data(state: FleetRun, trimmed: bool = False, meta: dict | None = Non
         "gate": meta.get("gate"),
         "waivers": meta.get("waivers"),
         "history": meta.get("history"),
-        "records": [{
-            "h": r.host, "c": r.check_id, "a": r.area, "i": r.item or "", "t": r.title,
-            "s": r.severity, "o": r.outcome, "m": r.message, "d": r.duration,
-            "e": r.evidence or None, "p": r.plan, "w": r.waiver,
-        } for r in records],
+        # check id -> its description and compare= rows; host -> kernel, distribution,
+        # uptime (fleetcheck.report.details)
+        "checks": {c: {"description": info.get("description") or ""}
+                   for c, info in state.checks.items()},
+        "host_facts": {h: {k: v for k, v in info.items() if k != "host"}
+                       for h, info in state.host_facts.items()},
+        "records": [record_data(r, state.checks.get(r.check_id)) for r in records],
     }
+
+
+def record_data(r, check: dict | None) -> dict:
+    """One record as fleet.js reads it: the raw evidence and plan (e, p: the page's
+    "raw JSON"), and what it shows of them (x: evidence rows label / expected / actual
+    / verdict, pv: the plan in words, adv: the advice)."""
+    evidence = r.evidence or None
+    data = {
+        "h": r.host, "c": r.check_id, "a": r.area, "i": r.item or "", "t": r.title,
+        "s": r.severity, "o": r.outcome, "m": r.message, "d": r.duration,
+        "e": evidence, "p": r.plan, "w": r.waiver,
+    }
+    if evidence:   # (left out when empty: 10,000 records are one JSON.parse)
+        data["x"] = details.evidence_rows(evidence, (check or {}).get("compare"), r.outcome)
+        if evidence.get("advice"):
+            data["adv"] = evidence["advice"]
+    if r.plan:
+        data["pv"] = details.plan_view(r.plan)
+    return data
 
 
 def script_json(data) -> str:

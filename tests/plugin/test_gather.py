@@ -69,14 +69,16 @@ def test_every_host_gathered_at_once(pytester):
         mine = [r for r in rows if r["host"] == host]
         commands_run = [r["command"] for r in mine]
         # declared facts in the order the checks read them, each once, in one batch
-        # (one remote command: fleetcheck.connect.batch); the undeclared one when its check
+        # (one remote command: fleetcheck.connect.batch), the report's host summary
+        # (fleetcheck.facts.system) last in it; the undeclared one when its check
         # asked, after the gathering, on its own
         assert commands_run[:2] == ["LC_ALL=C vmstat 1 2", "nproc"]
         assert "/etc/hostname" in commands_run[2]
-        assert [r.get("batch", {}).get("commands") for r in mine[:3]] == [3, 3, 3]
-        assert all(r["batch"]["complete"] for r in mine[:3])
+        assert "/proc/sys/kernel/osrelease" in commands_run[3]
+        assert [r.get("batch", {}).get("commands") for r in mine[:4]] == [4, 4, 4, 4]
+        assert all(r["batch"]["complete"] for r in mine[:4])
         assert mine[0]["seconds"] is None and mine[0]["batch"]["seconds"] >= 1
-        assert commands_run[3:] == ["cat /proc/loadavg"] and mine[3]["seconds"] is not None
+        assert commands_run[4:] == ["cat /proc/loadavg"] and mine[4]["seconds"] is not None
         assert {r["on"] for r in rows} == {"host"} and all(r["rc"] == 0 for r in rows)
         assert "stdout" not in rows[0] and "output" not in rows[0]
 
@@ -215,10 +217,10 @@ def pytest_unconfigure(config):
     run(pytester).assert_outcomes(passed=3 * len(HOSTS))
     for host in HOSTS:
         mine = [r for r in commands(pytester) if r["host"] == host]
-        sent, again = mine[:3], mine[3:]
+        sent, again = mine[:4], mine[4:]   # three declared facts and the host summary
         # the batch is in the log, marked as not come back, without exit statuses
-        assert [r["batch"]["complete"] for r in sent] == [False] * 3
-        assert [r["rc"] for r in sent] == [None] * 3
+        assert [r["batch"]["complete"] for r in sent] == [False] * 4
+        assert [r["rc"] for r in sent] == [None] * 4
         assert [r["command"] for r in again][:2] == ["LC_ALL=C vmstat 1 2", "nproc"]
         assert all("batch" not in r and r["rc"] == 0 for r in again)
 

@@ -199,6 +199,9 @@ def test_limit_grammar_applies(pytester):
     ('"a.b", facts=["vmstat", "nosuchfact"]', "facts= of a.b: unknown fact 'nosuchfact'"),
     ('"a.b", facts="vmstat"', "facts= of a.b: 'vmstat' is not a list"),
     ('"a.b", facts=[("df", "inodes")]', "is not a fact name, a (name, params) pair"),
+    ('"a.b", compare=("expected", "actual")', "compare= of a.b: ('expected', 'actual') is not"),
+    ('"a.b", compare={"value": ("expected",)}', "'value': ('expected',) is not an (expected"),
+    ('"a.b", compare={"value": (None, None)}', "'value': (None, None) names no evidence key"),
 ])
 def test_bad_check_marker_is_a_collection_error(pytester, marker, message):
     pytester.makefile(".yml", inv=LOCAL_INV)

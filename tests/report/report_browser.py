@@ -55,10 +55,13 @@ def screenshot(driver, directory: Path, name: str) -> Path:
     return shot
 
 
-def open_report(driver, path: Path) -> float:
-    """Load report.html; seconds until the fleet section says it is ready."""
+def open_report(driver, path: Path, fragment: str = "") -> float:
+    """Load report.html (at `#fragment` when given: a fresh load, not a jump within
+    the page already open); seconds until the fleet section says it is ready."""
     start_time = time.monotonic()
-    driver.get(Path(path).as_uri())
+    if fragment:
+        driver.get("about:blank")
+    driver.get(Path(path).as_uri() + (f"#{fragment}" if fragment else ""))
     for _ in range(1200):
         if driver.execute_script(
                 "var e=document.getElementById('fleetcheck');"

@@ -98,11 +98,14 @@ def test_grid_filters_and_details(pytester, browser, keep_screenshot):
     assert browser.find_element(By.ID, "fc-status").text.startswith("0 of 4")
     browser.find_element(By.ID, "fc-reset").click()
     assert browser.find_element(By.ID, "fc-status").text.startswith("4 of 4")
-    cell.click()
-    assert browser.find_element(By.ID, "fc-filter-host").get_attribute("value") == "a"
     totals = browser.find_element(By.CSS_SELECTOR, '#fc-totals tr[data-severity="all"] td[data-outcome="failed"]')
     assert totals.text == "4"
     keep_screenshot("report-grid")
+    cell.click()   # the host's view, its records of that area
+    assert browser.find_element(By.ID, "fc-filter-host").get_attribute("value") == "a"
+    assert browser.find_element(By.ID, "fc-filter-area").get_attribute("value") == "web"
+    assert browser.find_element(By.ID, "fc-hostview").is_displayed()
+    assert browser.execute_script("return location.hash") == "#host=a&area=web"
 
 
 def big_fleet(pytester, hosts=200, checks=50):
@@ -137,6 +140,7 @@ def test_ten_thousand_records_stay_usable(pytester, browser, keep_screenshot):
         s.dispatchEvent(new Event('change'));""")
     status = browser.find_element(By.ID, "fc-status").text
     filtered = time.monotonic() - start
+    browser.find_element(By.ID, "fc-back").click()   # the host's view hides the grid
     start = time.monotonic()
     browser.find_element(By.CSS_SELECTOR, '#fc-grid td[data-host="h010"][data-area="area3"]').click()
     clicked = time.monotonic() - start
