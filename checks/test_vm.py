@@ -32,7 +32,9 @@ def _hypervisor(host, facts, evidence, declared):
 
 
 @pytest.mark.check("vm.guests", severity="high", facts=[_unless_off],
-                   title="every declared guest exists on its host in its declared state")
+                   title="every declared guest exists on its host in its declared state",
+                   compare={"guest states": ("declared_states", "found_states"),
+                            "hypervisor": (None, "tool")})
 def test_guests(host, facts, fleet, fleet_facts, evidence):
     """Each guest of `vm.guests` exists on the host (virsh list --all, or xl list: a
     running domain) and is in its `state` (running, the default; paused; shut off):
@@ -81,7 +83,9 @@ def test_guests(host, facts, fleet, fleet_facts, evidence):
             problems.append(("high", f"{name}: {guest.state}"
                              + (f" ({guest.reason})" if guest.reason else "")
                              + f", declared {wanted}"))
-    evidence.add(guests=items)
+    evidence.add(guests=items,
+                 declared_states={n: i["declared"] for n, i in items.items()},
+                 found_states={n: i["found"] or "absent" for n, i in items.items()})
     if problems:
         evidence.advice = ("virsh start / resume / suspend / shutdown the guest (virsh "
                            "domstate --reason NAME says why it is where it is); a moved "
@@ -90,7 +94,9 @@ def test_guests(host, facts, fleet, fleet_facts, evidence):
 
 
 @pytest.mark.check("vm.autostart", severity="medium", facts=[_unless_off],
-                   title="the declared guests autostart as declared")
+                   title="the declared guests autostart as declared",
+                   compare={"autostart": ("declared_autostart", "found_autostart"),
+                            "hypervisor": (None, "tool")})
 def test_autostart(host, facts, evidence):
     """Each guest of `vm.guests` with `autostart: true` or `false` is marked so in
     libvirt (virsh dominfo: Autostart), medium when not: after a reboot of the host
@@ -118,14 +124,19 @@ def test_autostart(host, facts, evidence):
             problems.append(("medium", f"{guest.name}: autostart "
                              f"{'on' if guest.autostart else 'off'}, declared "
                              f"{'on' if want['autostart'] else 'off'}"))
-    evidence.add(autostart=items)
+    evidence.add(autostart=items,
+                 declared_autostart={n: i["declared"] for n, i in items.items()},
+                 found_autostart={n: i["found"] for n, i in items.items()})
     if problems:
         evidence.advice = "virsh autostart NAME (or --disable)"
     evidence.judge(problems)
 
 
 @pytest.mark.check("vm.undeclared", severity="info", facts=[_unless_off],
-                   title="no guest runs here that the inventory does not declare")
+                   title="no guest runs here that the inventory does not declare",
+                   compare={"undeclared guests": (None, "undeclared"),
+                            "declared guests": ("declared", None),
+                            "active guests": (None, "active")})
 def test_undeclared(host, facts, fleet, evidence):
     """Every active guest (any state but shut off) of the host is declared in its
     `vm.guests`, or matches `vm.undeclared.ignore` (names or globs); one that is not
