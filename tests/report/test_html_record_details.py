@@ -19,9 +19,6 @@ from report_browser import assert_nothing_ran, expand_everything, open_report
 from selenium.webdriver.common.by import By
 
 pytestmark = pytest.mark.chromium
-# `browser` comes before `pytester` in each test: selenium's modules are then imported
-# before pytester's snapshot of sys.modules, which drops what a test imported after it
-# (a second test's NoAlertPresentException would be another class than the driver's).
 
 HOSTILE = "new <script>window.__pwned='ev'</script> \"dq\" 'sq' <img src=x onerror=window.__pwned=1>"
 
