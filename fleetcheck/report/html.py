@@ -56,14 +56,11 @@ from importlib import resources
 import pytest
 
 from fleetcheck.report import details, gate, summary, trend
-from fleetcheck.report.records import OUTCOMES, SEVERITIES
+from fleetcheck.report.records import OUTCOMES, SEVERITIES, WORST_FIRST
 from fleetcheck.state import FleetRun
 
 COLUMNS = ("host", "check_id", "severity", "outcome")
 HEADERS = {"host": "Host", "check_id": "Check", "severity": "Severity", "outcome": "fleetcheck outcome"}
-# Worst first: the grid colours a cell by the worst outcome among its records.
-WORST_FIRST = ("unreachable", "error", "failed", "would-fix", "waived", "fixed",
-               "not-applicable", "passed")
 TEST_ID_CELL = '<td class="col-testId">'
 # Above this many test items, pytest-html's own table (which renders every row when the
 # page opens: ~12 s for 10,000 rows in chromium) keeps only the records that are not

@@ -8,6 +8,9 @@ from typing import Any
 OUTCOMES = ("passed", "failed", "fixed", "would-fix", "waived", "not-applicable",
             "unreachable", "error")
 SEVERITIES = ("critical", "high", "medium", "low", "info")
+# Worst first: the grid colours a cell by the worst outcome among its records.
+WORST_FIRST = ("unreachable", "error", "failed", "would-fix", "waived", "fixed",
+               "not-applicable", "passed")
 # Outcomes that are findings: the check did not pass on this host.
 BAD_OUTCOMES = frozenset({"failed", "would-fix", "unreachable", "error"})
 

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 from fleetcheck.report import charts
 from fleetcheck.report.gate import FINDINGS, Verdict
-from fleetcheck.report.records import SEVERITIES, Record, severity_rank
+from fleetcheck.report.records import SEVERITIES, WORST_FIRST, Record, severity_rank
 
 if TYPE_CHECKING:
     from fleetcheck.report.trend import History
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 WEIGHTS = {"critical": 10.0, "high": 5.0, "medium": 3.0, "low": 1.0, "info": 0.5}
 PASSING = frozenset({"passed", "fixed"})
 JUDGED = PASSING | FINDINGS
+MAX_GRID_HOSTS = 500        # hosts in the grid read without JavaScript
 MAX_HOSTS_SHOWN = 50        # hosts named in one group; the rest are counted
 MAX_SPARKLINES = 500        # hosts drawn a sparkline (the lowest scores first); the rest: numbers
 NUMBERS_SHOWN = 8           # a host's latest numbers written beside its sparkline
@@ -62,6 +63,9 @@ class Summary:
     hosts: dict[str, float | None]              # host -> score
     groups: list[Group]                         # failing findings, worst first
     unreachable: list[str]
+    # the host x area grid: area names, and host -> area -> outcome -> count
+    areas: list[str] = field(default_factory=list)
+    grid: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
 
 
 def score(records: list[Record]) -> float | None:
@@ -108,7 +112,12 @@ def build(records: list[Record], verdict: Verdict, hosts: list[str]) -> Summary:
                           else "any finding fails")
     host_scores = {h: (None if h in unreachable else score(rs)) for h, rs in by_host.items()}
     judged = [r for r in records if r.host not in unreachable]
-    return Summary(line, passed, score(judged), host_scores, ordered, unreachable)
+    grid: dict[str, dict[str, dict[str, int]]] = {h: {} for h in by_host}
+    for r in records:
+        cell = grid[r.host].setdefault(r.area, {})
+        cell[r.outcome] = cell.get(r.outcome, 0) + 1
+    return Summary(line, passed, score(judged), host_scores, ordered, unreachable,
+                   sorted({r.area for r in records}), grid)
 
 
 def _score_text(value: float | None) -> str:
@@ -138,6 +147,7 @@ def render(s: Summary, history: History | None = None) -> str:
             out.append(f'<td class="fc-spark-cell">{_spark(history, host, n)}</td>')
         out.append("</tr>")
     out.append("</tbody></table>")
+    out.append(_plain_grid(s))
     if s.groups:
         out.append('<div id="fc-findings"><h3>Failing findings, worst first</h3>')
         for g in s.groups:
@@ -159,6 +169,33 @@ def render(s: Summary, history: History | None = None) -> str:
     out.append("</section>")
     return "".join(out)
 
+
+
+def _plain_grid(s: Summary) -> str:
+    """The host x area grid for a page read with JavaScript off (inside <noscript>:
+    fleet.js draws the interactive one otherwise): each cell its worst outcome and the
+    counts, at most MAX_GRID_HOSTS hosts (the rest counted)."""
+    if not s.grid or not s.areas:
+        return ""
+    out = ['<noscript><h3>Hosts x areas</h3><table id="fc-plain-grid" class="fc-scores">'
+           '<thead><tr><th>Host</th>'
+           + "".join(f"<th>{escape(a)}</th>" for a in s.areas) + "</tr></thead><tbody>"]
+    hosts = list(s.grid)
+    for host in hosts[:MAX_GRID_HOSTS]:
+        cells = []
+        for area in s.areas:
+            counts = s.grid[host].get(area) or {}
+            worst = next((o for o in WORST_FIRST if counts.get(o)), None)
+            text = ", ".join(f"{counts[o]} {o}" for o in WORST_FIRST if counts.get(o))
+            cells.append(f'<td class="fc-{escape(worst)}">{escape(text)}</td>' if worst
+                         else "<td></td>")
+        out.append(f"<tr><th>{escape(host)}</th>{''.join(cells)}</tr>")
+    out.append("</tbody></table>")
+    if len(hosts) > MAX_GRID_HOSTS:
+        out.append(f"<p>and {len(hosts) - MAX_GRID_HOSTS} more hosts (results.json has "
+                   "every record)</p>")
+    out.append("</noscript>")
+    return "".join(out)
 
 
 def _numbers(values: list) -> str:

@@ -138,3 +138,23 @@ def test_one_run_and_many_hosts():
     assert "no earlier run to compare with; now 300" in "".join(read(html).text)
     assert html.count('class="fc-spark"') == summary.MAX_SPARKLINES
     assert html.count('class="fc-spark-numbers"') == 600
+
+
+def test_a_plain_grid_for_javascript_off():
+    """The host x area grid in plain HTML inside <noscript> (fleet.js draws the
+    interactive one): each cell its worst outcome and its counts, host values escaped."""
+    from fleetcheck.report import gate, summary
+    from fleetcheck.report.records import Record
+
+    def rec(host, check, outcome):
+        return Record(host=host, check_id=check, test_id=f"{check}[{host}]",
+                      nodeid=f"t.py::t[{host}]", severity="high", title="t",
+                      outcome=outcome, message="m")
+
+    records = [rec("web1", "sshd.config", "failed"), rec("web1", "sshd.baseline", "passed"),
+               rec("<b>x</b>", "raid.md", "passed")]
+    html = summary.of_run(records, ["web1", "<b>x</b>"], gate.decide(records))
+    grid = html[html.index("<noscript>"):html.index("</noscript>")]
+    assert '<th>raid</th><th>sshd</th>' in grid
+    assert '<tr><th>web1</th><td></td><td class="fc-failed">1 failed, 1 passed</td></tr>' in grid
+    assert "&lt;b&gt;x&lt;/b&gt;" in grid and "<b>x</b>" not in grid
