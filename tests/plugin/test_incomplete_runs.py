@@ -274,7 +274,8 @@ all:
 
 
 def vmstat_running(pid: int) -> bool:
-    """Is `vmstat 1 30` running in a child's child of `pid` (the batch's /bin/sh)?"""
+    """Is `vmstat 1 30` running below `pid` (in the host's batch: its /bin/sh, and a
+    subshell of it when the batch holds more than the one command)?"""
     def parent(p: str) -> int:
         with open(f"/proc/{p}/stat") as fh:
             return int(fh.read().rsplit(")", 1)[1].split()[1])
@@ -283,8 +284,11 @@ def vmstat_running(pid: int) -> bool:
             with open(f"/proc/{entry}/cmdline", "rb") as fh:
                 if fh.read().split(b"\0")[:3] != [b"vmstat", b"1", b"30"]:
                     continue
-            if parent(str(parent(entry))) == pid:
-                return True
+            ancestor = entry
+            for _ in range(6):
+                ancestor = str(parent(ancestor))
+                if int(ancestor) == pid:
+                    return True
         except (OSError, ValueError, IndexError):
             continue
     return False
