@@ -94,7 +94,9 @@ def test_inventory_points_at_the_lab(lab):
     declared = {}
     for group in inv["all"]["children"].values():
         for name, hv in (group.get("hosts") or {}).items():
-            declared[name] = hv["ansible_host"]
+            # a host in a second group (app1 in hypervisors) has its vars in its first
+            if hv and "ansible_host" in hv:
+                declared[name] = hv["ansible_host"]
     assert declared == {n: h["address"] for n, h in lab.hosts.items()}
 
 

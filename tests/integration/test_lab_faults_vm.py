@@ -50,3 +50,34 @@ def test_guest_autostart_unset(healthy, ssh):
 def test_guest_undeclared_running(healthy, ssh):
     ssh.toggles("app1", "guest-undeclared-running", f"{VIRSH} domstate guest3", "shut off",
                 "running")
+
+
+def test_dry_run_of_the_guests_fixes_changes_nothing(healthy, ssh, tmp_path):
+    """The three vm fixes planned on a broken hypervisor, with --dry-run: each is a
+    would-fix naming what it would do to the guest, and neither a guest's state, its
+    autostart nor a file under libvirt's directories changes (vm.undeclared's fix is
+    on here: the inventory's vm.undeclared.shutdown)."""
+    import yaml
+    from fleet import LAB_INV, audit, variant
+
+    for fault in ("guest-shut-off", "guest-autostart-unset", "guest-undeclared-running"):
+        healthy.fault("app1", fault)
+    inv = variant(tmp_path, healthy)
+    data = yaml.safe_load(inv.read_text())
+    data["all"]["children"]["hypervisors"]["vars"]["vm"]["undeclared"] = {"shutdown": True}
+    inv.write_text(yaml.safe_dump(data))
+    assert LAB_INV != inv
+    state = (f"{VIRSH} list --all; for g in guest1 guest2 guest3; do {VIRSH} dominfo $g "
+             "| grep -E '^(State|Autostart)'; done; find /etc/libvirt /var/lib/libvirt "
+             "-xdev -type f -print0 | sort -z | xargs -0 sha256sum")
+    before = ssh.out("app1", state)
+    rc, records, out = audit(tmp_path, "--limit", "app1", "--remediate", "--dry-run",
+                             "-k", "vm", inventory=inv)
+    would = {r["check_id"]: r for r in records if r["outcome"] == "would-fix"}
+    assert set(would) == {"vm.guests", "vm.autostart", "vm.undeclared"}, out
+    plans = {c: " ".join(a["summary"] for a in r["plan"]["actions"])
+             for c, r in would.items()}
+    assert "guest1" in plans["vm.guests"] and "guest3" in plans["vm.undeclared"], plans
+    assert ssh.out("app1", state) == before
+    assert ssh.run("app1", "test -e /run/fleetcheck.lock").returncode != 0
+    assert rc == 1, out
