@@ -149,8 +149,11 @@
   }
 
   /* --- host x area grid ----------------------------------------------------------- */
+  /* Drawn into the summary's #fc-grid-slot, just below the verdict (the slot's
+   * <noscript> has the plain one); into the fleet section when there is no slot. */
   function renderGrid() {
-    add(root, el("h3", null, "Hosts x areas (click a cell to filter)"));
+    var at = document.getElementById("fc-grid-slot") || root;
+    var title = add(at, el("h3", null, "Hosts x areas (click a cell to filter)"));
     var cells = {};
     records.forEach(function (r) {
       var key = r.h + "\u0000" + r.a;
@@ -158,7 +161,7 @@
       c.counts[r.o] = (c.counts[r.o] || 0) + 1;
       if (rank[r.o] < rank[c.worst]) { c.worst = r.o; }
     });
-    var wrap = add(root, el("div", {"class": "fc-gridwrap"}));
+    var wrap = add(at, el("div", {"class": "fc-gridwrap"}));
     var table = add(wrap, el("table", {"class": "fc-grid", id: "fc-grid"}));
     var head = add(table, el("tr"));
     add(head, el("th", null, "host"));
@@ -182,6 +185,7 @@
         td.addEventListener("click", function () { setFilter({host: h, area: a, outcome: "", severity: ""}); });
       });
     });
+    return at === root ? [] : [title, wrap];
   }
 
   /* --- filters and the records table --------------------------------------------- */
@@ -462,9 +466,10 @@
   }
 
   add(root, el("h2", null, "Fleet"));
-  renderGrid();
+  var gridParts = renderGrid();
   renderHead();
-  fleetParts = Array.prototype.slice.call(root.children, 1);  // all but the heading
+  // what the host view hides: all but the heading, and the grid in the summary
+  fleetParts = Array.prototype.slice.call(root.children, 1).concat(gridParts);
   hostview = add(root, el("section", {id: "fc-hostview", "class": "fc-hostview", hidden: ""}));
   renderTable();
   applyFragment();

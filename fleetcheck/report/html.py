@@ -267,7 +267,8 @@ def render_section(state: FleetRun, trimmed: bool = False, meta: dict | None = N
     verdict = state.verdict if state.verdict is not None else gate.decide(records)
     return (
         f"<style>{asset('fleet.css')}</style>"
-        + summary.of_run(records, list(state.hosts), verdict, run_history(state, meta)) +
+        + summary.of_run(records, list(state.hosts), verdict, run_history(state, meta),
+                         state.checks) +
         '<section id="fleetcheck" class="fleetcheck"><noscript>The fleet section needs '
         "JavaScript; results.json has the same records.</noscript></section>"
         f'<script type="application/json" id="fleetcheck-data">'

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from html import escape
 from typing import TYPE_CHECKING
 
-from fleetcheck.report import charts
+from fleetcheck.report import charts, details
 from fleetcheck.report.gate import FINDINGS, Verdict
 from fleetcheck.report.records import SEVERITIES, WORST_FIRST, Record, severity_rank
 
@@ -39,6 +39,8 @@ PASSING = frozenset({"passed", "fixed"})
 JUDGED = PASSING | FINDINGS
 MAX_GRID_HOSTS = 500        # hosts in the grid read without JavaScript
 MAX_HOSTS_SHOWN = 50        # hosts named in one group; the rest are counted
+MAX_RECORDS_SHOWN = 500     # records listed in one group; the rest are counted
+MAX_EVIDENCE_TABLES = 2000  # failing records given their evidence table in the summary
 MAX_SPARKLINES = 500        # hosts drawn a sparkline (the lowest scores first); the rest: numbers
 NUMBERS_SHOWN = 8           # a host's latest numbers written beside its sparkline
 
@@ -124,15 +126,27 @@ def _score_text(value: float | None) -> str:
     return "none" if value is None else f"{value:g}%"
 
 
-def render(s: Summary, history: History | None = None) -> str:
-    """The summary as HTML (no script: it reads with JavaScript off)."""
+def render(s: Summary, history: History | None = None,
+           checks: dict[str, dict] | None = None) -> str:
+    """The summary as HTML (no script: it reads with JavaScript off).
+
+    Its order is what a reader needs first on one screen: the verdict and the score,
+    the host x area grid (fleet.js draws the interactive one into #fc-grid-slot; the
+    plain one is its <noscript>), the failing findings worst first (each record with
+    its evidence table, seen when its group is opened and on paper), then the trend
+    and the hosts' scores. `checks`: check id -> what the page knows of the check
+    (details.check_info: its `compare` declaration) for the evidence tables."""
     runs = history.points if history is not None else []
     out = ['<section id="fc-summary" class="fc-summary">',
            f'<p id="fc-verdict" class="{"fc-passed" if s.passed else "fc-failed"}">'
            f"{escape(s.verdict)}</p>",
            f'<p id="fc-score">Compliance score: <b>{_score_text(s.score)}</b> of the judged '
            "checks pass, weighted by severity (critical 10, high 5, medium 3, low 1, info "
-           "0.5; not-applicable, waived and unreachable records left out)</p>"]
+           "0.5; not-applicable, waived and unreachable records left out)</p>",
+           '<div id="fc-grid-slot" class="fleetcheck fc-grid-slot">', _plain_grid(s),
+           "</div>"]
+    if s.groups:
+        out.append(_findings(s, checks or {}))
     if runs:
         out.append(_trend(history))
     out.append('<table id="fc-host-scores" class="fc-scores"><thead><tr><th>Host</th>'
@@ -147,28 +161,57 @@ def render(s: Summary, history: History | None = None) -> str:
             out.append(f'<td class="fc-spark-cell">{_spark(history, host, n)}</td>')
         out.append("</tr>")
     out.append("</tbody></table>")
-    out.append(_plain_grid(s))
-    if s.groups:
-        out.append('<div id="fc-findings"><h3>Failing findings, worst first</h3>')
-        for g in s.groups:
-            hosts = g.hosts
-            named = ", ".join(escape(h) for h in hosts[:MAX_HOSTS_SHOWN]) + (
-                f" and {len(hosts) - MAX_HOSTS_SHOWN} more" if len(hosts) > MAX_HOSTS_SHOWN
-                else "")
-            out.append(f'<details class="fc-group fc-sev-{escape(g.severity)}" '
-                       f'data-check="{escape(g.check_id)}" data-severity="{escape(g.severity)}">'
-                       f"<summary><b>[{escape(g.severity)}] {escape(g.check_id)}</b> failed on "
-                       f"{len(hosts)} host{'s' if len(hosts) != 1 else ''}: {named}"
-                       f" <i>{escape(g.title)}</i></summary><ul>")
-            for r in sorted(g.records, key=lambda r: (r.host, r.item or ""))[:500]:
-                item = f" [{escape(r.item)}]" if r.item else ""
-                out.append(f"<li><b>{escape(r.host)}</b>{item} {escape(r.outcome)}: "
-                           f"{escape(r.message)}</li>")
-            out.append("</ul></details>")
-        out.append("</div>")
     out.append("</section>")
     return "".join(out)
 
+
+def _findings(s: Summary, checks: dict[str, dict]) -> str:
+    """The failing findings grouped by severity and check, each group a <details>
+    (closed on screen; opened on paper by page.js and fleet.css) listing its records
+    with their message and, for the first MAX_EVIDENCE_TABLES records, their evidence
+    as expected / actual / verdict rows (details.evidence_rows)."""
+    out = ['<div id="fc-findings"><h3>Failing findings, worst first</h3>']
+    tables = 0
+    for g in s.groups:
+        hosts = g.hosts
+        named = ", ".join(escape(h) for h in hosts[:MAX_HOSTS_SHOWN]) + (
+            f" and {len(hosts) - MAX_HOSTS_SHOWN} more" if len(hosts) > MAX_HOSTS_SHOWN
+            else "")
+        out.append(f'<details class="fc-group fc-sev-{escape(g.severity)}" '
+                   f'data-check="{escape(g.check_id)}" data-severity="{escape(g.severity)}">'
+                   f"<summary><b>[{escape(g.severity)}] {escape(g.check_id)}</b> failed on "
+                   f"{len(hosts)} host{'s' if len(hosts) != 1 else ''}: {named}"
+                   f" <i>{escape(g.title)}</i></summary><ul>")
+        compare = (checks.get(g.check_id) or {}).get("compare")
+        shown = sorted(g.records, key=lambda r: (r.host, r.item or ""))[:MAX_RECORDS_SHOWN]
+        for r in shown:
+            item = f" [{escape(r.item)}]" if r.item else ""
+            out.append(f"<li><b>{escape(r.host)}</b>{item} {escape(r.outcome)}: "
+                       f"{escape(r.message)}")
+            if tables < MAX_EVIDENCE_TABLES:
+                table = _evidence(r, compare)
+                tables += bool(table)
+                out.append(table)
+            out.append("</li>")
+        if len(g.records) > len(shown):
+            out.append(f"<li>and {len(g.records) - len(shown)} more records (results.json "
+                       "has every record)</li>")
+        out.append("</ul></details>")
+    if tables >= MAX_EVIDENCE_TABLES:
+        out.append(f"<p>The evidence of the first {MAX_EVIDENCE_TABLES} failing records is "
+                   "shown here; the records table below and results.json have the rest.</p>")
+    out.append("</div>")
+    return "".join(out)
+
+
+def _evidence(r: Record, compare) -> str:
+    rows = details.evidence_rows(r.evidence, compare, r.outcome)
+    if not rows:
+        return ""
+    body = "".join("<tr>" + "".join(f"<td>{escape(cell) if cell else '-'}</td>"
+                                    for cell in row) + "</tr>" for row in rows)
+    return ('<table class="fc-evidence"><thead><tr><th>evidence</th><th>expected</th>'
+            f"<th>actual</th><th>verdict</th></tr></thead><tbody>{body}</tbody></table>")
 
 
 def _plain_grid(s: Summary) -> str:
@@ -227,8 +270,9 @@ def _trend(history: History) -> str:
                     "of it could not be read)")
     severities = [sev for sev in SEVERITIES if any(p.findings.get(sev) for p in runs)] \
         or list(SEVERITIES)
-    out = ['<figure id="fc-trend" class="fc-trend-figure">',
-           charts.trend([(p.label, p.findings) for p in runs]),
+    # one run is one column of dots: its numbers say it better than a picture
+    picture = charts.trend([(p.label, p.findings) for p in runs]) if len(runs) > 1 else ""
+    out = ['<figure id="fc-trend" class="fc-trend-figure">', picture,
            f"<figcaption>{escape(caption)}</figcaption>",
            '<details id="fc-trend-numbers"><summary>The numbers</summary>'
            '<table class="fc-scores"><thead><tr><th>Run</th>'
@@ -243,6 +287,6 @@ def _trend(history: History) -> str:
 
 
 def of_run(records: list[Record], hosts: list[str], verdict: Verdict,
-           history: History | None = None) -> str:
+           history: History | None = None, checks: dict[str, dict] | None = None) -> str:
     """The summary's HTML for a run's records and the gate's verdict on them."""
-    return render(build(records, verdict, hosts), history)
+    return render(build(records, verdict, hosts), history, checks)

@@ -70,8 +70,10 @@ def test_the_verdict_then_scores_then_findings_worst_first():
     assert s.hosts["dead"] is None and s.hosts["h0"] == 0.0 and s.hosts["web1"] == 37.5   # 3 of 5 + 3
     html = summary.render(s)
     page = read(html)
-    assert page.ids[:4] == ["fc-summary", "fc-verdict", "fc-score", "fc-host-scores"]
-    assert page.ids[-1] == "fc-findings" and not page.active
+    # what a reader needs first on one screen: the verdict, the grid, the worst findings
+    assert page.ids == ["fc-summary", "fc-verdict", "fc-score", "fc-grid-slot",
+                        "fc-plain-grid", "fc-findings", "fc-host-scores"]
+    assert not page.active
     text = "".join(page.text)
     assert "[high] sshd.config failed on 2 hosts: web1, web2" in text
     assert text.index("[high] sshd.config") < text.index("[medium] capacity.disk")
@@ -111,8 +113,9 @@ def test_the_trend_and_the_sparklines_with_their_numbers():
     history = history_of(("20261201T100000Z-aaaa", before), ("20261202T100000Z-bbbb", now))
     html = summary.render(summary.build(now, gate.decide(now), ["web1", "web2"]), history)
     page = read(html)
-    assert page.ids[:5] == ["fc-summary", "fc-verdict", "fc-score", "fc-trend",
-                            "fc-trend-numbers"] and not page.active
+    assert page.ids[-4:] == ["fc-findings", "fc-trend", "fc-trend-numbers",
+                             "fc-host-scores"] and not page.active
+    assert 'class="fc-trend"' in html                 # two runs: a picture
     text = "".join(page.text)
     assert "over the last 2 runs of this inventory and selection, oldest left, this run " \
            "right: 3 then, 1 now" in text
@@ -136,6 +139,7 @@ def test_one_run_and_many_hosts():
     html = summary.render(summary.build(recs, gate.decide(recs), sorted({r.host for r in recs})),
                           history)
     assert "no earlier run to compare with; now 300" in "".join(read(html).text)
+    assert 'class="fc-trend"' not in html   # one run is a column of dots: numbers only
     assert html.count('class="fc-spark"') == summary.MAX_SPARKLINES
     assert html.count('class="fc-spark-numbers"') == 600
 
@@ -158,3 +162,27 @@ def test_a_plain_grid_for_javascript_off():
     assert '<th>raid</th><th>sshd</th>' in grid
     assert '<tr><th>web1</th><td></td><td class="fc-failed">1 failed, 1 passed</td></tr>' in grid
     assert "&lt;b&gt;x&lt;/b&gt;" in grid and "<b>x</b>" not in grid
+
+
+def test_each_failing_record_with_its_evidence_table(monkeypatch):
+    """Opened (and on paper), a group lists each record with its evidence as expected /
+    actual / verdict rows from the check's compare= declaration; values escaped; the
+    first MAX_EVIDENCE_TABLES records only, and the page says so."""
+    records = [rec("web1", "sshd.config", "failed", message="PermitRootLogin yes"),
+               rec("web2", "sshd.config", "failed"), rec("web3", "sshd.config", "failed")]
+    records[0].evidence = {"want": "no", "got": "<b>yes</b>", "sha256": "ab" * 32}
+    records[1].evidence = {"want": "no", "got": "no"}
+    records[2].evidence = {"want": "no", "got": "maybe"}
+    checks = {"sshd.config": {"compare": [["PermitRootLogin", "want", "got"]]}}
+    monkeypatch.setattr(summary, "MAX_EVIDENCE_TABLES", 2)
+    html = summary.of_run(records, ["web1", "web2", "web3"], gate.decide(records),
+                          checks=checks)
+    findings = html[html.index('<div id="fc-findings">'):]
+    assert findings.count('<table class="fc-evidence">') == 2
+    assert ("<tr><td>PermitRootLogin</td><td>no</td><td>&lt;b&gt;yes&lt;/b&gt;</td>"
+            "<td>failed</td></tr>") in findings
+    assert "<tr><td>PermitRootLogin</td><td>no</td><td>no</td><td>as expected</td></tr>" \
+        in findings
+    assert "ab" * 32 not in html and "maybe" not in html       # internal; the third record
+    assert "The evidence of the first 2 failing records is shown here" in findings
+    assert not read(html).active
