@@ -5,7 +5,9 @@
   parse FORMAT [FILE]   print what fleetcheck makes of a captured output, as JSON
   rollback RUN_ID       restore every file that run changed, on every host
   hosts                 the selected hosts as a table (CSV, JSON) with chosen columns
+  guests                the virtual machine guests of the hypervisors, chosen columns
   checks                every check: id, severity, what it reads, its vars, its fix
+  report merge RUN...   the runs of disjoint host sets as one fleet report
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ import argparse
 import json
 import os
 import sys
+from pathlib import Path
 
 from fleetcheck import facts
 from fleetcheck.facts.base import ParseError, brief, to_jsonable
+from fleetcheck.report.records import SEVERITIES
 
 # What `parse` reads at most: far more than any output it knows (a fleet-sized
 # `named-checkconf -p` is a few MB), and a bound on /dev/zero or a runaway pipe.
@@ -143,7 +147,6 @@ def _selection_args(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_checks(args: argparse.Namespace) -> int:
-    from pathlib import Path
 
     from fleetcheck import catalogue
 
@@ -158,6 +161,20 @@ def cmd_checks(args: argparse.Namespace) -> int:
         return 0
     sys.stdout.write(catalogue.render(infos, args.format) + "\n")
     return 0
+
+
+def cmd_report_merge(args) -> int:
+    from fleetcheck.report import merge  # noqa: PLC0415
+
+    try:
+        verdict = merge.merge([Path(p) for p in args.runs], Path(args.out), args.fail_on,
+                              True if args.allow_unreachable else None)
+    except merge.MergeRefused as exc:
+        print(f"fleetcheck report merge: {exc}", file=sys.stderr)
+        return merge.EXIT_REFUSED
+    print(f"fleetcheck {verdict.describe()}; merged reports: {args.out}/ (report.html, "
+          "results.json, junit.xml)")
+    return verdict.exit_code
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -214,6 +231,20 @@ def build_parser() -> argparse.ArgumentParser:
                    help="trust a host key seen for the first time (as the audit's option)")
     g.add_argument("--connect-timeout", type=float, metavar="SECONDS")
     g.set_defaults(func=cmd_guests)
+    rp = sub.add_parser("report", help="work on written reports: merge the runs of "
+                        "disjoint host sets into one fleet report")
+    rsub = rp.add_subparsers(dest="report_command", required=True)
+    m = rsub.add_parser("merge", help="merge the results of several runs of disjoint host "
+                        "sets (CI matrix jobs) into one report: HTML, JSON, JUnit and gate")
+    m.add_argument("runs", nargs="+", metavar="RUN_DIR",
+                   help="a run's directory (results.json), or a reports directory (its "
+                   "latest run, else its last)")
+    m.add_argument("--out", required=True, metavar="DIR", help="where the merged reports go")
+    m.add_argument("--fail-on", choices=SEVERITIES, default=None,
+                   help="the merged gate (default: the runs' own, when they agree)")
+    m.add_argument("--allow-unreachable", action="store_true",
+                   help="unreachable hosts do not fail the merged gate (default: the runs' own)")
+    m.set_defaults(func=cmd_report_merge)
     c = sub.add_parser("checks", help="the check catalogue: id, severity, what it reads, "
                        "its vars and their schema, its fix")
     c.add_argument("--format", choices=("table", "json", "markdown"), default="table")

@@ -41,6 +41,8 @@ class CheckInfo:
     items: str | None             # the var whose entries are the check's items
     fix: str | None               # what its fix does (None: no automatic fix)
     vars: dict[str, Any] = field(default_factory=dict)   # var -> its schema
+    # what its evidence table compares: (label, expected key, actual key) rows
+    compare: list[list[str | None]] | None = None
 
     @property
     def area(self) -> str:
@@ -119,7 +121,8 @@ def collect(checks_dir: Path | None = None) -> list[CheckInfo]:
                 module=f"checks/{path.name}", facts=_fact_names(meta.facts),
                 items=meta.items,
                 fix=(first_paragraph(fix) or "yes") if fix is not None else None,
-                vars=dict(areas.get(meta.area, {}))))
+                vars=dict(areas.get(meta.area, {})),
+                compare=[list(row) for row in meta.compare] if meta.compare else None))
     return sorted(found, key=lambda c: c.check_id)
 
 

@@ -61,7 +61,7 @@ from collections.abc import Iterable
 import pytest
 
 from fleetcheck.gather import NEWS_ATTR
-from fleetcheck.report.terminal import _printable
+from fleetcheck.report.terminal import printable
 
 REDRAW_EVERY = 0.25    # seconds between redraws, at least
 SLOW_AFTER = 5.0       # seconds of gathering before a host is named on the line
@@ -165,7 +165,7 @@ def progress_line(state: ProgressState, now: float, width: int) -> str:
         text += f", {len(state.failed)} failed"
     slow, count = state.slowest(now)
     for shown in range(len(slow), 0, -1):
-        names = ", ".join(f"{_printable(host)} ({age:.0f} s)" for host, age in slow[:shown])
+        names = ", ".join(f"{printable(host)} ({age:.0f} s)" for host, age in slow[:shown])
         more = f" and {count - shown} more" if count > shown else ""
         candidate = f"{text}; gathering: {names}{more}"
         if len(candidate) <= width:

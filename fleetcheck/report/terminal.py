@@ -131,7 +131,7 @@ def _clean_line(clean: list[str], width: int | None) -> Line:
     """`990 hosts without findings (-v lists each): a, b, c, ...`: the first few names,
     as many whole ones as fit."""
     text = f"{len(clean)} hosts without findings (-v lists each): "
-    names = [_printable(name) for name in clean[:CLEAN_NAMES_SHOWN]]
+    names = [printable(name) for name in clean[:CLEAN_NAMES_SHOWN]]
     while len(names) > 1 and width is not None \
             and len(text) + len(", ".join(names)) + len(", ...") > width:
         names.pop()
@@ -183,7 +183,7 @@ def _host_line(name: str, recs: list[Record], column: int) -> Line:
             part += f" ({reason})" if reason else ""
         said.append(part)
     bad = _needs_look(recs)
-    return Line(f"{_printable(name):<{column}}  " + ", ".join(_printable(p) for p in said),
+    return Line(f"{printable(name):<{column}}  " + ", ".join(printable(p) for p in said),
                 {"red": bad, "green": not bad})
 
 
@@ -196,17 +196,17 @@ def _finding_line(rec: Record, width: int | None) -> Line:
     when that does not fit and the message names the item itself, the item is said
     once there (`  [high] sshd.baseline  PermitRootLogin is yes, expected no`): the reason
     is what must not be cut."""
-    message = _printable(rec.message or rec.title)
+    message = printable(rec.message or rec.title)
     if rec.outcome == "error":
         message = f"error: {message}"
     elif rec.outcome == "would-fix":
         message = f"{message} (--dry-run: a fix would apply)"
     elif rec.outcome == "fixed":
-        message = f"fixed: {_printable((rec.plan or {}).get('summary') or rec.title)}"
+        message = f"fixed: {printable((rec.plan or {}).get('summary') or rec.title)}"
     markup = ({"green": True} if rec.outcome == "fixed" else
               {"red": True, "bold": severity_rank(rec.severity) <= 1})
     text = f"  [{rec.severity}] {rec.check_id}"
-    item = f"[{_printable(rec.item)}]" if rec.item else ""
+    item = f"[{printable(rec.item)}]" if rec.item else ""
     if item and width is not None and len(text + item) + 2 + len(message) > width \
             and item[1:-1] in message:
         item = ""
@@ -217,7 +217,7 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
 
 
-def _printable(text: str) -> str:
+def printable(text: str) -> str:
     """A message may quote a host's output: no escape sequence or line break of it
     reaches the terminal."""
     return "".join(c if c.isprintable() else "?" for c in text.splitlines()[0]) \

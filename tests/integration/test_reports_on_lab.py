@@ -65,3 +65,63 @@ def test_outputs_agree_and_history_on_the_lab(healthy, tmp_path):
     assert {(r["host"], r["check_id"]) for r in history["resolved"]} == {
         ("web1", "sshd.config"), ("app1", "service.running")}, history
     assert history["new_failures"] == [] and history["still_failing"] == []
+
+
+def test_the_report_of_a_lab_run_in_a_browser(healthy, tmp_path):
+    """A --remediate run on the lab with a fix (web1's PermitRootLogin), a failure no
+    fix touches (app1's second uid 0) and an unreachable host (ns2's link down), seen
+    in headless chromium: at 1400 px the first screen has the verdict, the grid and the
+    worst findings, and the failing record shows expected against actual; at 400 px the
+    page does not scroll sideways; printed (A4), the PDF has the grid and every failing
+    record. Screenshots and the PDF are kept in reports/test-artifacts/."""
+    import sys
+
+    from fleet import REPO
+    sys.path.insert(0, str(REPO / "tests" / "report"))
+    import report_browser
+
+    healthy.fault("web1", "permit-root-login")
+    healthy.fault("app1", "second-uid0")
+    healthy.fault("ns2", "link-down")
+    rc, records, out = audit(tmp_path, "--remediate", "-k", "sshd.config or users")
+    outcomes = {(r["host"], r["check_id"]): r["outcome"] for r in records
+                if r["outcome"] not in ("passed", "not-applicable")}
+    assert outcomes == {("web1", "sshd.config"): "fixed", ("app1", "users.accounts"): "failed",
+                        ("ns2", "sshd.config"): "unreachable",
+                        ("ns2", "users.accounts"): "unreachable"}, out
+    report = tmp_path / "reports" / "last" / "report.html"
+    driver, profile = report_browser.start()
+    try:
+        driver.set_window_size(1400, 1000)
+        report_browser.open_report(driver, report)
+        report_browser.screenshot(driver, tmp_path, "report-lab-1400")
+        bottoms = driver.execute_script("""
+            function bottom(sel) { var e = document.querySelector(sel);
+                                   return e ? e.getBoundingClientRect().bottom : null; }
+            return {screen: innerHeight, verdict: bottom('#fc-verdict'),
+                    grid: bottom('#fc-grid'), worst: bottom('#fc-findings details')};""")
+        assert bottoms["verdict"] < bottoms["grid"] < bottoms["worst"] <= bottoms["screen"], \
+            bottoms
+        verdict = driver.execute_script("return document.getElementById('fc-verdict').innerText")
+        assert verdict.startswith("FAIL: 3 failing on 2 of 5 hosts") and \
+            "1 unreachable" in verdict, verdict
+        worst = driver.execute_script("""
+            var d = document.querySelector('#fc-findings details'); d.open = true;
+            return [d.getAttribute('data-check'), d.innerText];""")
+        assert worst[0] == "users.accounts" and "app1" in worst[1], worst
+        assert "expected" in worst[1] and "actual" in worst[1], worst[1]
+        driver.set_window_size(400, 900)
+        report_browser.open_report(driver, report)
+        report_browser.screenshot(driver, tmp_path, "report-lab-400")
+        assert driver.execute_script(
+            "return document.documentElement.scrollWidth <= window.innerWidth")
+        driver.set_window_size(1400, 1000)
+        report_browser.open_report(driver, report)
+        text, _ = report_browser.pdf_of(driver, tmp_path, "report-lab")
+        flat = re.sub(r"\s+", "", text)
+        assert "Hostsxareas" in flat and "FAIL:" in text
+        for host in ("app1", "ns2"):
+            assert host in text
+        assert re.search(r"app1\s+failed:", text), text[:3000]
+    finally:
+        report_browser.stop(driver, profile)

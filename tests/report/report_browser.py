@@ -5,7 +5,10 @@ Only file:// pages are opened; the browser runs with a fresh profile and without
 background networking. Used by tests/report/conftest.py and the lab escaping test.
 """
 
+import base64
+import re
 import shutil
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -103,3 +106,24 @@ def expand_everything(driver) -> None:
     driver.execute_script(
         "document.querySelectorAll('.collapsible td, .col-result').forEach(c => c.click());")
     time.sleep(0.3)
+
+
+def pdf_of(browser, directory, name):
+    """The page printed by chromium (WebDriver's print: DevTools' Page.printToPDF) on
+    A4; the PDF's text (pdftotext) and each page's width and its words' right edges
+    (pdftotext -bbox), in points. The PDF is kept in DIRECTORY and reports/test-artifacts/."""
+    from selenium.webdriver.common.print_page_options import PrintOptions
+
+    options = PrintOptions()
+    options.page_width, options.page_height = 21.0, 29.7
+    pdf = directory / f"{name}.pdf"
+    pdf.write_bytes(base64.b64decode(browser.print_page(options)))
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shutil.copy(pdf, ARTIFACTS / pdf.name)
+    text = subprocess.run(["pdftotext", "-raw", str(pdf), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    bbox = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    pages = [(float(w), [float(x) for x in re.findall(r'xMax="([0-9.]+)"', body)])
+             for w, body in re.findall(r'<page width="([0-9.]+)"[^>]*>(.*?)</page>', bbox, re.S)]
+    return text, pages

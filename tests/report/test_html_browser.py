@@ -15,9 +15,8 @@ import json
 import re
 
 import pytest
-from report_browser import assert_nothing_ran, expand_everything, open_report
+from report_browser import assert_nothing_ran, expand_everything, open_report, pdf_of
 from selenium.webdriver.common.by import By
-from selenium.webdriver.common.print_page_options import PrintOptions
 
 pytestmark = pytest.mark.chromium
 
@@ -252,26 +251,6 @@ def test_long(host, evidence):
         f"    h{n}: {{ansible_connection: local}}\n" for n in range(3)))
     pytester.runpytest("--inventory", "inv.yml", "-p", "no:randomly")
     return pytester.path / "reports" / "last" / "report.html"
-
-
-def pdf_of(browser, directory, name):
-    """The page printed by chromium (WebDriver's print: DevTools' Page.printToPDF) on
-    A4; the PDF's text (pdftotext) and each page's width and its words' right edges
-    (pdftotext -bbox), in points."""
-    import base64
-    import subprocess
-
-    options = PrintOptions()
-    options.page_width, options.page_height = 21.0, 29.7
-    pdf = directory / f"{name}.pdf"
-    pdf.write_bytes(base64.b64decode(browser.print_page(options)))
-    text = subprocess.run(["pdftotext", "-raw", str(pdf), "-"], capture_output=True,
-                          text=True, check=True).stdout
-    bbox = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True,
-                          text=True, check=True).stdout
-    pages = [(float(w), [float(x) for x in re.findall(r'xMax="([0-9.]+)"', body)])
-             for w, body in re.findall(r'<page width="([0-9.]+)"[^>]*>(.*?)</page>', bbox, re.S)]
-    return text, pages
 
 
 def assert_on_paper(text, pages, grid=True):
