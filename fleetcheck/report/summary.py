@@ -105,7 +105,8 @@ def build(records: list[Record], verdict: Verdict, hosts: list[str]) -> Summary:
         parts = [f"{n} {s}" for s, n in sorted(sev.items(), key=lambda kv: severity_rank(kv[0]))]
         failing_hosts = {r.host for r in verdict.failing}
         line = (f"FAIL: {len(verdict.failing)} failing on {len(failing_hosts)} of "
-                f"{len(by_host)} hosts" + (f" ({findings} findings: " + ", ".join(parts) + ")"
+                f"{len(by_host)} hosts" + (f" ({findings} finding{'s' if findings != 1 else ''}: "
+                                           + ", ".join(parts) + ")"
                                            if findings else "")
                 + (f"; {len(unreachable)} unreachable" if unreachable else ""))
     if verdict.tolerated:

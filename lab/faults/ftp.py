@@ -75,23 +75,29 @@ def host_files(lab, h) -> dict[str, str]:
     return {CONF: HEALTHY_CONF, PAM: PAM_CONF} if h.has(GROUP) else {}
 
 
+def _restart(lab, h, edit: str = "") -> None:
+    """An edit of the file (if any), `service vsftpd restart`, and a wait until vsftpd
+    listens again: the init script returns before the new daemon's listen()."""
+    lab.sh(h.name, f"{edit} && {RESTART}" if edit else RESTART)
+    lab.wait_port(h.address, 21, timeout=30)
+
+
 def _restore(lab, h) -> None:
     lab.put_file(h.name, CONF, HEALTHY_CONF)
-    lab.sh(h.name, RESTART)
+    _restart(lab, h)
 
 
 def _ftp_anonymous_upload(lab, h, heal):
     if heal:
         _restore(lab, h)
     else:
-        lab.sh(h.name, "sed -i -e 's/^anonymous_enable=NO$/anonymous_enable=YES/' "
-                       "-e 's/^write_enable=.*/write_enable=YES/' "
-                       f"-e '$a anon_upload_enable=YES' {CONF} && {RESTART}")
+        _restart(lab, h, "sed -i -e 's/^anonymous_enable=NO$/anonymous_enable=YES/' "
+                         "-e 's/^write_enable=.*/write_enable=YES/' "
+                         f"-e '$a anon_upload_enable=YES' {CONF}")
 
 
 def _ftp_chroot_off(lab, h, heal):
     if heal:
         _restore(lab, h)
     else:
-        lab.sh(h.name, f"sed -i 's/^chroot_local_user=YES$/chroot_local_user=NO/' {CONF} "
-                       f"&& {RESTART}")
+        _restart(lab, h, f"sed -i 's/^chroot_local_user=YES$/chroot_local_user=NO/' {CONF}")

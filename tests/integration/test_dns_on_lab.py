@@ -55,7 +55,7 @@ def test_a_slave_behind_says_why(healthy, tmp_path):
 
 
 @pytest.mark.parametrize(("host", "fault", "pair"), FIXABLE, ids=[f[1] for f in FIXABLE])
-def test_dry_run_fix_and_clean_second_run(healthy, tmp_path, host, fault, pair):
+def test_dry_run_then_fix(healthy, tmp_path, host, fault, pair):
     healthy.fault(host, fault)
     before = checksums(healthy)
     traces = "ls -d /run/fleetcheck.lock /var/backups/fleetcheck/* 2>/dev/null || true"
@@ -85,10 +85,7 @@ def test_dry_run_fix_and_clean_second_run(healthy, tmp_path, host, fault, pair):
             plan["diffs"][f"/etc/bind/db.{rzone}"]
     assert plan["backups"][0]["host_backup"].startswith("/var/backups/fleetcheck/")
     assert rc == 0, out
-
-    rc, records, out = audit(tmp_path / "again", "-k", "dns", "--remediate")
-    assert rc == 0 and not failing(records), out
-    assert not [r for r in records if r["plan"]], "the second run planned something"
+    # (the next run is clean: test_every_lab_fault.py)
 
 
 def test_a_zone_that_does_not_validate_is_never_reloaded(healthy, tmp_path):

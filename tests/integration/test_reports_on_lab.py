@@ -103,8 +103,9 @@ def test_the_report_of_a_lab_run_in_a_browser(healthy, tmp_path):
         assert bottoms["verdict"] < bottoms["grid"] < bottoms["worst"] <= bottoms["screen"], \
             bottoms
         verdict = driver.execute_script("return document.getElementById('fc-verdict').innerText")
-        assert verdict.startswith("FAIL: 3 failing on 2 of 5 hosts") and \
-            "1 unreachable" in verdict, verdict
+        # app1's finding, and ns2's records (one per sshd directive) unreachable
+        assert re.match(r"FAIL: \d+ failing on 2 of 5 hosts \(1 finding: 1 high\); "
+                        r"1 unreachable", verdict), verdict
         worst = driver.execute_script("""
             var d = document.querySelector('#fc-findings details'); d.open = true;
             return [d.getAttribute('data-check'), d.innerText];""")
@@ -122,6 +123,9 @@ def test_the_report_of_a_lab_run_in_a_browser(healthy, tmp_path):
         assert "Hostsxareas" in flat and "FAIL:" in text
         for host in ("app1", "ns2"):
             assert host in text
-        assert re.search(r"app1\s+failed:", text), text[:3000]
+        # the failing record, with its evidence table
+        assert re.search(r"app1 \[uid0\] failed: UID 0 account\(s\) besides root: toor", text), text
+        assert re.search(r"UID 0 root root, toor failed", text), text
+        assert re.search(r"ns2 2 unreachable 4 unreachable", text), text
     finally:
         report_browser.stop(driver, profile)
