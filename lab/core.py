@@ -34,6 +34,7 @@ DEFAULT_STATE = LAB_DIR / "state"
 BRIDGE = "fclab0"
 NETNS_PREFIX = "fclab-"
 VETH_PREFIX = "fcv"
+NEIGH = "/proc/sys/net/ipv4/neigh/default/gc_thresh{}"
 INIT_SCRIPT = "/etc/fleetcheck-lab/init.sh"
 # the device nodes the launcher makes in a host's /dev, `b|c NAME MAJOR MINOR` a line:
 # its loop-device disks, the controller's /dev/kvm (Lab._attach_devices, launcher.sh)
@@ -48,6 +49,13 @@ class LabError(RuntimeError):
 def require_root():
     if os.geteuid() != 0:
         raise LabError("the lab needs root (namespaces, mounts, links): run it as root")
+
+
+def veth_name(address: str) -> str:
+    """The controller's end of a host's link, named after the last two octets of its
+    address (fcv47-30, fcv51-113): one per address of the lab's 10.213.0.0/16 subnets,
+    within the kernel's 15 characters."""
+    return f"{VETH_PREFIX}{address.replace('.', '-').split('-', 2)[-1]}"[:15]
 
 
 def _run(argv, check=True, **kw):
@@ -457,7 +465,8 @@ class Lab:
     # ------------------------------------------------------------ up / down
 
     @_locked
-    def up(self, plain_hosts: int | None = None, wait: bool = True, timeout: float = 90.0) -> dict:
+    def up(self, plain_hosts: int | None = None, wait: bool = True,
+           timeout: float | None = None) -> dict:
         require_root()
         t0 = time.monotonic()
         alive = any(_alive(r.get("pid1"), r.get("pid1_start")) for r in self._state["hosts"].values())
@@ -486,6 +495,7 @@ class Lab:
             self._state["faults"] = []
             self._state["serial"] = render.SERIAL_BASE
         started = []
+        self._route_to_plain()
         for h in inv.hosts:
             rec = self._state["hosts"].get(h.name)
             if rec and _alive(rec.get("pid1"), rec.get("pid1_start")):
@@ -496,7 +506,8 @@ class Lab:
         self._write_client_files()
         self._save_state()
         if wait:
-            self.wait_ready(timeout=timeout)
+            # 90 s, and a tenth of a second per host: a thousand hosts boot together
+            self.wait_ready(timeout=timeout or 90.0 + 0.1 * len(inv.hosts))
             master, _ = self._dns_hosts()
             if master and master.name not in started:
                 self._sync_dns()  # e.g. plain hosts added: their records go in
@@ -516,14 +527,64 @@ class Lab:
         res = _run(["ip", "-o", "-4", "addr", "show", "dev", BRIDGE])
         # the controller's address first (primary: the source of its connections),
         # then the extra ones (secondary addresses of the same subnet)
-        for addr in [self.inv.controller_address, *self.inv.controller_extra_addresses]:
-            cidr = f"{addr}/{self.inv.subnet.prefixlen}"
+        cidrs = [f"{addr}/{self.inv.subnet.prefixlen}"
+                 for addr in [self.inv.controller_address, *self.inv.controller_extra_addresses]]
+        if self.inv.beyond:
+            # the plain hosts past the role hosts' subnet: the controller's address there
+            cidrs.append(f"{self.inv.plain_controller_address}/{self.inv.plain_subnet.prefixlen}")
+        for cidr in cidrs:
             if f" {cidr} " not in res.stdout:
                 _run(["ip", "addr", "add", cidr, "dev", BRIDGE])
         _run(["ip", "link", "set", BRIDGE, "up"])
+        self._neighbour_room()
+
+    def _neighbour_room(self):
+        """Room in the kernel's neighbour table for a large lab. The table and its limits
+        (net.ipv4.neigh.default.gc_thresh1-3: 128, 512, 1024 by default) are the whole
+        machine's, every network namespace's entries counted together: each lab host
+        holds the controller, its nameservers and the time server, and those hold every
+        host, so a lab of a thousand hosts needs several thousand entries, past which the
+        kernel drops new ones ("neighbour table overflow") and connections fail. Raised
+        (never lowered) to 2, 8 and 16 entries per host once that is more than the
+        current limit; the values found are kept in the state and put back at down."""
+        hosts = len(self.inv.hosts)
+        current = [int(Path(NEIGH.format(i)).read_text()) for i in (1, 2, 3)]
+        wanted = [max(c, per * hosts) for c, per in zip(current, (2, 8, 16))]
+        if wanted == current:
+            return
+        self._state.setdefault("neigh", current)
+        for i, value in zip((1, 2, 3), wanted):
+            Path(NEIGH.format(i)).write_text(f"{value}\n")
+        self._save_state()
+
+    def _neighbour_restore(self):
+        """The neighbour table's limits as the lab found them (after _neighbour_room)."""
+        saved = self._state.pop("neigh", None)
+        if saved:
+            for i, value in zip((1, 2, 3), saved):
+                Path(NEIGH.format(i)).write_text(f"{value}\n")
+
+    def _other_subnet(self, h: LabHost) -> str | None:
+        """The lab subnet a host reaches through an on-link route on its eth0 (the same
+        bridge, no router): a host of the plain subnet reaches the role hosts' (their
+        nameservers, the time server), a role host the plain subnet once hosts live
+        there; none while the lab is one subnet."""
+        if not self.inv.beyond:
+            return None
+        mine = self.inv.network_of(h)
+        return str(self.inv.plain_subnet if mine == self.inv.subnet else self.inv.subnet)
+
+    def _route_to_plain(self):
+        """A running host of the role subnet gets its on-link route to the plain subnet
+        when plain hosts are added beyond it (a host started later gets it at start)."""
+        for h in self.inv.hosts:
+            rec = self._state["hosts"].get(h.name)
+            other = self._other_subnet(h)
+            if other and rec and _alive(rec.get("pid1"), rec.get("pid1_start")):
+                _run(["ip", "-n", rec["netns"], "route", "replace", other, "dev", "eth0"])
 
     def _veth(self, h: LabHost) -> str:
-        return f"{VETH_PREFIX}{h.address.replace('.', '-').split('-', 2)[-1]}"[:15]
+        return veth_name(h.address)
 
     def _start_host(self, h: LabHost):
         ns = NETNS_PREFIX + h.name
@@ -543,9 +604,10 @@ class Lab:
         # no IPv6 on the lab's links: nothing but the lab's IPv4 subnet is ever spoken
         _run(["nsenter", f"--net=/run/netns/{ns}", "--", "/bin/sh", "-c",
               "echo 1 > /proc/sys/net/ipv6/conf/eth0/disable_ipv6 || true"], check=False)
+        other = self._other_subnet(h)
         _run(["ip", "-n", ns, "-b", "-"], input=(
-            f"link set lo up\naddr add {h.address}/{self.inv.subnet.prefixlen} dev eth0\n"
-            f"link set eth0 up\n"))
+            f"link set lo up\naddr add {h.address}/{self.inv.network_of(h).prefixlen} dev eth0\n"
+            f"link set eth0 up\n" + (f"route add {other} dev eth0\n" if other else "")))
         hl = self.layers / h.name
         if hl.exists():
             shutil.rmtree(hl)
@@ -755,6 +817,7 @@ class Lab:
         for name in list(self._state.get("hosts", {})):
             self._stop_host(name)
         self._sweep()
+        self._neighbour_restore()
         self._state["hosts"] = {}
         self._state["faults"] = []
         self._state["serial"] = render.SERIAL_BASE
@@ -860,7 +923,7 @@ class Lab:
         master, slaves = self._dns_hosts()
         if not master:
             return
-        zones = [self.inv.dns["zone"], self.inv.dns["reverse_zone"]]
+        zones = self.inv.dns_zones
         end = time.monotonic() + timeout
         kicked = time.monotonic()
         while True:
@@ -899,7 +962,7 @@ class Lab:
             if changed:
                 self.exec(s.name, ["rndc", "reconfig"], check=True)
                 if (s.name, "slave-behind") not in self.faults:
-                    for z in (self.inv.dns["zone"], self.inv.dns["reverse_zone"]):
+                    for z in self.inv.dns_zones:
                         self.exec(s.name, ["rndc", "retransfer", z])
         zone_paths = {f"/etc/bind/db.{z}" for z in self._zones()}
         cur = {p: self.read_file(master.name, p) for p in zone_paths}

@@ -27,9 +27,13 @@ ROLE_GROUPS = ("dns_master", "dns_slave", "fileservers", "web", "app", "hypervis
 # started on every lab host, as a Debian host's boot starts them, listed in no `services`
 BOOT_DAEMONS = ("dbus", "chrony")
 
-# first address of the extra plain hosts (plain01 = .101 ...)
+# first address of the extra plain hosts (plain01 = .101 ...): the first PLAIN_IN_SUBNET
+# of them share the role hosts' subnet (lab_subnet); the rest are numbered on in the
+# plain subnet (lab_plain_subnet, by default 10.213.48.0/22: a bench fleet of a thousand
+# hosts), whose first address is the controller's there
 PLAIN_BASE = 101
-MAX_PLAIN = 120
+PLAIN_IN_SUBNET = 120
+DEFAULT_PLAIN_SUBNET = "10.213.48.0/22"
 
 
 @dataclass
@@ -132,6 +136,51 @@ class LabInventory:
         return ipaddress.ip_network(self.all_vars.get("lab_subnet", "10.213.47.0/24"))
 
     @property
+    def plain_subnet(self) -> ipaddress.IPv4Network:
+        """Where the plain hosts past PLAIN_IN_SUBNET live: on the same bridge, each side
+        reaching the other through an on-link route (lab.core), never through a router."""
+        net = ipaddress.ip_network(self.all_vars.get("lab_plain_subnet", DEFAULT_PLAIN_SUBNET))
+        if net.overlaps(self.subnet):
+            raise ValueError(f"lab_plain_subnet {net} overlaps lab_subnet {self.subnet}")
+        return net
+
+    @property
+    def plain_controller_address(self) -> str:
+        return str(next(self.plain_subnet.hosts()))
+
+    @property
+    def beyond(self) -> list[LabHost]:
+        """The hosts in the plain subnet (none unless more than PLAIN_IN_SUBNET plain hosts)."""
+        return [h for h in self.hosts
+                if ipaddress.ip_address(h.address) not in self.subnet]
+
+    def network_of(self, h: LabHost) -> ipaddress.IPv4Network:
+        return self.subnet if ipaddress.ip_address(h.address) in self.subnet \
+            else self.plain_subnet
+
+    @property
+    def max_plain(self) -> int:
+        """PLAIN_IN_SUBNET, and the plain subnet's addresses but the controller's."""
+        return PLAIN_IN_SUBNET + self.plain_subnet.num_addresses - 3
+
+    @property
+    def dns_zones(self) -> list[str]:
+        """The zones the lab's nameservers serve: the inventory's forward and reverse
+        zones, and the plain subnet's reverse zone once hosts live there."""
+        dns = self.dns
+        zones = [dns["zone"], dns["reverse_zone"]]
+        return zones + [self.plain_reverse_zone] if self.beyond else zones
+
+    @property
+    def plain_reverse_zone(self) -> str:
+        """The in-addr.arpa zone of the whole octets the plain subnet spans (a /22:
+        213.10.in-addr.arpa); the role hosts' own reverse zone, a child of it, answers
+        for theirs."""
+        net = self.plain_subnet
+        octets = net.network_address.exploded.split(".")[: net.prefixlen // 8]
+        return ".".join(reversed(octets)) + ".in-addr.arpa"
+
+    @property
     def controller_address(self) -> str:
         return str(self.all_vars.get("lab_controller_address") or next(self.subnet.hosts()))
 
@@ -194,19 +243,21 @@ def load(path: Path | str = DEFAULT_INVENTORY, plain_hosts: int = 0) -> LabInven
         hosts.append(LabHost(name=name, address=str(addr), groups=groups, vars=merged, index=i + 1))
     inv = LabInventory(path=path, raw=raw, hosts=hosts, all_vars=all_vars)
     if plain_hosts:
-        if plain_hosts > MAX_PLAIN:
-            raise ValueError(f"at most {MAX_PLAIN} plain hosts")
-        net = inv.subnet
+        if plain_hosts > inv.max_plain:
+            raise ValueError(f"at most {inv.max_plain} plain hosts (lab_plain_subnet: "
+                             f"{inv.plain_subnet})")
         used = {h.address for h in hosts}
         for n in range(1, plain_hosts + 1):
-            addr = str(net.network_address + PLAIN_BASE + n - 1)
+            addr = str(inv.subnet.network_address + PLAIN_BASE + n - 1
+                       if n <= PLAIN_IN_SUBNET else
+                       inv.plain_subnet.network_address + 2 + n - 1 - PLAIN_IN_SUBNET)
             if addr in used:
                 raise ValueError(f"plain host address {addr} collides with the inventory")
             v = _merge(all_vars, {"ansible_host": addr, "services": ["ssh"]})
             hosts.append(LabHost(name=f"plain{n:02d}", address=addr, groups=["plain"], vars=v,
                                  index=len(hosts) + 1))
     for h in inv.hosts:
-        if ipaddress.ip_address(h.address) not in inv.subnet:
+        if ipaddress.ip_address(h.address) not in inv.subnet and h.groups != ["plain"]:
             raise ValueError(f"{path}: {h.name} address {h.address} is outside {inv.subnet}")
     return inv
 

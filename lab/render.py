@@ -209,6 +209,8 @@ def zone_files(inv: LabInventory, faults: set[tuple[str, str]], serial: int) -> 
     ns = f"\tIN\tNS\t{master.name}.{zone}.\n" + "".join(f"\tIN\tNS\t{s.name}.{zone}.\n" for s in slaves)
     fwd = soa + ns
     rev = soa + ns
+    beyond = {h.name for h in inv.beyond}
+    prev = soa + ns                      # the plain subnet's reverse zone (inv.dns_zones)
     for h in inv.hosts:
         fwd += f"{h.name}\tIN\tA\t{h.address}\n"
         if h.name in missing:
@@ -217,17 +219,18 @@ def zone_files(inv: LabInventory, faults: set[tuple[str, str]], serial: int) -> 
         if h.name in mismatch:
             target = f"{h.name}-old.{zone}."
         rname = reverse_name(h.address)
+        if h.name in beyond:
+            prev += f"{rname}\tIN\tPTR\t{target}\n"
+            continue
         if rzone and rname.endswith("." + rzone + "."):
             rname = rname[: -len(rzone) - 2]
         rev += f"{rname}\tIN\tPTR\t{target}\n"
-    return {zone: fwd, rzone: rev}
+    return {zone: fwd, rzone: rev} | ({inv.plain_reverse_zone: prev} if beyond else {})
 
 
 def named_conf(inv: LabInventory, h: LabHost, tsig_secret: str, axfr_open: bool = False,
                wrong_key: bool = False) -> dict[str, str]:
     dns = inv.dns
-    zone = dns.get("zone", "lab.test")
-    rzone = dns.get("reverse_zone")
     master = inv.by_name(dns["master"])
     slaves = [inv.by_name(s) for s in dns.get("slaves") or []]
     secret = tsig_secret
@@ -257,12 +260,12 @@ def named_conf(inv: LabInventory, h: LabHost, tsig_secret: str, axfr_open: bool 
     local = f'include "/etc/bind/{TSIG_NAME}.key";\n'
     if h.name == master.name:
         notify = " ".join(f"{s.address};" for s in slaves)
-        for z in (zone, rzone):
+        for z in inv.dns_zones:
             local += (f'zone "{z}" {{\n\ttype primary;\n\tfile "/etc/bind/db.{z}";\n'
                       f'\talso-notify {{ {notify} }};\n}};\n')
     else:
         local += f'server {master.address} {{ keys {{ "{TSIG_NAME}"; }}; }};\n'
-        for z in (zone, rzone):
+        for z in inv.dns_zones:
             local += (f'zone "{z}" {{\n\ttype secondary;\n\tfile "/var/cache/bind/db.{z}";\n'
                       f'\tprimaries {{ {master.address} key "{TSIG_NAME}"; }};\n}};\n')
     return {

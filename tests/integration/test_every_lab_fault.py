@@ -4,7 +4,7 @@ applied to one host of its group, exactly the fault's check fails, on exactly th
 host; a fixable fault is fixed by --remediate (its record `fixed`, nothing else
 changed), and the next run of its host is clean.
 
-Faults run in rounds of up to three, each of another area (rounds(): 26 rounds for 71
+Faults run in rounds of up to three, each of another area (rounds(): 27 rounds for 71
 faults). A fixable fault is judged by the --remediate run itself (it checks before it
 fixes: a check that failed and was fixed is `fixed`, one that failed and was not is
 `failed`), which saves a plain audit per fault; an unfixable one by a plain audit. One
