@@ -34,7 +34,11 @@ DEFAULT_STATE = LAB_DIR / "state"
 BRIDGE = "fclab0"
 NETNS_PREFIX = "fclab-"
 VETH_PREFIX = "fcv"
-NEIGH = "/proc/sys/net/ipv4/neigh/default/gc_thresh{}"
+# machine-wide kernel limits a large lab raises (Lab._kernel_room): entries per host
+ROOM = {"/proc/sys/net/ipv4/neigh/default/gc_thresh1": 2,
+        "/proc/sys/net/ipv4/neigh/default/gc_thresh2": 8,
+        "/proc/sys/net/ipv4/neigh/default/gc_thresh3": 16,
+        "/proc/sys/net/core/netdev_max_backlog": 8}
 INIT_SCRIPT = "/etc/fleetcheck-lab/init.sh"
 # the device nodes the launcher makes in a host's /dev, `b|c NAME MAJOR MINOR` a line:
 # its loop-device disks, the controller's /dev/kvm (Lab._attach_devices, launcher.sh)
@@ -536,33 +540,37 @@ class Lab:
             if f" {cidr} " not in res.stdout:
                 _run(["ip", "addr", "add", cidr, "dev", BRIDGE])
         _run(["ip", "link", "set", BRIDGE, "up"])
-        self._neighbour_room()
+        self._kernel_room()
 
-    def _neighbour_room(self):
-        """Room in the kernel's neighbour table for a large lab. The table and its limits
-        (net.ipv4.neigh.default.gc_thresh1-3: 128, 512, 1024 by default) are the whole
-        machine's, every network namespace's entries counted together: each lab host
-        holds the controller, its nameservers and the time server, and those hold every
-        host, so a lab of a thousand hosts needs several thousand entries, past which the
-        kernel drops new ones ("neighbour table overflow") and connections fail. Raised
-        (never lowered) to 2, 8 and 16 entries per host once that is more than the
-        current limit; the values found are kept in the state and put back at down."""
+    def _kernel_room(self):
+        """Room in the kernel for a large lab, in limits that are the whole machine's
+        (every network namespace counted together):
+        - the neighbour table (net.ipv4.neigh.default.gc_thresh1-3: 128, 512, 1024 by
+          default): each lab host holds the controller, its nameservers and the time
+          server, and those hold every host, so a thousand hosts need several thousand
+          entries, past which the kernel drops new ones ("neighbour table overflow");
+        - the receive backlog of a CPU (net.core.netdev_max_backlog: 1000): the bridge
+          floods a broadcast (each ARP request) to every port at once, each copy queued
+          on the sending CPU, and past the limit the copies to the oldest ports, the
+          role hosts, are dropped (seen at 1005 hosts: ARP for ns1 never answered).
+        Each raised (never lowered) to ROOM's entries per host once that is more than
+        its current value; the values found are kept in the state and put back at down."""
         hosts = len(self.inv.hosts)
-        current = [int(Path(NEIGH.format(i)).read_text()) for i in (1, 2, 3)]
-        wanted = [max(c, per * hosts) for c, per in zip(current, (2, 8, 16))]
-        if wanted == current:
-            return
-        self._state.setdefault("neigh", current)
-        for i, value in zip((1, 2, 3), wanted):
-            Path(NEIGH.format(i)).write_text(f"{value}\n")
+        saved = self._state.setdefault("kernel_room", {})
+        for path, per_host in ROOM.items():
+            current = int(Path(path).read_text())
+            wanted = per_host * hosts
+            if wanted > current:
+                saved.setdefault(path, current)
+                Path(path).write_text(f"{wanted}\n")
+        if not saved:
+            del self._state["kernel_room"]
         self._save_state()
 
-    def _neighbour_restore(self):
-        """The neighbour table's limits as the lab found them (after _neighbour_room)."""
-        saved = self._state.pop("neigh", None)
-        if saved:
-            for i, value in zip((1, 2, 3), saved):
-                Path(NEIGH.format(i)).write_text(f"{value}\n")
+    def _kernel_room_restore(self):
+        """The limits as the lab found them (after _kernel_room)."""
+        for path, value in (self._state.pop("kernel_room", None) or {}).items():
+            Path(path).write_text(f"{value}\n")
 
     def _other_subnet(self, h: LabHost) -> str | None:
         """The lab subnet a host reaches through an on-link route on its eth0 (the same
@@ -817,7 +825,7 @@ class Lab:
         for name in list(self._state.get("hosts", {})):
             self._stop_host(name)
         self._sweep()
-        self._neighbour_restore()
+        self._kernel_room_restore()
         self._state["hosts"] = {}
         self._state["faults"] = []
         self._state["serial"] = render.SERIAL_BASE

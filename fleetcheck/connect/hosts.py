@@ -592,6 +592,27 @@ def _memo(fact: str, params: dict[str, Any]) -> tuple | None:
     return memo
 
 
+# descriptors one connection may hold at once: its socket, a channel's poll pipe, a
+# jump host's, the OpenSSH client's pipes
+DESCRIPTORS_PER_HOST = 6
+
+
+def descriptors_for(hosts: int) -> int:
+    """Raise this process's soft limit of open files (often 1024) towards its hard limit
+    so that `hosts` connections fit (DESCRIPTORS_PER_HOST each, and 256 for the rest);
+    never lowered. Returns the soft limit in force."""
+    import resource  # noqa: PLC0415 - POSIX only, as the connections
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = DESCRIPTORS_PER_HOST * hosts + 256
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        new = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        if new > soft:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
+            return new
+    return soft
+
+
 class HostPool:
     """The FleetHosts of this worker process, created on first use."""
 
@@ -602,6 +623,7 @@ class HostPool:
         self.command_log = command_log
         self._hosts: dict[str, FleetHost] = {}
         self._lock = threading.Lock()
+        descriptors_for(len(entries))
 
     def get(self, name: str) -> FleetHost:
         with self._lock:

@@ -287,6 +287,10 @@ def _collect(chan: paramiko.Channel, timeout: float, command: bytes,
     deadline = time.monotonic() + timeout
     out: list[bytes] = []
     err: list[bytes] = []
+    # poll(), not select(): a controller with a thousand connections has descriptors
+    # past select()'s 1024 ("filedescriptor out of range in select()")
+    poller = select.poll()
+    poller.register(chan, select.POLLIN)
     while True:
         while chan.recv_ready():
             out.append(chan.recv(65536))
@@ -303,5 +307,5 @@ def _collect(chan: paramiko.Channel, timeout: float, command: bytes,
         if chan.eof_received:
             chan.status_event.wait(min(remaining, 0.05))
         else:
-            select.select([chan], [], [], min(remaining, 0.05))
+            poller.poll(min(remaining, 0.05) * 1000)
     return chan.recv_exit_status(), b"".join(out), b"".join(err)

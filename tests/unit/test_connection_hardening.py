@@ -313,6 +313,26 @@ def test_each_overridden_directive_is_logged_once(tmp_path, caplog):
     assert len(caplog.records) == 3
 
 
+def test_a_config_is_judged_once_for_every_host_until_it_changes(tmp_path, monkeypatch):
+    """A fleet's generated ssh_config has a block per host: judging all of it again for
+    each host grew with the square of the fleet. Judged once per file version."""
+    config = tmp_path / "ssh_config"
+    config.write_text(WEAKENING + "".join(f"Host h{i}\n  StrictHostKeyChecking yes\n"
+                                          for i in range(200)))
+    calls = []
+    relaxes = hostkeys._relaxes
+    monkeypatch.setattr(hostkeys, "_relaxes", lambda *a: calls.append(a) or relaxes(*a))
+    first = hostkeys.config_warnings(str(config), None)
+    judged = len(calls)
+    assert judged > 200 and len(first) == 3
+    for _ in range(50):
+        assert hostkeys.config_warnings(str(config), None) == first
+    assert len(calls) == judged
+    config.write_text("Host *\n  StrictHostKeyChecking no\n")
+    os.utime(config, ns=(1, 1))                       # another version of the file
+    assert len(hostkeys.config_warnings(str(config), None)) == 1 and len(calls) > judged
+
+
 def test_testinfra_never_sees_the_host_key_directives(tmp_path):
     config = tmp_path / "ssh_config"
     config.write_text(WEAKENING + "  User app\n")
@@ -433,6 +453,30 @@ def test_a_slow_command_on_a_live_connection_is_a_timeout_only(tmp_path, server,
         assert host.run(Command("echo still")).stdout == "still\n"
     finally:
         host.close()
+
+
+def test_a_command_is_read_with_descriptors_past_select_s_limit(tmp_path, server):
+    """A controller connected to a thousand hosts holds descriptors past 1024, the
+    most select() takes ("filedescriptor out of range in select()" made 105 of 1005
+    lab hosts unreachable): the channel's output is read through poll()."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 1300
+    if soft < wanted:
+        # raising the hard limit needs root (CI runs as root); the soft one up to it not
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, max(hard, wanted)))
+    held = []
+    host = host_for(tmp_path, server)
+    try:
+        while not held or held[-1] < 1100:
+            held.append(os.open(os.devnull, os.O_RDONLY))
+        assert host.run(Command("echo past 1024")).stdout == "past 1024\n"
+    finally:
+        host.close()
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
 @needs_ssh
@@ -558,3 +602,22 @@ def test_backends_build_nothing_from_an_unchecked_value(tmp_path):
                 cls("h", **{**common, arg: "-oProxyCommand=x"})
         with pytest.raises(values.UnsafeValue, match="ansible_become_user"):
             cls("h", **common, sudo=True, sudo_user="-")
+
+
+def test_a_large_pool_raises_the_soft_open_files_limit_towards_the_hard_one():
+    """A shell's soft limit of open files is often 1024, fewer than a thousand
+    connections need: the pool raises it (never past the hard limit, never down)."""
+    import resource
+
+    from fleetcheck.connect.hosts import DESCRIPTORS_PER_HOST, descriptors_for
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))
+        wanted = DESCRIPTORS_PER_HOST * 1000 + 256
+        expected = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        assert descriptors_for(1000) == expected
+        assert resource.getrlimit(resource.RLIMIT_NOFILE) == (expected, hard)
+        assert descriptors_for(3) == expected            # never lowered
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
