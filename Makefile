@@ -46,15 +46,16 @@ test-deps: $(TEST_STAMP) $(WHEELHOUSE_STAMP) lab-deps
 # Two sessions: what needs no lab on every core (xdist), then the lab's tests in one
 # process (one lab per machine: its bridge and namespace names are global). --dist
 # loadfile: each test file on one worker, so a module's expensive fixtures (Ansible's
-# answers, the parity venvs) are made once, not once per worker.
+# answers, the parity venvs) are made once, not once per worker. --durations: the
+# slowest tests of each session in the log, where CI time is watched.
 TEST_WORKERS ?= 2
 # The lab's rootfs (about 90 s: downloads and dpkg) builds while the unit session runs;
 # the lab session waits for it (and builds it itself should that have failed).
 test: test-deps
 	@$(LAB_PY) -m lab rootfs > $(VENV)/lab-rootfs.log 2>&1 & echo $$! > $(VENV)/lab-rootfs.pid
-	FLEETCHECK_TESTS_COMPLETE=1 $(PYTEST) tests -q -p no:cacheprovider -m "not integration" -n $(TEST_WORKERS) --dist loadfile $(ARGS)
+	FLEETCHECK_TESTS_COMPLETE=1 $(PYTEST) tests -q -p no:cacheprovider -m "not integration" -n $(TEST_WORKERS) --dist loadfile --durations=15 $(ARGS)
 	@tail --pid=$$(cat $(VENV)/lab-rootfs.pid) -f /dev/null; tail -n 2 $(VENV)/lab-rootfs.log
-	FLEETCHECK_TESTS_COMPLETE=1 $(PYTEST) tests -q -p no:cacheprovider -m integration $(ARGS)
+	FLEETCHECK_TESTS_COMPLETE=1 $(PYTEST) tests -q -p no:cacheprovider -m integration --durations=15 $(ARGS)
 
 # The fast part only: no lab, no root needed (as another user, the tests marked
 # `root` or `chromium` skip and say so).
