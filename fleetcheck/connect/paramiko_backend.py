@@ -80,6 +80,14 @@ class _Watchdog:
 WATCHDOG = _Watchdog()
 
 
+# paramiko's transport thread wakes at its socket's timeout, 0.1 s, to see whether it
+# was closed and whether a keepalive is due: a thousand idle connections woke the
+# controller 10,000 times a second. Once connected, twice a second does both (the
+# keepalives are a second or more apart, close() does not wait for the wakeup, and
+# data arriving wakes the thread at once).
+TRANSPORT_POLL_SECONDS = 0.5
+
+
 def _tcp(host: str, port: int, timeout: float) -> socket.socket:
     """A connected socket: TCP_NODELAY, and TCP_USER_TIMEOUT so data (a keepalive)
     left unacknowledged that long ends the connection: a dead link is an error,
@@ -168,6 +176,8 @@ class FleetParamikoBackend(Become, ParamikoBackend):
         transport = client.get_transport()
         assert transport is not None
         transport.set_keepalive(max(1, min(KEEPALIVE_SECONDS, int(self.connect_timeout))))
+        if isinstance(transport.sock, socket.socket):
+            transport.sock.settimeout(TRANSPORT_POLL_SECONDS)
         return client
 
     def _jump_channel(self, cfg: dict[str, Any]) -> paramiko.Channel:

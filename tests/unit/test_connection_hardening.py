@@ -498,6 +498,13 @@ def test_paramiko_sends_keepalives_and_bounds_unacknowledged_data(tmp_path, serv
         time.sleep(2.5)
         assert "keepalive@lag.net" in server.global_requests
         assert transport.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT) == 10000
+        # its thread wakes twice a second, not paramiko's ten times, and still keeps
+        # the keepalives (above) and sees a close at once (below)
+        from fleetcheck.connect.paramiko_backend import TRANSPORT_POLL_SECONDS
+        assert transport.sock.gettimeout() == TRANSPORT_POLL_SECONDS == 0.5
+        started = time.monotonic()
+        host.close()
+        assert not transport.is_active() and time.monotonic() - started < 0.4
     finally:
         host.close()
 
